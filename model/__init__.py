@@ -1,0 +1,51 @@
+"""The executable model: pure, deterministic, no I/O; it never imports checker/.
+
+This package's top level is the one seam the checker reaches the model through.
+"""
+
+from model.api import (
+    Action,
+    Config,
+    Design,
+    KnownFailure,
+    Mutant,
+    Outcome,
+    ParamValue,
+    Property,
+    ReadRecord,
+    TxRecord,
+    Workload,
+)
+from model.designs import builtin_designs
+from model.encoding import Constant, canonical_bytes, fingerprint
+from model.language import ProgramError, Transaction
+from model.reference import execute_serially
+from model.store import Store
+from model.workloads import GENERATORS, Generator, Param, WorkloadError, build_workload
+
+__all__ = [
+    "GENERATORS",
+    "Action",
+    "Config",
+    "Constant",
+    "Design",
+    "Generator",
+    "KnownFailure",
+    "Mutant",
+    "Outcome",
+    "Param",
+    "ParamValue",
+    "ProgramError",
+    "Property",
+    "ReadRecord",
+    "Store",
+    "Transaction",
+    "TxRecord",
+    "Workload",
+    "WorkloadError",
+    "build_workload",
+    "builtin_designs",
+    "canonical_bytes",
+    "execute_serially",
+    "fingerprint",
+]

@@ -1,0 +1,249 @@
+"""The one interface between a design and everything that checks it.
+
+A design is a transition system. Everything nondeterministic is an ``Action`` the
+explorer chooses among ``actions(state)``; ``step`` is a pure function, so the same
+initial state and the same action sequence always give the same run. That single rule
+is what makes exhaustive search, fuzzing, shrinking and replay one machinery.
+
+A complete toy design, to show the whole contract (one worker runs the block in order)::
+
+    import attrs
+    from model import api, language
+
+    @attrs.frozen
+    class ToyState:
+        store: api.Store
+        next_tx: int
+        records: tuple[api.TxRecord, ...]
+
+    class Toy:
+        name = "toy"
+        summary = "runs the block in order, one transaction per step"
+
+        def initial(self, config: api.Config) -> ToyState:
+            return ToyState(config.workload.initial, 0, ())
+
+        def actions(self, state: ToyState) -> tuple[api.Action, ...]:
+            if state.next_tx >= len(self.block):
+                return ()
+            return (api.Action("worker", "execute", (("tx", state.next_tx),),
+                               writes=frozenset({"store"})),)
+        ...
+
+See ``model/designs/serial.py`` for the toy written out in full and
+``docs/tutorial.md`` for a design written from an empty file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import attrs
+
+from model.language import Transaction
+from model.store import Store
+
+ParamValue = int | str | bool | None
+
+
+def _sorted_params(
+    params: tuple[tuple[str, ParamValue], ...] | dict[str, ParamValue],
+) -> tuple[tuple[str, ParamValue], ...]:
+    items = params.items() if isinstance(params, dict) else params
+    return tuple(sorted(items))
+
+
+@attrs.frozen
+class Action:
+    """One atomic step an actor can take.
+
+    ``actor`` names who moves (``w1``, ``replica b of m0``, ``network``); ``name`` and
+    ``params`` say what it does. ``reads`` and ``writes`` are its footprint: the shared
+    objects it reads and writes, so a checker can tell independent actions apart
+    without knowing the design. Two actions are the same action exactly when all of
+    these are equal, and ``to_json``/``from_json`` round-trip them exactly.
+    """
+
+    actor: str
+    name: str
+    params: tuple[tuple[str, ParamValue], ...] = attrs.field(default=(), converter=_sorted_params)
+    reads: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    writes: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+
+    def param(self, key: str) -> ParamValue:
+        """The value of one parameter."""
+        for k, v in self.params:
+            if k == key:
+                return v
+        raise KeyError(key)
+
+    def label(self) -> str:
+        """A short human-readable description: ``name k=v ...``."""
+        if not self.params:
+            return self.name
+        args = " ".join(f"{k}={v}" for k, v in self.params)
+        return f"{self.name} {args}"
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict; ``from_json`` inverts it exactly."""
+        return {
+            "actor": self.actor,
+            "name": self.name,
+            "params": {k: v for k, v in self.params},
+            "reads": sorted(self.reads),
+            "writes": sorted(self.writes),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Action:
+        """Rebuild an action from ``to_json`` output."""
+        return cls(
+            actor=data["actor"],
+            name=data["name"],
+            params=tuple(data.get("params", {}).items()),
+            reads=frozenset(data.get("reads", ())),
+            writes=frozenset(data.get("writes", ())),
+        )
+
+    def conflicts_with(self, other: Action) -> bool:
+        """True when the footprints overlap with at least one write."""
+        return bool(
+            self.writes & (other.reads | other.writes) or other.writes & self.reads
+        )
+
+
+@attrs.frozen
+class Workload:
+    """A block of transactions and the store it starts from, built from a spec string."""
+
+    spec: str
+    block: tuple[Transaction, ...]
+    initial: Store
+
+
+@attrs.frozen
+class Config:
+    """What a design is run on: the workload and the number of workers."""
+
+    workload: Workload
+    workers: int = 2
+
+    def describe(self) -> str:
+        """One line for report headers."""
+        return f"workload {self.workload.spec}, {self.workers} worker(s)"
+
+
+ReadKind = Literal["read", "exists", "scan"]
+
+
+@attrs.frozen
+class ReadRecord:
+    """One read a transaction made: what it saw and which transaction wrote it.
+
+    ``writer`` is the index of the transaction whose write was read, or None for the
+    initial store. ``value`` is the key's value (for ``exists``: 1 present, 0 absent).
+    A scan contributes one record per key it found.
+    """
+
+    kind: ReadKind
+    key: str
+    value: int
+    writer: int | None
+
+
+@attrs.frozen
+class TxRecord:
+    """What one transaction did in the committed result."""
+
+    index: int
+    status: Literal["committed", "reverted"]
+    reads: tuple[ReadRecord, ...]
+    writes: tuple[tuple[str, int], ...]
+
+
+@attrs.frozen
+class Outcome:
+    """The committed result of a finished run, which outcome properties judge."""
+
+    store: Store
+    order: tuple[int, ...]
+    transactions: tuple[TxRecord, ...]
+
+    @property
+    def state_roots(self) -> tuple[tuple[str, str], ...]:
+        """Per-module state roots of the final store."""
+        return self.store.state_roots()
+
+
+PropertyKind = Literal["state", "terminal"]
+
+
+@attrs.frozen
+class Property:
+    """A design's own safety check.
+
+    ``check`` returns None when the state is fine and a readable message when not.
+    ``state`` properties are checked in every reachable state, ``terminal`` ones in
+    every terminal state.
+    """
+
+    name: str
+    description: str
+    kind: PropertyKind
+    check: Callable[[Any], str | None] = attrs.field(eq=False)
+
+
+@attrs.frozen
+class KnownFailure:
+    """A configuration on which a mutant is known to fail, and what finds it."""
+
+    workload: str
+    workers: int
+    property: str
+    steps: int
+
+
+@runtime_checkable
+class Design(Protocol):
+    """A scheduler design: a deterministic transition system over immutable states.
+
+    States must be immutable values built from ints, strings, booleans, None, tuples,
+    frozensets, enums and attrs classes, so that ``model.fingerprint`` can encode them.
+    ``actions`` returns the enabled actions in a deterministic order.
+    """
+
+    name: str
+    summary: str
+
+    def initial(self, config: Config) -> Any:
+        """The state before any action."""
+
+    def actions(self, state: Any) -> Sequence[Action]:
+        """The enabled actions, in a deterministic order (empty when none is)."""
+
+    def step(self, state: Any, action: Action) -> Any:
+        """The state after ``action``; pure."""
+
+    def is_terminal(self, state: Any) -> bool:
+        """True when the run has finished and ``outcome`` may be judged."""
+
+    def outcome(self, state: Any) -> Outcome:
+        """The committed result of a terminal state."""
+
+    def properties(self) -> Sequence[Property]:
+        """The design's own safety properties (may be empty)."""
+
+    def mutants(self) -> Sequence[Mutant]:
+        """Known-buggy variants of the design (may be empty)."""
+
+
+@attrs.frozen
+class Mutant:
+    """A faithful variant of a design that carries one real, documented bug."""
+
+    name: str
+    summary: str
+    doc: str
+    design: Design = attrs.field(eq=False)
+    known_failure: KnownFailure | None = None

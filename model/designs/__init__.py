@@ -1,0 +1,13 @@
+"""The built-in scheduler designs, by name."""
+
+from __future__ import annotations
+
+from model.api import Design
+from model.designs.block_stm import BlockStm
+from model.designs.serial import Serial
+
+
+def builtin_designs() -> dict[str, Design]:
+    """Every built-in design, by the name users type."""
+    designs: tuple[Design, ...] = (Serial(), BlockStm())
+    return {d.name: d for d in designs}

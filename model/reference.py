@@ -1,0 +1,60 @@
+"""The reference semantics: the block executed one transaction at a time, in order.
+
+Every scheduler design must produce this outcome (the final store, and for every
+transaction what it read, from which writer, and what it wrote): that is what a
+deterministic chain promises its users.
+"""
+
+from __future__ import annotations
+
+from model.api import Outcome, ReadRecord, TxRecord, Workload
+from model.language import (
+    Exists,
+    Read,
+    Scan,
+    Status,
+    Transaction,
+    deliver,
+    effective_writes,
+    pending_read,
+    start,
+)
+from model.store import Store
+
+
+def execute_transaction(
+    tx: Transaction, store: Store, writers: dict[str, int]
+) -> tuple[TxRecord, Store]:
+    """Run one transaction to completion against ``store``; ``writers`` maps key to last writer."""
+    frame = start(tx.program)
+    reads: list[ReadRecord] = []
+    while (stmt := pending_read(tx.program, frame)) is not None:
+        if isinstance(stmt, Scan):
+            found = tuple((k, v) for k, v in store.values if k.startswith(stmt.prefix))
+            reads.extend(ReadRecord("scan", k, v, writers.get(k)) for k, v in found)
+            frame = deliver(tx.program, frame, found)
+        else:
+            value = store.get(stmt.key)
+            if isinstance(stmt, Read):
+                reads.append(ReadRecord("read", stmt.key, value or 0, writers.get(stmt.key)))
+            else:
+                assert isinstance(stmt, Exists)
+                present = int(value is not None)
+                reads.append(ReadRecord("exists", stmt.key, present, writers.get(stmt.key)))
+            frame = deliver(tx.program, frame, value)
+    writes = effective_writes(frame)
+    for key, _ in writes:
+        writers[key] = tx.index
+    status = "committed" if frame.status is Status.COMMITTED else "reverted"
+    return TxRecord(tx.index, status, tuple(reads), writes), store.with_writes(writes)
+
+
+def execute_serially(workload: Workload) -> Outcome:
+    """The outcome of running ``workload``'s block in block order."""
+    store = workload.initial
+    writers: dict[str, int] = {}
+    records: list[TxRecord] = []
+    for tx in workload.block:
+        record, store = execute_transaction(tx, store, writers)
+        records.append(record)
+    return Outcome(store, tuple(tx.index for tx in workload.block), tuple(records))

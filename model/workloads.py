@@ -1,0 +1,311 @@
+"""Workload generators, chosen by a spec string such as ``transfers:txs=4,accounts=2``.
+
+Each generator builds a block of transactions in the model's language and the store
+they start from. Generation is deterministic: where a generator makes choices
+(which accounts a transfer touches) they come from a BLAKE2b stream keyed by the
+``seed`` parameter, never from a random-number generator, so a spec means the same
+block on every machine.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections.abc import Callable, Mapping
+
+import attrs
+
+from model.api import Workload
+from model.language import (
+    BinOp,
+    Const,
+    Exists,
+    Let,
+    Read,
+    Require,
+    Scan,
+    Stmt,
+    Transaction,
+    Var,
+    Write,
+    WriteIf,
+)
+from model.store import Store
+
+MAX_TRANSACTIONS = 64
+
+
+class WorkloadError(ValueError):
+    """A workload spec is malformed or names something that does not exist."""
+
+
+@attrs.frozen
+class Param:
+    """One parameter of a generator: its default, meaning and allowed values."""
+
+    name: str
+    default: int | str
+    description: str
+    minimum: int = 0
+    maximum: int = 1_000_000
+    choices: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Generator:
+    """A named workload generator."""
+
+    name: str
+    summary: str
+    params: tuple[Param, ...]
+    build: Callable[[Mapping[str, int | str]], tuple[tuple[Transaction, ...], Store]] = attrs.field(
+        eq=False
+    )
+
+    def usage(self) -> str:
+        """``name:p=default,...`` for help texts."""
+        args = ",".join(f"{p.name}={p.default}" for p in self.params)
+        return f"{self.name}:{args}"
+
+
+def _choice(seed: int, *labels: object, modulo: int) -> int:
+    """A deterministic pseudo-random integer in ``[0, modulo)`` for the given labels."""
+    text = ":".join(str(x) for x in (seed, *labels)).encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") % modulo
+
+
+def _v(name: str) -> Var:
+    return Var(name)
+
+
+def _c(value: int) -> Const:
+    return Const(value)
+
+
+def _owners(keys: list[str], modules: int) -> dict[str, str]:
+    return {key: f"m{i % modules}" for i, key in enumerate(keys)}
+
+
+def _transfers(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Store]:
+    txs, accounts, seed = int(p["txs"]), int(p["accounts"]), int(p["seed"])
+    balance, amount = int(p["balance"]), int(p["amount"])
+    keys = [f"acct{a}" for a in range(accounts)]
+    block = []
+    for i in range(txs):
+        src = _choice(seed, i, "src", modulo=accounts)
+        dst = (src + 1 + _choice(seed, i, "dst", modulo=accounts - 1)) % accounts
+        amt = amount if amount > 0 else 1 + _choice(seed, i, "amount", modulo=balance)
+        a, b = keys[src], keys[dst]
+        program: tuple[Stmt, ...] = (
+            Read("src", a),
+            Read("dst", b),
+            Require(BinOp(">=", _v("src"), _c(amt)), f"insufficient balance in {a}"),
+            Write(a, BinOp("-", _v("src"), _c(amt))),
+            Write(b, BinOp("+", _v("dst"), _c(amt))),
+        )
+        block.append(Transaction(i, f"transfer {amt} {a}->{b}", program))
+    store = Store({k: balance for k in keys}, _owners(keys, int(p["modules"])))
+    return tuple(block), store
+
+
+def _counter(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Store]:
+    txs, nkeys = int(p["txs"]), int(p["keys"])
+    keys = [f"ctr{k}" for k in range(nkeys)]
+    block = []
+    for i in range(txs):
+        key = keys[i % nkeys]
+        program = (Read("x", key), Write(key, BinOp("+", _v("x"), _c(1))))
+        block.append(Transaction(i, f"increment {key}", program))
+    store = Store({k: 0 for k in keys}, _owners(keys, int(p["modules"])))
+    return tuple(block), store
+
+
+def _chain(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Store]:
+    txs = int(p["txs"])
+    block = []
+    for i in range(txs):
+        src, dst = f"k{i}", f"k{i + 1}"
+        program = (Read("x", src), Write(dst, BinOp("+", _v("x"), _c(1))))
+        block.append(Transaction(i, f"{dst} := {src} + 1", program))
+    return tuple(block), Store({"k0": 0})
+
+
+def _condwrite(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Store]:
+    txs, mode = int(p["txs"]), str(p["mode"])
+    # "appear": a re-execution writes a key its first incarnation did not;
+    # "vanish": a re-execution stops writing a key the first incarnation wrote.
+    trigger = 1 if mode == "appear" else 0
+    block = [Transaction(0, "flag := 1", (Write("flag", _c(1)),))]
+    for i in range(1, txs):
+        if i % 2 == 1:
+            program: tuple[Stmt, ...] = (
+                Read("f", "flag"),
+                WriteIf(BinOp("==", _v("f"), _c(trigger)), f"k{i}", BinOp("+", _v("f"), _c(5))),
+            )
+            label = f"if flag == {trigger}: k{i} := flag + 5"
+        else:
+            program = (Read("x", f"k{i - 1}"), Write(f"out{i}", BinOp("+", _v("x"), _c(1))))
+            label = f"out{i} := k{i - 1} + 1"
+        block.append(Transaction(i, label, program))
+    return tuple(block), Store({"flag": 0})
+
+
+def _registry(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Store]:
+    txs, names = int(p["txs"]), int(p["names"])
+    block = []
+    for i in range(txs):
+        name = f"name{i % names}"
+        program = (
+            Exists("taken", name),
+            Require(BinOp("==", _v("taken"), _c(0)), f"{name} is already registered"),
+            Write(name, _c(i + 1)),
+        )
+        block.append(Transaction(i, f"register {name} for owner {i + 1}", program))
+    return tuple(block), Store()
+
+
+def _audit(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Store]:
+    txs, accounts, insert = int(p["txs"]), int(p["accounts"]), int(p["insert"])
+    keys = [f"acct/{a}" for a in range(accounts)]
+    block = []
+    for i in range(txs):
+        if i % 2 == 1:
+            program: tuple[Stmt, ...] = (Scan("total", "acct/"), Write("audit", _v("total")))
+            label = "audit := sum(acct/*)"
+        elif insert:
+            key = f"acct/new{i}"
+            program = (Write(key, _c(1)),)
+            label = f"open {key} with 1"
+        else:
+            key = keys[(i // 2) % accounts]
+            program = (Read("x", key), Let("y", BinOp("+", _v("x"), _c(1))), Write(key, _v("y")))
+            label = f"deposit 1 into {key}"
+        block.append(Transaction(i, label, program))
+    return tuple(block), Store({k: 10 for k in keys})
+
+
+_TXS = Param("txs", 4, "transactions in the block", 1, MAX_TRANSACTIONS)
+_MODULES = Param("modules", 1, "modules the keys are spread over (round robin)", 1, 64)
+
+GENERATORS: dict[str, Generator] = {
+    g.name: g
+    for g in (
+        Generator(
+            "transfers",
+            "peer-to-peer transfers that revert on insufficient balance",
+            (
+                _TXS,
+                Param("accounts", 3, "accounts the transfers move between", 2, 1000),
+                Param("amount", 2, "amount of every transfer (0: drawn from the seed)", 0),
+                Param("balance", 3, "initial balance of every account", 0),
+                Param("seed", 0, "chooses who pays whom"),
+                _MODULES,
+            ),
+            _transfers,
+        ),
+        Generator(
+            "counter",
+            "read-increment-write on hot-spot keys (transaction i increments key i mod keys)",
+            (_TXS, Param("keys", 1, "counters", 1, 1000), _MODULES),
+            _counter,
+        ),
+        Generator(
+            "chain",
+            "transaction i reads the key transaction i-1 writes: cascading aborts",
+            (_TXS,),
+            _chain,
+        ),
+        Generator(
+            "condwrite",
+            "write sets that depend on values read: odd transactions write only on a flag",
+            (
+                Param("txs", 3, "transactions in the block", 1, MAX_TRANSACTIONS),
+                Param("mode", "appear", "whether re-execution adds or drops a written key",
+                      choices=("appear", "vanish")),
+            ),
+            _condwrite,
+        ),
+        Generator(
+            "registry",
+            "first-come name registration through the exists read kind",
+            (Param("txs", 2, "transactions in the block", 1, MAX_TRANSACTIONS),
+             Param("names", 1, "distinct names", 1, 1000)),
+            _registry,
+        ),
+        Generator(
+            "audit",
+            "deposits into acct/* interleaved with audits that scan the prefix",
+            (
+                Param("txs", 2, "transactions in the block", 1, MAX_TRANSACTIONS),
+                Param("accounts", 2, "accounts under the prefix", 1, 1000),
+                Param("insert", 0, "1: deposits open new accounts (phantoms)", 0, 1),
+            ),
+            _audit,
+        ),
+    )
+}
+
+
+def _suggest(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def parse_spec(spec: str) -> tuple[Generator, dict[str, int | str]]:
+    """Split a spec into its generator and complete, validated parameters."""
+    name, _, rest = spec.strip().partition(":")
+    generator = GENERATORS.get(name)
+    if generator is None:
+        known = ", ".join(sorted(GENERATORS))
+        raise WorkloadError(
+            f"unknown workload {name!r}{_suggest(name, sorted(GENERATORS))} (known: {known})"
+        )
+    params: dict[str, int | str] = {p.name: p.default for p in generator.params}
+    by_name = {p.name: p for p in generator.params}
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        key, eq, raw = item.partition("=")
+        key, raw = key.strip(), raw.strip()
+        if not eq or not raw:
+            raise WorkloadError(f"workload {spec!r}: expected key=value, got {item!r}")
+        param = by_name.get(key)
+        if param is None:
+            names = ", ".join(by_name)
+            raise WorkloadError(
+                f"workload {spec!r}: {name} has no parameter {key!r}"
+                f"{_suggest(key, list(by_name))} (parameters: {names})"
+            )
+        params[key] = _convert(spec, param, raw)
+    return generator, params
+
+
+def _convert(spec: str, param: Param, raw: str) -> int | str:
+    if param.choices:
+        if raw not in param.choices:
+            raise WorkloadError(
+                f"workload {spec!r}: {param.name} must be one of {', '.join(param.choices)}"
+            )
+        return raw
+    try:
+        value = int(raw)
+    except ValueError:
+        raise WorkloadError(
+            f"workload {spec!r}: {param.name} must be an integer, got {raw!r}"
+        ) from None
+    if not param.minimum <= value <= param.maximum:
+        raise WorkloadError(
+            f"workload {spec!r}: {param.name} must be between {param.minimum} and "
+            f"{param.maximum}, got {value}"
+        )
+    return value
+
+
+def canonical_spec(generator: Generator, params: Mapping[str, int | str]) -> str:
+    """The spec with every parameter spelled out, in declaration order."""
+    return generator.name + ":" + ",".join(f"{p.name}={params[p.name]}" for p in generator.params)
+
+
+def build_workload(spec: str) -> Workload:
+    """The workload a spec names; raises ``WorkloadError`` with a readable message."""
+    generator, params = parse_spec(spec)
+    block, store = generator.build(params)
+    return Workload(canonical_spec(generator, params), block, store)
