@@ -14,11 +14,12 @@ from model.api import (
     Property,
     ReadRecord,
     TxRecord,
+    TxStatus,
     Workload,
 )
 from model.designs import builtin_designs
-from model.encoding import Constant, canonical_bytes, fingerprint
-from model.language import ProgramError, Transaction
+from model.encoding import Constant, canonical_bytes, digest, fingerprint
+from model.language import ProgramError, Transaction, block_keys
 from model.reference import execute_serially
 from model.store import Store
 from model.workloads import GENERATORS, Generator, Param, WorkloadError, build_workload
@@ -41,11 +42,14 @@ __all__ = [
     "Store",
     "Transaction",
     "TxRecord",
+    "TxStatus",
     "Workload",
     "WorkloadError",
+    "block_keys",
     "build_workload",
     "builtin_designs",
     "canonical_bytes",
+    "digest",
     "execute_serially",
     "fingerprint",
 ]

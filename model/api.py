@@ -36,7 +36,7 @@ See ``model/designs/serial.py`` for the toy written out in full and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import attrs
@@ -47,11 +47,17 @@ from model.store import Store
 ParamValue = int | str | bool | None
 
 
-def _sorted_params(
-    params: tuple[tuple[str, ParamValue], ...] | dict[str, ParamValue],
+def _param_tuple(
+    params: Iterable[tuple[str, ParamValue]] | Mapping[str, ParamValue],
 ) -> tuple[tuple[str, ParamValue], ...]:
-    items = params.items() if isinstance(params, dict) else params
-    return tuple(sorted(items))
+    # Kept in the order the design gives them (it reads better in timelines); a design
+    # builds its actions deterministically, so the order is part of the action.
+    items = params.items() if isinstance(params, Mapping) else params
+    return tuple(items)
+
+
+def _names(names: Iterable[str]) -> frozenset[str]:
+    return frozenset(names)
 
 
 @attrs.frozen
@@ -61,15 +67,17 @@ class Action:
     ``actor`` names who moves (``w1``, ``replica b of m0``, ``network``); ``name`` and
     ``params`` say what it does. ``reads`` and ``writes`` are its footprint: the shared
     objects it reads and writes, so a checker can tell independent actions apart
-    without knowing the design. Two actions are the same action exactly when all of
+    without knowing the design. A range read must list every key the range can cover
+    (``model.block_keys`` gives every key a block can touch), or a reduction could treat
+    it as independent of a write into the range. Two actions are the same action exactly when all of
     these are equal, and ``to_json``/``from_json`` round-trip them exactly.
     """
 
     actor: str
     name: str
-    params: tuple[tuple[str, ParamValue], ...] = attrs.field(default=(), converter=_sorted_params)
-    reads: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
-    writes: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    params: tuple[tuple[str, ParamValue], ...] = attrs.field(default=(), converter=_param_tuple)
+    reads: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
+    writes: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
 
     def param(self, key: str) -> ParamValue:
         """The value of one parameter."""
@@ -152,12 +160,15 @@ class ReadRecord:
     writer: int | None
 
 
+TxStatus = Literal["committed", "reverted"]
+
+
 @attrs.frozen
 class TxRecord:
     """What one transaction did in the committed result."""
 
     index: int
-    status: Literal["committed", "reverted"]
+    status: TxStatus
     reads: tuple[ReadRecord, ...]
     writes: tuple[tuple[str, int], ...]
 

@@ -1,12 +1,18 @@
 """Canonical encoding of model values and their stable fingerprints.
 
 Fingerprints go into trace files and are compared across processes and machines, so
-they must never depend on Python's salted ``hash()`` or on set iteration order. A
-value is first lowered to nested tuples of ints, strings, booleans and None (attrs
-classes become their class name followed by their fields in declaration order;
-frozensets become tuples sorted by their own encoding), then the ``repr`` of that
-plain tuple, which is stable across CPython versions for these types, is hashed with
-BLAKE2b.
+they must never depend on Python's salted ``hash()``, on set iteration order or on
+object addresses. A value is encoded as text: atoms by their ``repr`` (stable across
+CPython versions for ints, strings, booleans and None), tuples and attrs instances by
+their parts in order (attrs classes prefixed by their class name), frozensets by their
+elements' encodings sorted, enums by class and member name, and ``Constant`` by its
+digest. The text is hashed with BLAKE2b.
+
+States share most of their parts with their parents (``attrs.evolve`` reuses every
+unchanged field), so the encoding of each composite part is memoized by object
+identity; the memo keeps the object alive, so an identity is never reused while its
+entry exists, and it is dropped wholesale when it grows large. The memo changes how
+fast the text is produced, never what it is.
 """
 
 from __future__ import annotations
@@ -20,11 +26,11 @@ import attrs
 
 T = TypeVar("T")
 
-Plain = int | str | bool | None | tuple["Plain", ...]
-
 FINGERPRINT_BYTES = 16
+_MEMO_LIMIT = 1 << 20
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_MEMO: dict[int, tuple[object, str]] = {}
 
 
 def _field_names(cls: type) -> tuple[str, ...]:
@@ -35,69 +41,83 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return names
 
 
-def _plain_attrs(value: Any) -> Plain:
+def _encode_attrs(value: Any) -> str:
     cls = type(value)
-    return (cls.__name__, *(plain(getattr(value, n)) for n in _field_names(cls)))
+    parts = [cls.__name__, "("]
+    for name in _FIELD_NAMES.get(cls) or _field_names(cls):
+        v = getattr(value, name)
+        parts.append(repr(v) if type(v) in _ATOMS else encode(v))
+        parts.append(",")
+    parts.append(")")
+    return "".join(parts)
 
 
-def _plain_tuple(value: Any) -> Plain:
-    return tuple(plain(v) for v in value)
+def _encode_tuple(value: Any) -> str:
+    return "(" + ",".join([repr(v) if type(v) in _ATOMS else encode(v) for v in value]) + ",)"
 
 
-def _plain_set(value: Any) -> Plain:
-    return ("set", *sorted((plain(v) for v in value), key=repr))
+def _encode_set(value: Any) -> str:
+    return "{" + ",".join(sorted(encode(v) for v in value)) + "}"
 
 
-def _plain_atom(value: Any) -> Plain:
-    return value  # type: ignore[no-any-return]
+def _encode_enum(value: Any) -> str:
+    return f"{type(value).__name__}.{value.name}"
 
 
-def _plain_enum(value: Any) -> Plain:
-    return (type(value).__name__, value.name)
+def _encode_constant(value: Any) -> str:
+    return "#" + str(value.digest)
 
 
-def _plain_constant(value: Any) -> Plain:
-    return ("constant", value.digest)
+_ATOMS = frozenset({int, str, bool, type(None)})
+_DISPATCH: dict[type, Callable[[Any], str]] = {tuple: _encode_tuple, frozenset: _encode_set}
 
 
-_DISPATCH: dict[type, Callable[[Any], Plain]] = {
-    int: _plain_atom,
-    str: _plain_atom,
-    bool: _plain_atom,
-    type(None): _plain_atom,
-    tuple: _plain_tuple,
-    frozenset: _plain_set,
-}
+def _handler(cls: type, value: object) -> Callable[[Any], str]:
+    if attrs.has(cls):
+        handler = _encode_attrs
+    elif isinstance(value, tuple):  # NamedTuple: its position in the state names it
+        handler = _encode_tuple
+    elif isinstance(value, enum.Enum):
+        handler = _encode_enum
+    else:
+        raise TypeError(
+            f"cannot encode a {cls.__name__} in a model state: use ints, strings, "
+            "booleans, None, tuples, frozensets, enums or attrs classes"
+        )
+    _DISPATCH[cls] = handler
+    return handler
 
 
-def plain(value: object) -> Plain:
-    """Lower a model value to nested tuples of atoms, canonically ordered."""
+def encode(value: object) -> str:
+    """The canonical text of a model value."""
     cls = type(value)
-    handler = _DISPATCH.get(cls)
-    if handler is None:
-        if attrs.has(cls):
-            handler = _plain_attrs
-        elif isinstance(value, tuple):  # NamedTuple: its position in the state names it
-            handler = _plain_tuple
-        elif isinstance(value, enum.Enum):
-            handler = _plain_enum
-        else:
-            raise TypeError(
-                f"cannot encode a {cls.__name__} in a model state: use ints, strings, "
-                "booleans, None, tuples, frozensets, enums or attrs classes"
-            )
-        _DISPATCH[cls] = handler
-    return handler(value)
+    if cls in _ATOMS:
+        return repr(value)
+    key = id(value)
+    hit = _MEMO.get(key)
+    if hit is not None and hit[0] is value:
+        return hit[1]
+    handler = _DISPATCH.get(cls) or _handler(cls, value)
+    text = handler(value)
+    if len(_MEMO) >= _MEMO_LIMIT:
+        _MEMO.clear()
+    _MEMO[key] = (value, text)
+    return text
 
 
 def canonical_bytes(value: object) -> bytes:
     """The canonical byte encoding of a model value."""
-    return repr(plain(value)).encode()
+    return encode(value).encode()
+
+
+def digest(value: object) -> bytes:
+    """A stable 128-bit fingerprint of a model value, as 16 bytes."""
+    return hashlib.blake2b(canonical_bytes(value), digest_size=FINGERPRINT_BYTES).digest()
 
 
 def fingerprint(value: object) -> str:
     """A stable 128-bit fingerprint of a model value, as 32 hex digits."""
-    return hashlib.blake2b(canonical_bytes(value), digest_size=FINGERPRINT_BYTES).hexdigest()
+    return digest(value).hex()
 
 
 @attrs.frozen(eq=False)
@@ -121,4 +141,4 @@ class Constant(Generic[T]):
         return int(self.digest[:16], 16)
 
 
-_DISPATCH[Constant] = _plain_constant
+_DISPATCH[Constant] = _encode_constant

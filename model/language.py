@@ -148,7 +148,9 @@ class Status(enum.Enum):
     REVERTED = "reverted"
 
 
-def _sorted_env(pairs: tuple[tuple[str, int], ...] | Mapping[str, int]) -> tuple[tuple[str, int], ...]:
+def _sorted_env(
+    pairs: tuple[tuple[str, int], ...] | Mapping[str, int],
+) -> tuple[tuple[str, int], ...]:
     items = pairs.items() if isinstance(pairs, Mapping) else pairs
     return tuple(sorted(items))
 
@@ -191,7 +193,7 @@ def evaluate(expr: Expr, env: Mapping[str, int]) -> int:
     return _apply(expr.op, left, right)
 
 
-def _apply(op: str, a: int, b: int) -> int:  # noqa: PLR0911 - one branch per operator
+def _apply(op: str, a: int, b: int) -> int:
     if op == "+":
         return a + b
     if op == "-":
@@ -255,9 +257,7 @@ def advance(program: tuple[Stmt, ...], frame: Frame) -> Frame:
         elif isinstance(stmt, Require):
             if not _truth(evaluate(stmt.cond, env)):
                 return Frame(pc + 1, env, (), Status.REVERTED, stmt.reason)
-        elif isinstance(stmt, Write):
-            writes[stmt.key] = evaluate(stmt.expr, env)
-        elif _truth(evaluate(stmt.cond, env)):
+        elif isinstance(stmt, Write) or _truth(evaluate(stmt.cond, env)):
             writes[stmt.key] = evaluate(stmt.expr, env)
         pc += 1
     status = Status.COMMITTED if pc >= len(program) else Status.RUNNING
@@ -274,7 +274,7 @@ def pending_read(program: tuple[Stmt, ...], frame: Frame) -> ReadStmt | None:
     return stmt
 
 
-def deliver(program: tuple[Stmt, ...], frame: Frame, result: int | None | ScanResult) -> Frame:
+def deliver(program: tuple[Stmt, ...], frame: Frame, result: int | ScanResult | None) -> Frame:
     """Give the pending read its result from shared state, then advance.
 
     ``result`` is the value (None when absent) for ``read`` and ``exists``, and the
@@ -310,3 +310,19 @@ def start(program: tuple[Stmt, ...]) -> Frame:
 def effective_writes(frame: Frame) -> tuple[tuple[str, int], ...]:
     """The writes a finished execution makes: none when it reverted."""
     return frame.writes if frame.status is Status.COMMITTED else ()
+
+
+def block_keys(
+    transactions: tuple[Transaction, ...], present: tuple[str, ...] = ()
+) -> tuple[str, ...]:
+    """Every key a block can touch: the keys its programs name, plus ``present`` ones.
+
+    A range read can cover any of these, so a footprint for a scan lists those that
+    start with its prefix.
+    """
+    keys = set(present)
+    for tx in transactions:
+        for stmt in tx.program:
+            if isinstance(stmt, Read | Exists | Write | WriteIf):
+                keys.add(stmt.key)
+    return tuple(sorted(keys))

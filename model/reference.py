@@ -7,7 +7,7 @@ deterministic chain promises its users.
 
 from __future__ import annotations
 
-from model.api import Outcome, ReadRecord, TxRecord, Workload
+from model.api import Outcome, ReadRecord, TxRecord, TxStatus, Workload
 from model.language import (
     Exists,
     Read,
@@ -45,7 +45,7 @@ def execute_transaction(
     writes = effective_writes(frame)
     for key, _ in writes:
         writers[key] = tx.index
-    status = "committed" if frame.status is Status.COMMITTED else "reverted"
+    status: TxStatus = "committed" if frame.status is Status.COMMITTED else "reverted"
     return TxRecord(tx.index, status, tuple(reads), writes), store.with_writes(writes)
 
 

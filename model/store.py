@@ -12,7 +12,9 @@ from model.encoding import canonical_bytes
 DEFAULT_MODULE = "m0"
 
 
-def _sorted_pairs(items: Iterable[tuple[str, int]] | Mapping[str, int]) -> tuple[tuple[str, int], ...]:
+def _sorted_pairs(
+    items: Iterable[tuple[str, int]] | Mapping[str, int],
+) -> tuple[tuple[str, int], ...]:
     pairs = items.items() if isinstance(items, Mapping) else items
     return tuple(sorted(pairs))
 

@@ -35,7 +35,7 @@ a real port; their docstrings are in ``MUTANTS`` below.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -48,18 +48,17 @@ from model.api import (
     Property,
     ReadRecord,
     TxRecord,
+    TxStatus,
 )
 from model.encoding import Constant
 from model.language import (
     Exists,
     Frame,
-    Read,
     ReadStmt,
     Scan,
     Status,
     Transaction,
-    Write,
-    WriteIf,
+    block_keys,
     deliver,
     effective_writes,
     pending_read,
@@ -134,7 +133,7 @@ class Block:
 class Worker:
     """One worker's program counter and registers; dead registers are reset."""
 
-    pc: str = "loop"
+    pc: str = "done_marker.load"
     task: Task | None = None
     frame: Frame | None = None
     reads: tuple[ReadEntry, ...] = ()
@@ -185,15 +184,6 @@ class Flags:
 
 def _replace(items: tuple, index: int, value: object) -> tuple:  # type: ignore[type-arg]
     return (*items[:index], value, *items[index + 1 :])
-
-
-def _program_keys(transactions: tuple[Transaction, ...], storage: Store) -> tuple[str, ...]:
-    keys = {k for k, _ in storage.values}
-    for tx in transactions:
-        for stmt in tx.program:
-            if isinstance(stmt, Read | Exists | Write | WriteIf):
-                keys.add(stmt.key)
-    return tuple(sorted(keys))
 
 
 # --- MVMemory (Algorithm 2) -------------------------------------------------------------
@@ -285,9 +275,10 @@ class BlockStm:
         """Everything READY at incarnation 0, empty memory, every worker in its loop."""
         block = config.workload.block
         n = len(block)
+        storage = config.workload.initial
+        keys = block_keys(block, tuple(k for k, _ in storage.values))
         return BlockStmState(
-            block=Constant(Block(block, config.workload.initial,
-                                 _program_keys(block, config.workload.initial))),
+            block=Constant(Block(block, storage, keys)),
             execution_idx=0,
             validation_idx=0,
             decrease_cnt=0,
@@ -340,7 +331,7 @@ class BlockStm:
                 else:
                     reads.append(ReadRecord(r.kind, r.key, r.value,  # type: ignore[arg-type]
                                             r.version.tx if r.version else None))
-            status = "reverted" if state.reverted[tx] else "committed"
+            status: TxStatus = "reverted" if state.reverted[tx] else "committed"
             records.append(TxRecord(tx, status, tuple(reads), state.last_writes[tx]))
         order = tuple(range(len(block.transactions)))
         return Outcome(block.storage.with_writes(sorted(final.items())), order, tuple(records))
@@ -381,9 +372,9 @@ class BlockStm:
             if phase != EXECUTED:
                 return f"T{tx} finished {phase} at incarnation {inc}, not executed"
         for tx, reads in enumerate(state.last_reads):
-            for entry in reads:
-                if entry.recorded and not _still_valid(state, tx, entry, Flags()):
-                    return f"T{tx}'s last read of {entry.key} is stale in the final memory"
+            for read in reads:
+                if read.recorded and not _still_valid(state, tx, read, Flags()):
+                    return f"T{tx}'s last read of {read.key} is stale in the final memory"
         return None
 
     def _i4(self, state: BlockStmState) -> str | None:
@@ -411,9 +402,9 @@ class BlockStm:
         params: dict[str, int | str | bool | None] = {}
         reads: set[str] = set()
         writes: set[str] = set()
-        if pc == "loop":
+        if pc == "done_marker.load":
             reads.add("done_marker")
-        elif pc == "next_task":
+        elif pc == "next_task.compare_indices":
             reads |= {"validation_idx", "execution_idx"}
         elif pc in _COUNTER_LOADS:
             reads.add(_COUNTER_LOADS[pc])
@@ -500,7 +491,7 @@ class BlockStm:
     def _n(self, state: BlockStmState) -> int:
         return len(state.status)
 
-    def _set(self, state: BlockStmState, w: int, worker: Worker, **shared: object) -> BlockStmState:
+    def _set(self, state: BlockStmState, w: int, worker: Worker, **shared: Any) -> BlockStmState:
         return attrs.evolve(state, workers=_replace(state.workers, w, worker), **shared)
 
     # Algorithm 1, run(): `while ¬scheduler.done()` then dispatch on the task held.
@@ -509,7 +500,7 @@ class BlockStm:
             return self._set(state, w, EXITED)
         task = worker.task
         if task is None:
-            return self._set(state, w, Worker(pc="next_task"))
+            return self._set(state, w, Worker(pc="next_task.compare_indices"))
         if task.kind == EXECUTE:
             # try_execute: VM.execute(txn_idx) starts; its local work folds into this step.
             return self._set(state, w, self._begin_execution(state, task))
@@ -673,10 +664,7 @@ class BlockStm:
                 return self._set(state, w, self._blocked(worker, value))
             raw = value if status == "ok" else state.block.value.storage.get(stmt.key)
             frame = deliver(program, frame, raw)
-            if isinstance(stmt, Exists):
-                seen = int(raw is not None)
-            else:
-                seen = raw or 0
+            seen = int(raw is not None) if isinstance(stmt, Exists) else raw or 0
             recorded = not (isinstance(stmt, Exists) and self.flags.exists_unrecorded)
             kind = "exists" if isinstance(stmt, Exists) else "read"
             entry = ReadEntry(kind, stmt.key, version, seen, (), recorded)
@@ -939,8 +927,8 @@ _COUNTED = frozenset({
 Handler = Callable[[BlockStm, BlockStmState, int, Worker], BlockStmState]
 
 _HANDLERS: dict[str, Handler] = {
-    "loop": BlockStm._loop,
-    "next_task": BlockStm._next_task,
+    "done_marker.load": BlockStm._loop,
+    "next_task.compare_indices": BlockStm._next_task,
     "validation_idx.load": BlockStm._validation_idx_load,
     "num_active_tasks.increment_for_validation": BlockStm._active_increment_for_validation,
     "validation_idx.fetch_add": BlockStm._validation_idx_fetch_add,
@@ -984,7 +972,8 @@ _HANDLERS: dict[str, Handler] = {
 
 
 _EXECUTING = frozenset({
-    "loop", "vm.read", "add_dependency", "add_dependency.check", "add_dependency.insert",
+    "done_marker.load", "vm.read",
+    "add_dependency", "add_dependency.check", "add_dependency.insert",
     "record.write", "record.delete", "record.swap_writes", "record.swap_reads",
     "finish_execution.status",
 })

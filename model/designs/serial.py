@@ -14,7 +14,7 @@ import attrs
 
 from model.api import Action, Config, Mutant, Outcome, Property, TxRecord
 from model.encoding import Constant
-from model.language import Exists, Read, Scan, Transaction, Write, WriteIf
+from model.language import Exists, Read, Scan, Transaction, Write, WriteIf, block_keys
 from model.reference import execute_transaction
 from model.store import Store
 
@@ -24,16 +24,18 @@ class SerialState:
     """The store so far, who last wrote each key, and what each executed transaction did."""
 
     block: Constant[tuple[Transaction, ...]]
+    keys: Constant[tuple[str, ...]]
     store: Store
     writers: tuple[tuple[str, int], ...]
     records: tuple[TxRecord, ...]
 
 
-def _footprint(tx: Transaction) -> tuple[frozenset[str], frozenset[str]]:
-    reads, writes = set(), set()
+def _footprint(tx: Transaction, keys: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    reads: set[str] = set()
+    writes: set[str] = set()
     for stmt in tx.program:
         if isinstance(stmt, Scan):
-            reads.add(f"store:{stmt.prefix}*")
+            reads.update(f"store:{k}" for k in keys if k.startswith(stmt.prefix))
         elif isinstance(stmt, Read | Exists):
             reads.add(f"store:{stmt.key}")
         elif isinstance(stmt, Write | WriteIf):
@@ -49,14 +51,17 @@ class Serial:
 
     def initial(self, config: Config) -> SerialState:
         """The initial store and nothing executed."""
-        return SerialState(Constant(config.workload.block), config.workload.initial, (), ())
+        block = config.workload.block
+        present = tuple(k for k, _ in config.workload.initial.values)
+        return SerialState(Constant(block), Constant(block_keys(block, present)),
+                           config.workload.initial, (), ())
 
     def actions(self, state: SerialState) -> Sequence[Action]:
         """Execute the next transaction, while one is left."""
         position = len(state.records)
         if position >= len(state.block.value):
             return ()
-        reads, writes = _footprint(state.block.value[position])
+        reads, writes = _footprint(state.block.value[position], state.keys.value)
         return (Action("executor", "execute", {"tx": position}, reads, writes),)
 
     def step(self, state: SerialState, action: Action) -> SerialState:
@@ -64,7 +69,7 @@ class Serial:
         tx = state.block.value[len(state.records)]
         writers = dict(state.writers)
         record, store = execute_transaction(tx, state.store, writers)
-        return SerialState(state.block, store, tuple(sorted(writers.items())),
+        return SerialState(state.block, state.keys, store, tuple(sorted(writers.items())),
                            (*state.records, record))
 
     def is_terminal(self, state: SerialState) -> bool:

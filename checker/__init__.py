@@ -1,0 +1,26 @@
+"""Everything that explores, judges, records and talks to the user.
+
+The Python API for users' own tests: ``resolve_design`` picks a design by name,
+``explore`` searches it, ``write_trace``/``load_trace`` record a run and ``replay``
+re-executes one.
+"""
+
+from checker.designs import DesignRef, resolve_design
+from checker.errors import ShardcheckError
+from checker.explorer import SearchResult, SearchSettings, explore
+from checker.replay import ReplayResult, replay
+from checker.trace import Trace, load_trace, write_trace
+
+__all__ = [
+    "DesignRef",
+    "ReplayResult",
+    "SearchResult",
+    "SearchSettings",
+    "ShardcheckError",
+    "Trace",
+    "explore",
+    "load_trace",
+    "replay",
+    "resolve_design",
+    "write_trace",
+]

@@ -1,0 +1,137 @@
+"""Properties and the judge that checks them on every state a run reaches.
+
+Three come with the checker and apply to every design: ``serial-equivalence`` (I1:
+every terminal outcome equals serial execution of the block in its preset order, the
+final store and every committed read), ``deadlock`` (a non-terminal state with no
+enabled action) and ``termination`` (no terminal state within the step bound). A
+design adds its own through ``properties()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+import model
+from checker.errors import DesignBug
+
+SERIAL_EQUIVALENCE = "serial-equivalence"
+DEADLOCK = "deadlock"
+TERMINATION = "termination"
+
+BUILTIN_PROPERTIES: tuple[tuple[str, str], ...] = (
+    (SERIAL_EQUIVALENCE, "every terminal outcome equals serial execution in block order "
+                         "(final store and every committed read)"),
+    (DEADLOCK, "no non-terminal state without an enabled action"),
+    (TERMINATION, "a terminal state within the step bound on every schedule"),
+)
+
+
+@attrs.frozen
+class Violation:
+    """A property that failed: which, why, and after how many actions."""
+
+    property: str
+    message: str
+    step: int
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"property": self.property, "message": self.message, "step": self.step}
+
+
+def _writer(writer: int | None) -> str:
+    return "the initial store" if writer is None else f"T{writer}"
+
+
+def _describe_read(r: model.ReadRecord) -> str:
+    verb = {"read": "read", "exists": "saw exists", "scan": "scanned"}[r.kind]
+    return f"{verb} {r.key} = {r.value} from {_writer(r.writer)}"
+
+
+def compare_outcomes(actual: model.Outcome, expected: model.Outcome) -> str | None:
+    """The first way ``actual`` differs from the serial ``expected``, in words, or None."""
+    for tx_actual, tx_expected in zip(actual.transactions, expected.transactions, strict=False):
+        t = f"T{tx_expected.index}"
+        if tx_actual.status != tx_expected.status:
+            return f"{t} {tx_actual.status}, but serially it {tx_expected.status}"
+        for i, (ra, re) in enumerate(zip(tx_actual.reads, tx_expected.reads, strict=False)):
+            if ra != re:
+                return (f"{t}'s read #{i + 1} {_describe_read(ra)}; serially it "
+                        f"{_describe_read(re)}")
+        if len(tx_actual.reads) != len(tx_expected.reads):
+            return (f"{t} made {len(tx_actual.reads)} reads; serially it makes "
+                    f"{len(tx_expected.reads)}")
+        if tx_actual.writes != tx_expected.writes:
+            return (f"{t} wrote {dict(tx_actual.writes)}; serially it writes "
+                    f"{dict(tx_expected.writes)}")
+    if len(actual.transactions) != len(expected.transactions):
+        return (f"{len(actual.transactions)} transactions finished; the block has "
+                f"{len(expected.transactions)}")
+    if actual.store != expected.store:
+        got, want = actual.store.as_dict(), expected.store.as_dict()
+        for key in sorted(set(got) | set(want)):
+            if got.get(key) != want.get(key):
+                return (f"final store has {key} = {got.get(key, 'absent')}; serial execution "
+                        f"gives {want.get(key, 'absent')}")
+    if actual.order != expected.order:
+        return f"committed order {list(actual.order)}; the block order is {list(expected.order)}"
+    return None
+
+
+class Judge:
+    """Checks the properties of one design on one configuration, state by state."""
+
+    def __init__(self, design: model.Design, config: model.Config, step_bound: int) -> None:
+        self.design = design
+        self.step_bound = step_bound
+        self.reference = model.execute_serially(config.workload)
+        own = tuple(design.properties())
+        self.state_properties: Sequence[model.Property] = tuple(
+            p for p in own if p.kind == "state")
+        self.terminal_properties: Sequence[model.Property] = tuple(
+            p for p in own if p.kind == "terminal")
+
+    def names(self) -> tuple[str, ...]:
+        """Every property this judge checks."""
+        own = tuple(p.name for p in (*self.state_properties, *self.terminal_properties))
+        return (SERIAL_EQUIVALENCE, DEADLOCK, TERMINATION, *own)
+
+    def check_state(self, state: Any, depth: int, terminal: bool) -> Violation | None:
+        """Check a newly reached state (and, when terminal, its outcome)."""
+        for prop in self.state_properties:
+            message = _run(prop, state)
+            if message is not None:
+                return Violation(prop.name, message, depth)
+        if terminal:
+            # Serial equivalence first: it is the promise users care about, and its
+            # message names the read that went wrong.
+            try:
+                outcome = self.design.outcome(state)
+            except Exception as exc:
+                raise DesignBug(f"design {self.design.name!r}: outcome() raised "
+                                f"{type(exc).__name__}: {exc}") from None
+            difference = compare_outcomes(outcome, self.reference)
+            if difference is not None:
+                return Violation(SERIAL_EQUIVALENCE, difference, depth)
+            for prop in self.terminal_properties:
+                message = _run(prop, state)
+                if message is not None:
+                    return Violation(prop.name, message, depth)
+        elif depth > self.step_bound:
+            return Violation(TERMINATION, f"no terminal state after {self.step_bound} steps: "
+                             "the run may not terminate (a livelock)", depth)
+        return None
+
+    def check_deadlock(self, depth: int) -> Violation:
+        """The violation for a non-terminal state with no enabled action."""
+        return Violation(DEADLOCK, "no action is enabled but the run has not finished", depth)
+
+
+def _run(prop: model.Property, state: Any) -> str | None:
+    try:
+        return prop.check(state)
+    except Exception as exc:
+        raise DesignBug(f"property {prop.name!r} raised {type(exc).__name__}: {exc}") from None

@@ -1,0 +1,167 @@
+"""Trace files: a versioned JSON record of one run, enough to rebuild it from the file alone.
+
+What is saved is the minimal choice record (the actions) plus a fingerprint after every
+step, so replay can regenerate each state and prove it is the same. The JSON Schema is
+``checker/trace.schema.json``, published as ``traces/trace.schema.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import attrs
+import jsonschema
+
+import model
+from checker.designs import DesignRef
+from checker.errors import BadInput, TraceFileError
+from checker.explorer import Step
+from checker.properties import Violation
+from checker.version import VERSION
+
+FORMAT = "shardcheck-trace"
+FORMAT_VERSION = 1
+
+
+def _schema() -> dict[str, Any]:
+    text = resources.files("checker").joinpath("trace.schema.json").read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@attrs.frozen
+class Trace:
+    """One recorded run: design, configuration, actions with fingerprints, violation."""
+
+    design: DesignRef
+    workload: str
+    workers: int
+    initial_fingerprint: str
+    steps: tuple[Step, ...]
+    violation: Violation | None
+    step_bound: int = 10_000
+    source: tuple[tuple[str, str | int | None], ...] = ()
+
+    def replay_command(self, path: str) -> str:
+        """The command that replays this trace from ``path``."""
+        extra = f" --design-file {self.design.file}" if self.design.file else ""
+        return f"shardcheck replay {path}{extra}"
+
+    def to_json(self, path: str = "TRACE.json") -> dict[str, Any]:
+        """The JSON document; ``path`` only fills in the replay hint."""
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "tool": {"name": "shardcheck", "version": VERSION},
+            "design": {"name": self.design.name, "mutant": self.design.mutant,
+                       "file": self.design.file},
+            "config": {"workload": self.workload, "workers": self.workers,
+                       "step_bound": self.step_bound},
+            "source": dict(self.source),
+            "initial_fingerprint": self.initial_fingerprint,
+            "steps": [
+                {"action": s.action.to_json(), "fingerprint": s.fingerprint,
+                 "label": f"{s.action.actor}: {s.action.label()}"}
+                for s in self.steps
+            ],
+            "violation": self.violation.to_json() if self.violation else None,
+            "replay": self.replay_command(path),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "trace") -> Trace:
+        """Validate a JSON document against the schema and build the trace."""
+        if isinstance(data, dict):
+            if data.get("format") != FORMAT:
+                raise TraceFileError(f"{where} is not a shardcheck trace (no \"format\": "
+                                     f"\"{FORMAT}\")")
+            if data.get("version") != FORMAT_VERSION:
+                raise TraceFileError(
+                    f"{where} is trace format version {data.get('version')!r}; this shardcheck "
+                    f"({VERSION}) reads version {FORMAT_VERSION}: replay it with the shardcheck "
+                    "that wrote it, or record it again"
+                )
+        errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(data),
+                        key=lambda e: list(e.absolute_path))
+        if errors:
+            first = errors[0]
+            location = "".join(f"[{p}]" if isinstance(p, int) else f".{p}"
+                               for p in first.absolute_path) or " (top level)"
+            raise TraceFileError(f"{where} is malformed at {location.lstrip('.')}: "
+                                 f"{first.message}")
+        violation = data["violation"]
+        return cls(
+            design=DesignRef(data["design"]["name"], data["design"]["mutant"],
+                             data["design"]["file"]),
+            workload=data["config"]["workload"],
+            workers=data["config"]["workers"],
+            initial_fingerprint=data["initial_fingerprint"],
+            steps=tuple(Step(model.Action.from_json(s["action"]), s["fingerprint"])
+                        for s in data["steps"]),
+            violation=Violation(violation["property"], violation["message"], violation["step"])
+            if violation else None,
+            step_bound=data["config"].get("step_bound", 10_000),
+            source=tuple(sorted(data.get("source", {}).items())),
+        )
+
+
+def load_trace(path: str | Path) -> Trace:
+    """Read and validate a trace file; every problem becomes a ``TraceFileError``."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TraceFileError(f"trace file {path} does not exist") from None
+    except IsADirectoryError:
+        raise TraceFileError(f"{path} is a directory, not a trace file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TraceFileError(f"trace file {path} cannot be read: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TraceFileError(f"trace file {path} is not valid JSON (line {exc.lineno}, "
+                             f"column {exc.colno}: {exc.msg}); it may be truncated") from None
+    return Trace.from_json(data, f"trace file {path}")
+
+
+def check_writable(path: str | Path, overwrite: bool) -> None:
+    """Fail early, before any search, if ``path`` cannot be written as asked."""
+    file = Path(path)
+    if file.is_dir():
+        raise BadInput(f"{path} is a directory; give a file name for the trace")
+    if file.exists() and not overwrite:
+        raise BadInput(f"{path} already exists; pass --force to overwrite it")
+    parent = file.parent if str(file.parent) else Path(".")
+    if not parent.is_dir():
+        raise BadInput(f"cannot write {path}: directory {parent} does not exist")
+
+
+def write_trace(trace: Trace, path: str | Path, overwrite: bool = False) -> None:
+    """Write atomically: the file appears whole or not at all; never clobber unless asked."""
+    file = Path(path)
+    check_writable(file, overwrite)
+    text = json.dumps(trace.to_json(str(path)), indent=2, sort_keys=False) + "\n"
+    directory = file.parent if str(file.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if overwrite:
+            os.replace(tmp, file)
+        else:
+            try:
+                os.link(tmp, file)  # fails if the file appeared meanwhile: never clobber
+            except FileExistsError:
+                raise BadInput(f"{path} already exists; pass --force to overwrite it") from None
+            os.unlink(tmp)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
