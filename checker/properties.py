@@ -61,9 +61,15 @@ def compare_outcomes(actual: model.Outcome, expected: model.Outcome) -> str | No
             if ra != re:
                 return (f"{t}'s read #{i + 1} {_describe_read(ra)}; serially it "
                         f"{_describe_read(re)}")
-        if len(tx_actual.reads) != len(tx_expected.reads):
-            return (f"{t} made {len(tx_actual.reads)} reads; serially it makes "
-                    f"{len(tx_expected.reads)}")
+        if len(tx_actual.reads) < len(tx_expected.reads):
+            missing = tx_expected.reads[len(tx_actual.reads)]
+            if not tx_actual.reads and not tx_actual.writes:
+                return (f"{t} has no completed execution (no reads, no writes); serially it "
+                        f"{_describe_read(missing)}")
+            return f"{t} stopped short: serially it also {_describe_read(missing)}"
+        if len(tx_actual.reads) > len(tx_expected.reads):
+            extra = tx_actual.reads[len(tx_expected.reads)]
+            return f"{t} also {_describe_read(extra)}, a read it does not make serially"
         if tx_actual.writes != tx_expected.writes:
             return (f"{t} wrote {dict(tx_actual.writes)}; serially it writes "
                     f"{dict(tx_expected.writes)}")

@@ -1040,11 +1040,14 @@ MUTANTS: tuple[_MutantSpec, ...] = (
         """What is wrong: next_version_to_validate takes its index before counting itself
 in num_active_tasks. Between the two, another worker's check_done sees every index past
 the block and no active task, and sets done while a validation is about to run.
-Where: the order of the two lines is the subject of a correctness note in the paper's
-full version, and ports have swapped them (shared/research/designs.md §6.2 M01).
+Where: the paper's next_version_to_validate increments first; designs.md §1.5 marks the
+order as required and §6.2 lists the swap (M01) among bugs seen in ports; a premature
+done of this kind was fixed in cosmos-sdk's blockstm (PR #26583, designs.md §3.4).
 What a user sees: the block finishes with a transaction whose stale read was never
-re-validated: the final store differs from serial execution.""",
-        None,
+re-validated: the final store differs from serial execution.
+Found by: shardcheck explore block-stm:active-after-fetch --workload counter:txs=2,keys=1 --workers 2
+(BFS: I4-active-count after 56 steps).""",
+        KnownFailure("counter:txs=2,keys=1", 2, "I4-active-count", 56),
     ),
     _MutantSpec(
         "single-collect", "single_collect",
@@ -1052,10 +1055,12 @@ re-validated: the final store differs from serial execution.""",
         """What is wrong: check_done reads execution_idx, validation_idx and
 num_active_tasks one at a time; without re-reading decrease_cnt it cannot tell that an
 index was lowered and raised again between its reads, so it sets done early.
-Where: the double collect is what the paper's decrease_cnt exists for; implementations
-that "simplify" it lose the guard (designs.md §6.2 M02).
-What a user sees: a resumed or aborted transaction is never re-executed.""",
-        None,
+Where: the double collect is what the paper's decrease_cnt exists for; designs.md §6.2
+lists dropping it (M02) among bugs seen in ports.
+What a user sees: a resumed or aborted transaction is never re-executed.
+Found by: shardcheck explore block-stm:single-collect --workload counter:txs=2,keys=1 --workers 2
+(BFS: serial-equivalence after 59 steps).""",
+        KnownFailure("counter:txs=2,keys=1", 2, "serial-equivalence", 59),
     ),
     _MutantSpec(
         "dependency-check-outside-lock", "dependency_check_outside_lock",
@@ -1063,10 +1068,13 @@ What a user sees: a resumed or aborted transaction is never re-executed.""",
         """What is wrong: the check that the blocking transaction has not yet finished
 and the insertion into its dependency set are two critical sections instead of one.
 The blocker can finish and drain its (still empty) dependency set in between.
-Where: lost wakeups of this shape were found in Block-STM ports (designs.md §6.2 M03).
+Where: designs.md §6.2 lists this lock-scope bug (M03) among those seen in ports; the
+paper's add_dependency does both under the txn_dependency lock.
 What a user sees: a transaction waits forever on a blocker that already finished;
-it is never re-executed (I5, then I2 at the end).""",
-        None,
+it is never re-executed (I5, then I2 at the end).
+Found by: shardcheck explore block-stm:dependency-check-outside-lock --workload condwrite:txs=3,mode=vanish --workers 2
+(BFS: I5-no-lost-wakeup after 71 steps).""",
+        KnownFailure("condwrite:txs=3,mode=vanish", 2, "I5-no-lost-wakeup", 71),
     ),
     _MutantSpec(
         "resume-keeps-execution-idx", "resume_keeps_execution_idx",
@@ -1076,8 +1084,10 @@ not call decrease_execution_idx, so no worker picks them up again once execution
 has passed them.
 Where: go-block-stm removed the decrease when it switched to suspend-on-condvar; the
 abort-based scheduler needs it (designs.md §1.6, §6.2 M04).
-What a user sees: the block ends with a transaction READY and never executed.""",
-        None,
+What a user sees: the block ends with a transaction READY and never executed.
+Found by: shardcheck explore block-stm:resume-keeps-execution-idx --workload condwrite:txs=3,mode=vanish --workers 2
+(BFS: serial-equivalence after 95 steps).""",
+        KnownFailure("condwrite:txs=3,mode=vanish", 2, "serial-equivalence", 95),
     ),
     _MutantSpec(
         "not-found-ignores-version", "not_found_ignores_version",
@@ -1085,9 +1095,11 @@ What a user sees: the block ends with a transaction READY and never executed."""
         """What is wrong: validate_read_set treats a re-read that finds nothing as valid
 even when the original read came from a transaction's write. When that writer's new
 incarnation stops writing the key, the read is stale but passes.
-Where: a port compared only the OK case (designs.md §6.2 M05).
-What a user sees: a transaction keeps a value that, serially, it would never read.""",
-        None,
+Where: designs.md §6.2 lists this comparison bug (M05) among those seen in ports.
+What a user sees: a transaction keeps a value that, serially, it would never read.
+Found by: shardcheck explore block-stm:not-found-ignores-version --workload condwrite:txs=3,mode=vanish --workers 2
+(BFS: serial-equivalence after 102 steps).""",
+        KnownFailure("condwrite:txs=3,mode=vanish", 2, "serial-equivalence", 102),
     ),
     _MutantSpec(
         "newloc-first-incarnation", "newloc_first_incarnation",
@@ -1096,9 +1108,11 @@ What a user sees: a transaction keeps a value that, serially, it would never rea
 A re-execution that writes a key its previous incarnation did not write does not
 lower validation_idx, so higher transactions that read that key from storage are never
 re-validated.
-Where: a port used the first-execution shortcut (designs.md §6.2 M06).
-What a user sees: a higher transaction's read misses a write below it.""",
-        None,
+Where: designs.md §6.2 lists this shortcut (M06) among bugs seen in ports.
+What a user sees: a higher transaction's read misses a write below it.
+Found by: shardcheck explore block-stm:newloc-first-incarnation --workload condwrite:txs=3,mode=appear --workers 2
+(BFS: serial-equivalence after 100 steps).""",
+        KnownFailure("condwrite:txs=3,mode=appear", 2, "serial-equivalence", 100),
     ),
     _MutantSpec(
         "exists-unrecorded", "exists_unrecorded",
@@ -1106,19 +1120,23 @@ What a user sees: a higher transaction's read misses a write below it.""",
         """What is wrong: reads through the second path into storage (existence checks,
 like EVM's EXTCODESIZE) are served but never put in the read set, so validation cannot
 see that they went stale.
-Where: unrecorded read kinds were found in several EVM ports (designs.md §6.2 M07).
-What a user sees: two registrations of the same name both succeed.""",
-        None,
+Where: designs.md §6.2 lists an unrecorded read kind (M07) among bugs seen in ports.
+What a user sees: two registrations of the same name both succeed.
+Found by: shardcheck explore block-stm:exists-unrecorded --workload registry:txs=2 --workers 2
+(BFS: serial-equivalence after 59 steps).""",
+        KnownFailure("registry:txs=2", 2, "serial-equivalence", 59),
     ),
     _MutantSpec(
         "read-own-entries", "read_own_entries",
         "M08: MVMemory.read considers entries at index ≤ txn_idx, not < txn_idx",
         """What is wrong: a transaction reads its own previous incarnation's write (or
 its own ESTIMATE) from the multi-version memory, instead of only lower transactions'.
-Where: an off-by-one in a port's range lookup (designs.md §6.2 M08).
+Where: designs.md §6.2 lists this off-by-one (M08) among bugs seen in ports.
 What a user sees: a transaction depends on itself and is never resumed, or
-validates against its own stale write.""",
-        None,
+validates against its own stale write.
+Found by: shardcheck explore block-stm:read-own-entries --workload counter:txs=2,keys=1 --workers 2
+(BFS: serial-equivalence after 63 steps).""",
+        KnownFailure("counter:txs=2,keys=1", 2, "serial-equivalence", 63),
     ),
     _MutantSpec(
         "scan-keys-only", "scan_keys_only",
@@ -1126,9 +1144,11 @@ validates against its own stale write.""",
         """What is wrong: validation of a prefix scan re-runs it and compares only the
 set of keys, which catches inserted keys (phantoms) but not a changed value of a key
 that was already there.
-Where: iterator validation in go-block-stm-derived code compared key sets
-(designs.md §6.2 M09).
-What a user sees: an audit sums balances that a lower deposit has since changed.""",
-        None,
+Where: designs.md §6.2 lists key-only range validation (M09) among bugs seen in ports;
+go-block-stm's iterator validation (designs.md §1.6) is the correct form.
+What a user sees: an audit sums balances that a lower deposit has since changed.
+Found by: shardcheck explore block-stm:scan-keys-only --workload audit:txs=2 --workers 2
+(BFS: serial-equivalence after 61 steps).""",
+        KnownFailure("audit:txs=2", 2, "serial-equivalence", 61),
     ),
 )

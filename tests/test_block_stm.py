@@ -1,0 +1,133 @@
+"""Block-STM: correct on every schedule, and every mutant caught by its shortest trace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import model
+from checker import SearchSettings, explore, load_trace, replay, write_trace
+from checker.designs import DesignRef, resolve_design
+from checker.trace import Trace
+from model.designs.block_stm import MUTANTS, BlockStm, incarnation_bound
+
+BLOCK_STM = BlockStm()
+
+
+def run(design: model.Design, spec: str, workers: int, **settings: object):  # type: ignore[no-untyped-def]
+    """Explore ``design`` on ``spec`` with ``workers``."""
+    config = model.Config(model.build_workload(spec), workers)
+    return explore(design, config, SearchSettings(**settings))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("spec", "workers", "states"), [
+    ("counter:txs=2,keys=1", 2, 21_182),
+    ("registry:txs=2", 2, 18_334),
+    ("audit:txs=2", 2, 21_182),
+    ("chain:txs=2", 2, 21_182),
+    ("counter:txs=1,keys=1", 2, 3_837),
+    ("condwrite:txs=2", 2, 18_555),
+])
+def test_block_stm_is_serializable_on_every_schedule(spec: str, workers: int,
+                                                     states: int) -> None:
+    """The whole space is explored, nothing is violated, and the state count is pinned."""
+    result = run(BLOCK_STM, spec, workers)
+    assert result.verdict == "pass", result.violation
+    assert result.stats.complete
+    assert result.stats.states == states
+    assert result.stats.distinct_outcomes == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("spec", "workers", "states"), [
+    ("counter:txs=3,keys=1", 2, 155_974),
+    ("condwrite:txs=3,mode=appear", 2, 79_196),
+    ("condwrite:txs=3,mode=vanish", 2, None),
+    ("transfers:txs=2,accounts=2", 2, 45_317),
+    ("transfers:txs=3,accounts=2", 2, 663_039),
+    ("counter:txs=1,keys=1", 3, 224_828),
+])
+def test_block_stm_is_serializable_on_three_transactions(spec: str, workers: int,
+                                                         states: int | None) -> None:
+    """Bigger exhaustive runs, kept for CI's slow stage."""
+    result = run(BLOCK_STM, spec, workers)
+    assert result.verdict == "pass", result.violation
+    if states is not None:
+        assert result.stats.states == states
+
+
+def test_serial_has_one_schedule_and_it_is_the_reference() -> None:
+    """The reference design explores to one terminal state equal to serial execution."""
+    serial, _ = resolve_design("serial")
+    result = run(serial, "transfers:txs=4,accounts=2", 1)
+    assert result.verdict == "pass"
+    assert (result.stats.states, result.stats.terminal_states) == (5, 1)
+
+
+def test_every_mutant_is_listed_with_a_known_failing_configuration() -> None:
+    """Nine mutants, each with a configuration of at most 4 transactions and 3 workers."""
+    mutants = BLOCK_STM.mutants()
+    assert [m.name for m in mutants] == [spec.name for spec in MUTANTS]
+    assert len(mutants) == 9
+    for mutant in mutants:
+        failure = mutant.known_failure
+        assert failure is not None
+        assert failure.workers <= 3
+        assert len(model.build_workload(failure.workload).block) <= 4
+        assert "Found by:" in mutant.doc
+
+
+@pytest.mark.parametrize("mutant", BLOCK_STM.mutants(), ids=lambda m: m.name)
+def test_each_mutant_is_found_by_its_shortest_trace_which_replays(
+    mutant: model.Mutant, tmp_path: Path
+) -> None:
+    """BFS finds the mutant's bug at the pinned depth; its trace file replays as reproduced."""
+    failure = mutant.known_failure
+    assert failure is not None
+    result = run(mutant.design, failure.workload, failure.workers)
+    assert result.verdict == "violation"
+    assert result.violation is not None
+    assert result.violation.property == failure.property
+    assert result.violation.step == failure.steps == len(result.path)
+    ref = DesignRef("block-stm", mutant.name)
+    spec = model.build_workload(failure.workload).spec
+    trace = Trace(ref, spec, failure.workers, result.initial_fingerprint, result.path,
+                  result.violation)
+    path = tmp_path / f"{mutant.name}.trace.json"
+    write_trace(trace, path)
+    replayed = replay(load_trace(path))
+    assert replayed.verdict == "reproduced", replayed.message
+    assert replayed.violation == result.violation
+
+
+def test_the_correct_design_passes_where_each_mutant_fails() -> None:
+    """Each mutant's failing configuration is one the published algorithm survives."""
+    for config in {(m.known_failure.workload, m.known_failure.workers)
+                   for m in BLOCK_STM.mutants() if m.known_failure}:
+        assert run(BLOCK_STM, *config).verdict == "pass", config
+
+
+def test_depth_first_search_finds_a_mutant_too() -> None:
+    """DFS finds the bug as well, by a path at least as long as BFS's."""
+    design, _ = resolve_design("block-stm:scan-keys-only")
+    result = run(design, "audit:txs=2", 2, strategy="dfs")
+    assert result.verdict == "violation"
+    assert len(result.path) >= 61
+
+
+def test_a_livelock_is_reported_past_the_incarnation_bound() -> None:
+    """L2's bound follows Aptos's n + W² + c sanity check."""
+    assert incarnation_bound(3, 2) == 9
+
+
+def test_actions_are_deterministic_and_round_trip_through_json() -> None:
+    """The same state gives the same actions, each surviving JSON exactly."""
+    config = model.Config(model.build_workload("audit:txs=2"), 2)
+    state = BLOCK_STM.initial(config)
+    for _ in range(40):
+        actions = BLOCK_STM.actions(state)
+        assert actions == BLOCK_STM.actions(state)
+        for action in actions:
+            assert model.Action.from_json(action.to_json()) == action
+        state = BLOCK_STM.step(state, actions[-1])
