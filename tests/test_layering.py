@@ -1,0 +1,60 @@
+"""The seams hold: model/ is pure, and each heavy dependency lives in one checker module."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from .conftest import ROOT
+
+FORBIDDEN_IN_MODEL = {"checker", "random", "time", "datetime", "secrets", "uuid", "os",
+                      "click", "rich", "z3", "hypothesis", "networkx", "jsonschema"}
+HOMES = {
+    "click": {"checker/cli.py"},
+    "jsonschema": {"checker/trace.py"},
+    "rich": {"checker/cli.py", "checker/report.py", "checker/progress.py"},
+}
+
+
+def imports(path: Path) -> set[str]:
+    """The top-level names of every module a file imports."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_model_imports_nothing_impure_and_nothing_from_checker() -> None:
+    """No clocks, randomness, environment or checker code in the model."""
+    for path in sorted((ROOT / "model").rglob("*.py")):
+        bad = imports(path) & FORBIDDEN_IN_MODEL
+        assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+def test_model_never_calls_the_salted_hash() -> None:
+    """Fingerprints must not depend on PYTHONHASHSEED."""
+    for path in sorted((ROOT / "model").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id != "hash", f"{path.relative_to(ROOT)} calls hash()"
+
+
+def test_each_heavy_dependency_lives_in_one_place() -> None:
+    """click only in the CLI, jsonschema only in traces, rich only in what prints."""
+    for path in sorted((ROOT / "checker").rglob("*.py")):
+        relative = str(path.relative_to(ROOT))
+        for dependency, homes in HOMES.items():
+            if dependency in imports(path):
+                assert relative in homes, f"{relative} imports {dependency}"
+
+
+def test_checker_reaches_the_model_only_through_its_top_level() -> None:
+    """checker/ imports `model`, never `model.designs.block_stm` and the like."""
+    for path in sorted((ROOT / "checker").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith("model."), (
+                    f"{path.relative_to(ROOT)} imports {node.module}")
