@@ -20,7 +20,7 @@ from model.api import (
 from model.designs import builtin_designs
 from model.encoding import Constant, canonical_bytes, digest, fingerprint
 from model.language import ProgramError, Transaction, block_keys
-from model.reference import execute_serially
+from model.reference import execute_serially, execute_transaction
 from model.store import Store
 from model.workloads import GENERATORS, Generator, Param, WorkloadError, build_workload
 
@@ -51,5 +51,6 @@ __all__ = [
     "canonical_bytes",
     "digest",
     "execute_serially",
+    "execute_transaction",
     "fingerprint",
 ]

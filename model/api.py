@@ -5,33 +5,9 @@ explorer chooses among ``actions(state)``; ``step`` is a pure function, so the s
 initial state and the same action sequence always give the same run. That single rule
 is what makes exhaustive search, fuzzing, shrinking and replay one machinery.
 
-A complete toy design, to show the whole contract (one worker runs the block in order)::
-
-    import attrs
-    from model import api, language
-
-    @attrs.frozen
-    class ToyState:
-        store: api.Store
-        next_tx: int
-        records: tuple[api.TxRecord, ...]
-
-    class Toy:
-        name = "toy"
-        summary = "runs the block in order, one transaction per step"
-
-        def initial(self, config: api.Config) -> ToyState:
-            return ToyState(config.workload.initial, 0, ())
-
-        def actions(self, state: ToyState) -> tuple[api.Action, ...]:
-            if state.next_tx >= len(self.block):
-                return ()
-            return (api.Action("worker", "execute", (("tx", state.next_tx),),
-                               writes=frozenset({"store"})),)
-        ...
-
-See ``model/designs/serial.py`` for the toy written out in full and
-``docs/tutorial.md`` for a design written from an empty file.
+The design protocol ``Design`` below carries a complete toy design in its docstring;
+``model/designs/serial.py`` is the same toy as a built-in, and ``docs/tutorial.md``
+writes a design with a real bug from an empty file.
 """
 
 from __future__ import annotations
@@ -221,7 +197,54 @@ class Design(Protocol):
 
     States must be immutable values built from ints, strings, booleans, None, tuples,
     frozensets, enums and attrs classes, so that ``model.fingerprint`` can encode them.
-    ``actions`` returns the enabled actions in a deterministic order.
+    ``actions`` returns the enabled actions in a deterministic order. The design object
+    never sees the configuration except in ``initial``: what a run needs throughout (the
+    block, its keys) travels in the state inside a ``Constant``, which fingerprints as
+    one digest. A complete toy, one worker running the block in order::
+
+        import attrs
+        from model import (Action, Constant, Outcome, Store, Transaction, TxRecord,
+                           execute_transaction)
+
+        @attrs.frozen
+        class ToyState:
+            block: Constant[tuple[Transaction, ...]]
+            store: Store
+            writers: tuple[tuple[str, int], ...]   # key -> last writer, sorted
+            done: tuple[TxRecord, ...]
+
+        class Toy:
+            name = "toy"
+            summary = "one worker runs the block in order, a transaction per action"
+
+            def initial(self, config):
+                return ToyState(Constant(config.workload.block), config.workload.initial,
+                                (), ())
+
+            def actions(self, state):
+                if self.is_terminal(state):
+                    return ()
+                return (Action("w0", "execute", {"tx": len(state.done)},
+                               writes={"store"}),)
+
+            def step(self, state, action):
+                writers = dict(state.writers)
+                tx = state.block.value[len(state.done)]
+                record, store = execute_transaction(tx, state.store, writers)
+                return ToyState(state.block, store, tuple(sorted(writers.items())),
+                                (*state.done, record))
+
+            def is_terminal(self, state):
+                return len(state.done) == len(state.block.value)
+
+            def outcome(self, state):
+                return Outcome(state.store, tuple(r.index for r in state.done), state.done)
+
+            def properties(self):
+                return ()
+
+            def mutants(self):
+                return ()
     """
 
     name: str

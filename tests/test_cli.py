@@ -7,6 +7,7 @@ working directory, so nothing is written into the repository.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -58,6 +59,13 @@ def assert_bad_input(result: Result, *fragments: str) -> str:
     return line
 
 
+def statistic(output: str, name: str) -> str:
+    """One value of the statistics table, whatever the column widths came out as."""
+    found = re.search(rf"^{name} +(\S+)$", output, re.MULTILINE)
+    assert found is not None, f"no {name!r} row in:\n{output}"
+    return found.group(1)
+
+
 @pytest.fixture
 def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh, empty working directory."""
@@ -76,10 +84,14 @@ def naive_occ(cwd: Path) -> str:
 
 
 def test_block_stm_passes_two_increments_of_one_counter_in_21182_states(cwd: Path) -> None:
-    """Block-STM with 2 workers on counter:txs=2,keys=1 explores 21,182 states and exits 0."""
+    """Block-STM, 2 workers, counter:txs=2,keys=1: 21,182 states, depth 110, one outcome, exit 0."""
     result = invoke("explore", "block-stm", *LOST_UPDATE)
     assert result.exit_code == 0, result.output
-    assert "distinct states    21,182" in result.output
+    assert statistic(result.output, "distinct states") == "21,182"
+    assert statistic(result.output, "max depth") == "110"
+    assert statistic(result.output, "terminal states") == "18"
+    assert statistic(result.output, "distinct outcomes") == "1"
+    assert statistic(result.output, "complete") == "yes"
     assert "✓ no violation: every schedule explored (21,182 states)" in result.output
     assert "config    workload counter:txs=2,keys=1,modules=1, 2 worker(s)" in result.output
     assert list(cwd.iterdir()) == []
@@ -170,7 +182,8 @@ def test_state_bound_makes_the_result_inconclusive_with_exit_3(cwd: Path) -> Non
     """--max-states 100 stops a search that needs 21,182 states: exit 3, not a pass."""
     result = invoke("explore", "block-stm", *LOST_UPDATE, "--max-states", "100")
     assert result.exit_code == 3, result.output
-    assert "distinct states       100" in result.output
+    assert statistic(result.output, "distinct states") == "100"
+    assert statistic(result.output, "complete") == "no"
     assert "? inconclusive: state bound of 100 reached" in result.output
     assert "not a pass" in result.output
     assert "no violation" not in result.output
@@ -274,6 +287,32 @@ def test_object_that_is_not_a_design_is_exit_2_listing_what_it_lacks(cwd: Path) 
     assert_bad_input(invoke("explore", "plain.py:Plain", "-q"),
                      "plain.py:Plain is not a design: it lacks summary, initial, actions",
                      "model/api.py")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "checker/designs.py load_design_file catches Exception only, so sys.exit(0) while "
+    "importing a design file escapes the CLI as exit 0 with no output: a silent pass"))
+def test_design_file_that_calls_sys_exit_at_import_is_bad_input_not_a_pass(cwd: Path) -> None:
+    """A design file that exits while being imported is exit 2 with a message, never exit 0."""
+    (cwd / "quits.py").write_text("import sys\n\nsys.exit(0)\n")
+    assert_bad_input(invoke("explore", "quits.py:Quits", "-q"), "quits.py")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "checker/explorer.py Explorer.step (and actions) catch Exception only, so a design whose "
+    "step() calls sys.exit(0) ends explore with exit 0 and no verdict: a silent pass"))
+def test_design_that_exits_inside_step_is_reported_not_a_pass(naive_occ: str, cwd: Path) -> None:
+    """A design whose step() calls sys.exit(0) is a design bug with a message, never exit 0."""
+    with (cwd / "naive_occ.py").open("a") as design:
+        design.write("\n\nclass QuitsInStep(NaiveOcc):\n"
+                     "    def step(self, state, action):\n"
+                     "        if action.name == 'write':\n"
+                     "            raise SystemExit(0)\n"
+                     "        return super().step(state, action)\n")
+    result = invoke("explore", "naive_occ.py:QuitsInStep", *LOST_UPDATE)
+    assert result.exit_code not in (0, 1, 3), result.output
+    assert "shardcheck: error: " in result.stderr
+    assert "step()" in result.stderr
 
 
 def test_existing_trace_out_without_force_is_exit_2_before_searching(cwd: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -185,7 +186,20 @@ def test_editing_an_actions_actor_diverges_at_that_step(recorded: dict[str, Path
     assert "enabled: w0 write tx=0 key=ctr0 value=1; w1 claim tx=1" in flat(result.output)
 
 
-def test_editing_an_actions_param_diverges_at_that_step(recorded: dict[str, Path],
+def test_editing_an_actions_key_diverges_at_that_step(recorded: dict[str, Path],
+                                                      cwd: Path) -> None:
+    """w1 reading ctr1 at step 4 instead of ctr0 is not enabled: diverged at step 4, exit 1."""
+    def edit(d: Document) -> None:
+        d["steps"][3]["action"]["params"]["key"] = "ctr1"
+
+    result = replay_occ(edited(recorded["occ"], edit), recorded)
+    assert result.exit_code == 1, result.output
+    assert "✗ diverged at step 4: step 4: the recorded action w1 read tx=1 key=ctr1 is not " \
+           "enabled; w1 would instead do read tx=1 key=ctr0" in flat(result.output)
+    assert "│    3 │" in result.output and "│    4 │" not in result.output
+
+
+def test_editing_a_block_stm_tx_param_diverges_at_that_step(recorded: dict[str, Path],
                                                         cwd: Path) -> None:
     """The first Block-STM step with a tx parameter, given another tx, diverges right there."""
     data = document(recorded["stm"])
@@ -272,6 +286,23 @@ def test_trace_without_violation_reproduces_with_exit_0(recorded: dict[str, Path
     assert "✓ reproduced: all 5 steps match and no property is violated" in flat(result.output)
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "checker/replay.py replay() stops at the first violation (the `break` in its loop) and "
+    "never looks at recorded steps after it, so garbage appended to a trace still reproduces"))
+def test_steps_recorded_after_the_violation_are_checked_too(recorded: dict[str, Path],
+                                                            cwd: Path) -> None:
+    """A trace that goes on past its violation with an impossible step is not reproduced."""
+    def edit(d: Document) -> None:
+        d["steps"].append({"action": {"actor": "nobody", "name": "teleport", "params": {},
+                                      "reads": [], "writes": []},
+                           "fingerprint": "0" * 32})
+
+    result = replay_occ(edited(recorded["occ"], edit), recorded)
+    assert result.exit_code == 1, result.output
+    assert "reproduced" not in result.output
+    assert "diverged at step 9" in flat(result.output)
+
+
 def test_step_labels_are_ignored_on_load(recorded: dict[str, Path], cwd: Path) -> None:
     """Labels are for people: rewriting one changes nothing in the replay."""
     def edit(d: Document) -> None:
@@ -323,10 +354,11 @@ def test_truncated_trace_is_exit_2_with_line_and_column(recorded: dict[str, Path
     """Half a trace file is invalid JSON; the message gives line and column and says why."""
     text = recorded["stm"].read_text()
     Path("half.json").write_text(text[: len(text) // 2])
-    line = assert_bad_input(invoke("replay", "half.json"),
-                            "trace file half.json is not valid JSON (line ", ", column ",
-                            "it may be truncated")
-    assert "replay" not in line.split("error:")[0]
+    with pytest.raises(json.JSONDecodeError) as decoding:
+        json.loads(Path("half.json").read_text())
+    where = f"line {decoding.value.lineno}, column {decoding.value.colno}"
+    assert_bad_input(invoke("replay", "half.json"),
+                     f"trace file half.json is not valid JSON ({where}: ", "it may be truncated")
 
 
 def test_json_that_is_not_a_trace_is_exit_2(cwd: Path) -> None:
@@ -339,6 +371,15 @@ def test_json_array_is_exit_2_saying_a_trace_is_an_object(cwd: Path) -> None:
     """A JSON array is refused at the top level as not an object."""
     assert_bad_input(invoke("replay", save([1, 2])), "edited.json is malformed at",
                      "(top level): [1, 2] is not of type 'object'")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "checker/trace.py Trace.from_json: a top-level location is ' (top level)' and is put "
+    "after 'malformed at ', so the message reads 'malformed at  (top level)' (two spaces)"))
+def test_top_level_schema_error_has_no_doubled_space(cwd: Path) -> None:
+    """The message for a schema error at the top level is spaced like every other one."""
+    line = assert_bad_input(invoke("replay", save([1, 2])), "(top level)")
+    assert "  " not in line
 
 
 def test_other_trace_format_version_is_exit_2_naming_the_version_we_read(
@@ -433,6 +474,19 @@ def test_write_trace_without_overwrite_keeps_the_existing_file(trace: Trace, cwd
     assert [p.name for p in cwd.iterdir()] == ["out.json"]
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "checker/trace.py write_trace: tempfile.mkstemp creates the file 0600 and os.link/"
+    "os.replace keep that mode, so a trace meant to be shared ignores the umask"))
+def test_written_trace_has_the_mode_of_an_ordinary_file(trace: Trace, cwd: Path) -> None:
+    """Under umask 022 a written trace is readable by everyone (0644), like any other file."""
+    old = os.umask(0o022)
+    try:
+        write_trace(trace, cwd / "out.json")
+    finally:
+        os.umask(old)
+    assert (cwd / "out.json").stat().st_mode & 0o777 == 0o644
+
+
 def test_write_trace_with_overwrite_replaces_the_file(trace: Trace, cwd: Path) -> None:
     """overwrite=True replaces the file whole and leaves no temporary behind."""
     target = cwd / "out.json"
@@ -469,5 +523,5 @@ def test_write_trace_that_fails_midway_leaves_nothing_behind(
 def test_load_trace_of_a_non_utf8_file_is_a_trace_file_error(cwd: Path) -> None:
     """Bytes that are not UTF-8 are a TraceFileError that names the file."""
     Path("binary.json").write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(TraceFileError, match="trace file binary.json cannot be read"):
+    with pytest.raises(TraceFileError, match=re.escape("trace file binary.json cannot be read")):
         load_trace("binary.json")

@@ -43,3 +43,15 @@ def test_a_user_file_named_model_py_does_not_shadow_ours(tmp_path: Path) -> None
     design, _ = resolve_design(f"{clash}:NaiveOcc")
     assert design.name == "naive-occ"
     assert model.builtin_designs()["block-stm"].name == "block-stm"
+
+
+def test_the_toy_design_in_the_protocol_docstring_runs() -> None:
+    """The Design protocol's documented toy is a complete, working design."""
+    doc = model.Design.__doc__ or ""
+    code = doc[doc.index("import attrs"):]
+    source = "\n".join(line.removeprefix(" " * 8) for line in code.splitlines())
+    namespace: dict[str, object] = {}
+    exec(source, namespace)
+    toy = namespace["Toy"]()  # type: ignore[operator]
+    result = explore(toy, model.Config(model.build_workload("transfers:txs=3"), 1))
+    assert (result.verdict, result.stats.states) == ("pass", 4)

@@ -1,0 +1,64 @@
+"""Benchmark: states per second and time to exhaust for Block-STM, and time to each mutant.
+
+    python benchmarks/bench.py            # the fixed configurations, about a minute
+    python benchmarks/bench.py --quick    # only the smallest configuration and the mutants
+
+Machines here are shared and noisy: compare figures from one run side by side, as
+ratios, rather than against numbers from another day.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import model  # noqa: E402
+from checker import SearchSettings, explore  # noqa: E402
+
+EXHAUST = (
+    ("counter:txs=2,keys=1", 2),
+    ("transfers:txs=2,accounts=2", 2),
+    ("counter:txs=3,keys=1", 2),
+)
+
+
+def main() -> None:
+    """Run the benchmark and print one table per part."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smallest configuration only")
+    args = parser.parse_args()
+    print(f"python {platform.python_version()} on {platform.machine()}")
+    design = model.builtin_designs()["block-stm"]
+    print("\nblock-stm, exhaustive BFS")
+    print(f"{'workload':32} {'workers':>7} {'states':>10} {'transitions':>12} "
+          f"{'seconds':>8} {'states/s':>9}")
+    for spec, workers in EXHAUST[:1] if args.quick else EXHAUST:
+        config = model.Config(model.build_workload(spec), workers)
+        started = time.perf_counter()
+        result = explore(design, config, SearchSettings())
+        seconds = time.perf_counter() - started
+        assert result.verdict == "pass", result.violation
+        print(f"{spec:32} {workers:>7} {result.stats.states:>10,} "
+              f"{result.stats.transitions:>12,} {seconds:>8.2f} "
+              f"{result.stats.states / seconds:>9,.0f}")
+    print("\nblock-stm mutants, BFS to the first (shortest) counterexample")
+    print(f"{'mutant':32} {'workload':28} {'states':>8} {'steps':>6} {'seconds':>8}")
+    for mutant in design.mutants():
+        failure = mutant.known_failure
+        assert failure is not None
+        config = model.Config(model.build_workload(failure.workload), failure.workers)
+        started = time.perf_counter()
+        result = explore(mutant.design, config, SearchSettings())
+        seconds = time.perf_counter() - started
+        assert result.violation is not None
+        print(f"{mutant.name:32} {failure.workload:28} {result.stats.states:>8,} "
+              f"{len(result.path):>6} {seconds:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()
