@@ -152,8 +152,13 @@ def explore_command(design: str, workload: str, workers: int, strategy: str,
 def _run_search(console: Console, design: model.Design, ref: DesignRef, config: model.Config,
                 settings: SearchSettings, quiet: bool) -> SearchResult:
     console.print(f"[bold]shardcheck explore[/bold] {ref.spec()}")
-    mutant = f", mutant [bold]{ref.mutant}[/bold]" if ref.mutant else ""
-    console.print(f"  design    {design.name}{mutant}: {design.summary}")
+    if ref.mutant:
+        base, _ = resolve_design(DesignRef(ref.name, None, ref.file))
+        summary = next((m.summary for m in base.mutants() if m.name == ref.mutant), "")
+        console.print(f"  design    {base.name}: {base.summary}")
+        console.print(f"  mutant    [bold]{ref.mutant}[/bold]: {summary}")
+    else:
+        console.print(f"  design    {design.name}: {design.summary}")
     console.print(f"  config    {config.describe()}")
     console.print(f"  search    {settings.describe()}")
     names = Judge(design, config, settings.step_bound).names()

@@ -141,14 +141,31 @@ def check_writable(path: str | Path, overwrite: bool) -> None:
         raise BadInput(f"cannot write {path}: directory {parent} does not exist")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _format(document: dict[str, Any]) -> str:
+    """Indented JSON with one line per step, so a trace diffs well in a corpus."""
+    steps = document["steps"]
+    head = json.dumps({**document, "steps": []}, indent=2)
+    if not steps:
+        return head + "\n"
+    lines = ",\n".join("    " + json.dumps(step, ensure_ascii=False) for step in steps)
+    return head.replace('"steps": []', '"steps": [\n' + lines + "\n  ]") + "\n"
+
+
 def write_trace(trace: Trace, path: str | Path, overwrite: bool = False) -> None:
     """Write atomically: the file appears whole or not at all; never clobber unless asked."""
     file = Path(path)
     check_writable(file, overwrite)
-    text = json.dumps(trace.to_json(str(path)), indent=2, sort_keys=False) + "\n"
+    text = _format(trace.to_json(str(path)))
     directory = file.parent if str(file.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=directory)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a trace is not
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
