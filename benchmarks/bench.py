@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import model  # noqa: E402
-from checker import SearchSettings, explore  # noqa: E402
+import model
+from checker import SearchSettings, explore
 
 EXHAUST = (
     ("counter:txs=2,keys=1", 2),

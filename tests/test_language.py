@@ -116,9 +116,7 @@ def direct(program: tuple[Stmt, ...], store: dict[str, int]) -> tuple[str, dict[
         elif isinstance(stmt, Require):
             if not evaluate(stmt.cond, env):
                 return "reverted", {}
-        elif isinstance(stmt, Write):
-            writes[stmt.key] = evaluate(stmt.expr, env)
-        elif isinstance(stmt, WriteIf) and evaluate(stmt.cond, env):
+        elif isinstance(stmt, Write) or (isinstance(stmt, WriteIf) and evaluate(stmt.cond, env)):
             writes[stmt.key] = evaluate(stmt.expr, env)
     return "committed", writes
 

@@ -1045,7 +1045,8 @@ order as required and §6.2 lists the swap (M01) among bugs seen in ports; a pre
 done of this kind was fixed in cosmos-sdk's blockstm (PR #26583, designs.md §3.4).
 What a user sees: the block finishes with a transaction whose stale read was never
 re-validated: the final store differs from serial execution.
-Found by: shardcheck explore block-stm:active-after-fetch --workload counter:txs=2,keys=1 --workers 2
+Found by: shardcheck explore block-stm:active-after-fetch \
+    --workload counter:txs=2,keys=1 --workers 2
 (BFS: I4-active-count after 56 steps).""",
         KnownFailure("counter:txs=2,keys=1", 2, "I4-active-count", 56),
     ),
@@ -1072,7 +1073,8 @@ Where: designs.md §6.2 lists this lock-scope bug (M03) among those seen in port
 paper's add_dependency does both under the txn_dependency lock.
 What a user sees: a transaction waits forever on a blocker that already finished;
 it is never re-executed (I5, then I2 at the end).
-Found by: shardcheck explore block-stm:dependency-check-outside-lock --workload condwrite:txs=3,mode=vanish --workers 2
+Found by: shardcheck explore block-stm:dependency-check-outside-lock \
+    --workload condwrite:txs=3,mode=vanish --workers 2
 (BFS: I5-no-lost-wakeup after 71 steps).""",
         KnownFailure("condwrite:txs=3,mode=vanish", 2, "I5-no-lost-wakeup", 71),
     ),
@@ -1085,7 +1087,8 @@ has passed them.
 Where: go-block-stm removed the decrease when it switched to suspend-on-condvar; the
 abort-based scheduler needs it (designs.md §1.6, §6.2 M04).
 What a user sees: the block ends with a transaction READY and never executed.
-Found by: shardcheck explore block-stm:resume-keeps-execution-idx --workload condwrite:txs=3,mode=vanish --workers 2
+Found by: shardcheck explore block-stm:resume-keeps-execution-idx \
+    --workload condwrite:txs=3,mode=vanish --workers 2
 (BFS: serial-equivalence after 95 steps).""",
         KnownFailure("condwrite:txs=3,mode=vanish", 2, "serial-equivalence", 95),
     ),
@@ -1097,7 +1100,8 @@ even when the original read came from a transaction's write. When that writer's 
 incarnation stops writing the key, the read is stale but passes.
 Where: designs.md §6.2 lists this comparison bug (M05) among those seen in ports.
 What a user sees: a transaction keeps a value that, serially, it would never read.
-Found by: shardcheck explore block-stm:not-found-ignores-version --workload condwrite:txs=3,mode=vanish --workers 2
+Found by: shardcheck explore block-stm:not-found-ignores-version \
+    --workload condwrite:txs=3,mode=vanish --workers 2
 (BFS: serial-equivalence after 102 steps).""",
         KnownFailure("condwrite:txs=3,mode=vanish", 2, "serial-equivalence", 102),
     ),
@@ -1110,7 +1114,8 @@ lower validation_idx, so higher transactions that read that key from storage are
 re-validated.
 Where: designs.md §6.2 lists this shortcut (M06) among bugs seen in ports.
 What a user sees: a higher transaction's read misses a write below it.
-Found by: shardcheck explore block-stm:newloc-first-incarnation --workload condwrite:txs=3,mode=appear --workers 2
+Found by: shardcheck explore block-stm:newloc-first-incarnation \
+    --workload condwrite:txs=3,mode=appear --workers 2
 (BFS: serial-equivalence after 100 steps).""",
         KnownFailure("condwrite:txs=3,mode=appear", 2, "serial-equivalence", 100),
     ),
