@@ -12,7 +12,7 @@ from pathlib import Path
 import attrs
 
 import model
-from checker.errors import DesignLoadError
+from checker.errors import USER_CODE_FAILURES, DesignLoadError
 
 
 @attrs.frozen
@@ -72,7 +72,7 @@ def load_design_file(path: str, name: str) -> model.Design:
         sys.modules[module_name] = module
         try:
             spec.loader.exec_module(module)
-        except Exception as exc:  # the user's code: any failure is theirs to see
+        except USER_CODE_FAILURES as exc:  # the user's code: any failure is theirs to see
             del sys.modules[module_name]
             where = ""
             tb = exc.__traceback__
@@ -94,7 +94,7 @@ def load_design_file(path: str, name: str) -> model.Design:
     if inspect.isclass(obj):
         try:
             obj = obj()
-        except Exception as exc:
+        except USER_CODE_FAILURES as exc:
             raise DesignLoadError(
                 f"{path}:{name} could not be created with no arguments: {exc}"
             ) from None

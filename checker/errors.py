@@ -9,6 +9,10 @@ EXIT_INCONCLUSIVE = 3
 
 BUG_REPORT = "https://github.com/shardcheck/shardcheck/issues"
 
+USER_CODE_FAILURES: tuple[type[BaseException], ...] = (Exception, SystemExit)
+"""What a user's design code can raise that we report as its error: a design that calls
+sys.exit() must not end the run with an exit code that reads as a verdict."""
+
 
 class ShardcheckError(Exception):
     """An error shown to the user as one line, with an exit code."""

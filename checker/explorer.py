@@ -16,7 +16,7 @@ from typing import Any, Literal
 import attrs
 
 import model
-from checker.errors import BadInput, DesignBug
+from checker.errors import USER_CODE_FAILURES, BadInput, DesignBug
 from checker.properties import Judge, Violation
 
 Strategy = Literal["bfs", "dfs"]
@@ -133,14 +133,14 @@ class _Search:
     def actions(self, state: Any, depth: int) -> tuple[model.Action, ...]:
         try:
             return tuple(self.design.actions(state))
-        except Exception as exc:
+        except USER_CODE_FAILURES as exc:
             raise DesignBug(f"design {self.design.name!r}: actions() raised "
                             f"{type(exc).__name__}: {exc} (at depth {depth})") from None
 
     def step(self, state: Any, action: model.Action, depth: int) -> Any:
         try:
             return self.design.step(state, action)
-        except Exception as exc:
+        except USER_CODE_FAILURES as exc:
             raise DesignBug(f"design {self.design.name!r}: step() raised "
                             f"{type(exc).__name__}: {exc} on {action.actor} "
                             f"{action.label()} (at depth {depth})") from None

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 import model
-from checker.errors import DesignBug
+from checker.errors import USER_CODE_FAILURES, DesignBug
 
 SERIAL_EQUIVALENCE = "serial-equivalence"
 DEADLOCK = "deadlock"
@@ -116,7 +116,7 @@ class Judge:
             # message names the read that went wrong.
             try:
                 outcome = self.design.outcome(state)
-            except Exception as exc:
+            except USER_CODE_FAILURES as exc:
                 raise DesignBug(f"design {self.design.name!r}: outcome() raised "
                                 f"{type(exc).__name__}: {exc}") from None
             difference = compare_outcomes(outcome, self.reference)
@@ -139,5 +139,5 @@ class Judge:
 def _run(prop: model.Property, state: Any) -> str | None:
     try:
         return prop.check(state)
-    except Exception as exc:
+    except USER_CODE_FAILURES as exc:
         raise DesignBug(f"property {prop.name!r} raised {type(exc).__name__}: {exc}") from None

@@ -76,7 +76,12 @@ def replay(trace: Trace, design_file: str | None = None) -> ReplayResult:
     found = judge.check_state(state, 0, design.is_terminal(state))
     for index, recorded in enumerate(trace.steps, start=1):
         if found is not None:
-            break
+            # A run ends at its first violation; steps recorded past it were not made by
+            # shardcheck and cannot be trusted to mean anything.
+            return ReplayResult(
+                "diverged", f"step {index}: the trace goes on after the violation of "
+                f"{found.property} at step {found.step}, where a run stops", tuple(done),
+                found, index)
         enabled = tuple(design.actions(state))
         if recorded.action not in enabled:
             same_actor = [a for a in enabled if a.actor == recorded.action.actor]

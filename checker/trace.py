@@ -91,9 +91,8 @@ class Trace:
         if errors:
             first = errors[0]
             location = "".join(f"[{p}]" if isinstance(p, int) else f".{p}"
-                               for p in first.absolute_path) or " (top level)"
-            raise TraceFileError(f"{where} is malformed at {location.lstrip('.')}: "
-                                 f"{first.message}")
+                               for p in first.absolute_path).lstrip(".") or "the top level"
+            raise TraceFileError(f"{where} is malformed at {location}: {first.message}")
         violation = data["violation"]
         return cls(
             design=DesignRef(data["design"]["name"], data["design"]["mutant"],
@@ -150,11 +149,12 @@ def _umask() -> int:
 def _format(document: dict[str, Any]) -> str:
     """Indented JSON with one line per step, so a trace diffs well in a corpus."""
     steps = document["steps"]
-    head = json.dumps({**document, "steps": []}, indent=2)
     if not steps:
-        return head + "\n"
+        return json.dumps(document, indent=2) + "\n"
+    marker = "\x00steps\x00"  # no JSON text of ours contains it, so it is replaced once
+    head = json.dumps({**document, "steps": marker}, indent=2)
     lines = ",\n".join("    " + json.dumps(step, ensure_ascii=False) for step in steps)
-    return head.replace('"steps": []', '"steps": [\n' + lines + "\n  ]") + "\n"
+    return head.replace(json.dumps(marker), "[\n" + lines + "\n  ]", 1) + "\n"
 
 
 def write_trace(trace: Trace, path: str | Path, overwrite: bool = False) -> None:

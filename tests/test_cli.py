@@ -289,18 +289,12 @@ def test_object_that_is_not_a_design_is_exit_2_listing_what_it_lacks(cwd: Path) 
                      "model/api.py")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "checker/designs.py load_design_file catches Exception only, so sys.exit(0) while "
-    "importing a design file escapes the CLI as exit 0 with no output: a silent pass"))
 def test_design_file_that_calls_sys_exit_at_import_is_bad_input_not_a_pass(cwd: Path) -> None:
     """A design file that exits while being imported is exit 2 with a message, never exit 0."""
     (cwd / "quits.py").write_text("import sys\n\nsys.exit(0)\n")
     assert_bad_input(invoke("explore", "quits.py:Quits", "-q"), "quits.py")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "checker/explorer.py Explorer.step (and actions) catch Exception only, so a design whose "
-    "step() calls sys.exit(0) ends explore with exit 0 and no verdict: a silent pass"))
 def test_design_that_exits_inside_step_is_reported_not_a_pass(naive_occ: str, cwd: Path) -> None:
     """A design whose step() calls sys.exit(0) is a design bug with a message, never exit 0."""
     with (cwd / "naive_occ.py").open("a") as design:
