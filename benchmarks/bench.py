@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import resource
 import sys
 import time
 from pathlib import Path
@@ -27,6 +28,12 @@ EXHAUST = (
 )
 
 
+def _peak_mb() -> float:
+    """Peak resident memory of this process so far (the configurations grow, so the last
+    row's figure is its own)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     """Run the benchmark and print one table per part."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -36,7 +43,7 @@ def main() -> None:
     design = model.builtin_designs()["block-stm"]
     print("\nblock-stm, exhaustive BFS")
     print(f"{'workload':32} {'workers':>7} {'states':>10} {'transitions':>12} "
-          f"{'seconds':>8} {'states/s':>9}")
+          f"{'seconds':>8} {'states/s':>9} {'peak RSS MB':>12}")
     for spec, workers in EXHAUST[:1] if args.quick else EXHAUST:
         config = model.Config(model.build_workload(spec), workers)
         started = time.perf_counter()
@@ -45,7 +52,7 @@ def main() -> None:
         assert result.verdict == "pass", result.violation
         print(f"{spec:32} {workers:>7} {result.stats.states:>10,} "
               f"{result.stats.transitions:>12,} {seconds:>8.2f} "
-              f"{result.stats.states / seconds:>9,.0f}")
+              f"{result.stats.states / seconds:>9,.0f} {_peak_mb():>12,.0f}")
     print("\nblock-stm mutants, BFS to the first (shortest) counterexample")
     print(f"{'mutant':32} {'workload':28} {'states':>8} {'steps':>6} {'seconds':>8}")
     for mutant in design.mutants():

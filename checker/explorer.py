@@ -108,7 +108,11 @@ class _Search:
         self.settings = settings
         self.judge = Judge(design, config, settings.step_bound)
         self.progress = progress
-        self.parents: dict[bytes, tuple[bytes, model.Action] | None] = {}
+        # fingerprint -> (parent's fingerprint, index of the action among the parent's
+        # enabled actions): paths are rebuilt by regenerating actions, as TLC does, so no
+        # action object is kept per state.
+        self.parents: dict[bytes, tuple[bytes, int] | None] = {}
+        self.initial: Any = None
         self.transitions = 0
         self.max_depth = 0
         self.terminal_states = 0
@@ -121,14 +125,19 @@ class _Search:
                      len(self.outcomes), time.monotonic() - self.started, complete)
 
     def path_to(self, fp: bytes) -> tuple[Step, ...]:
-        steps: list[Step] = []
+        choices: list[int] = []
         link = self.parents[fp]
         while link is not None:
-            parent, action = link
-            steps.append(Step(action, fp.hex()))
-            fp = parent
+            fp, index = link
+            choices.append(index)
             link = self.parents[fp]
-        return tuple(reversed(steps))
+        steps: list[Step] = []
+        state = self.initial
+        for depth, index in enumerate(reversed(choices)):
+            action = self.actions(state, depth)[index]
+            state = self.step(state, action, depth)
+            steps.append(Step(action, model.fingerprint(state)))
+        return tuple(steps)
 
     def actions(self, state: Any, depth: int) -> tuple[model.Action, ...]:
         try:
@@ -161,6 +170,7 @@ def explore(design: model.Design, config: model.Config,
     """Search every schedule of ``design`` on ``config`` until a violation or a bound."""
     search = _Search(design, config, settings, progress)
     initial = design.initial(config)
+    search.initial = initial
     root = model.digest(initial)
     search.parents[root] = None
     terminal, violation = search.visit(initial, 0)
@@ -191,13 +201,13 @@ def explore(design: model.Design, config: model.Config,
         if settings.max_depth is not None and depth >= settings.max_depth:
             search.truncated = True
             continue
-        for action in actions:
+        for index, action in enumerate(actions):
             nxt = search.step(state, action, depth)
             search.transitions += 1
             nfp = model.digest(nxt)
             if nfp in search.parents:
                 continue
-            search.parents[nfp] = (fp, action)
+            search.parents[nfp] = (fp, index)
             if depth + 1 > search.max_depth:
                 search.max_depth = depth + 1
             terminal, violation = search.visit(nxt, depth + 1)

@@ -46,7 +46,11 @@ def _encode_attrs(value: Any) -> str:
     parts = [cls.__name__, "("]
     for name in _FIELD_NAMES.get(cls) or _field_names(cls):
         v = getattr(value, name)
-        parts.append(repr(v) if type(v) in _ATOMS else encode(v))
+        if type(v) in _ATOMS:
+            parts.append(repr(v))
+        else:  # the memo lookup of encode(), inlined: most fields are unchanged parts
+            hit = _MEMO.get(id(v))
+            parts.append(hit[1] if hit is not None and hit[0] is v else encode(v))
         parts.append(",")
     parts.append(")")
     return "".join(parts)
