@@ -20,7 +20,7 @@ from model.api import (
 from model.designs import builtin_designs
 from model.encoding import Constant, canonical_bytes, digest, fingerprint
 from model.language import ProgramError, Transaction, block_keys
-from model.reference import execute_serially, execute_transaction
+from model.reference import execute_serially, execute_transaction, observe
 from model.store import Store
 from model.workloads import GENERATORS, Generator, Param, WorkloadError, build_workload
 
@@ -53,4 +53,5 @@ __all__ = [
     "execute_serially",
     "execute_transaction",
     "fingerprint",
+    "observe",
 ]

@@ -7,11 +7,14 @@ deterministic chain promises its users.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from model.api import Outcome, ReadRecord, TxRecord, TxStatus, Workload
 from model.language import (
-    Exists,
     Read,
+    ReadStmt,
     Scan,
+    ScanResult,
     Status,
     Transaction,
     deliver,
@@ -22,26 +25,37 @@ from model.language import (
 from model.store import Store
 
 
+def observe(
+    stmt: ReadStmt, store: Store, writers: Mapping[str, int]
+) -> tuple[int | ScanResult | None, tuple[ReadRecord, ...]]:
+    """Serve one read from ``store``: the result to ``deliver`` and the history records.
+
+    ``writers`` maps each key to the transaction that last wrote it (absent: the initial
+    store). A design that reads a plain store uses this rather than writing it again.
+    """
+    if isinstance(stmt, Scan):
+        found = tuple((k, v) for k, v in store.values if k.startswith(stmt.prefix))
+        return found, tuple(ReadRecord("scan", k, v, writers.get(k)) for k, v in found)
+    value = store.get(stmt.key)
+    if isinstance(stmt, Read):
+        return value, (ReadRecord("read", stmt.key, value or 0, writers.get(stmt.key)),)
+    present = int(value is not None)
+    return value, (ReadRecord("exists", stmt.key, present, writers.get(stmt.key)),)
+
+
 def execute_transaction(
     tx: Transaction, store: Store, writers: dict[str, int]
 ) -> tuple[TxRecord, Store]:
-    """Run one transaction to completion against ``store``; ``writers`` maps key to last writer."""
+    """Run one transaction to completion against ``store``; ``writers`` maps key to last writer.
+
+    ``writers`` is updated with the transaction's writes.
+    """
     frame = start(tx.program)
     reads: list[ReadRecord] = []
     while (stmt := pending_read(tx.program, frame)) is not None:
-        if isinstance(stmt, Scan):
-            found = tuple((k, v) for k, v in store.values if k.startswith(stmt.prefix))
-            reads.extend(ReadRecord("scan", k, v, writers.get(k)) for k, v in found)
-            frame = deliver(tx.program, frame, found)
-        else:
-            value = store.get(stmt.key)
-            if isinstance(stmt, Read):
-                reads.append(ReadRecord("read", stmt.key, value or 0, writers.get(stmt.key)))
-            else:
-                assert isinstance(stmt, Exists)
-                present = int(value is not None)
-                reads.append(ReadRecord("exists", stmt.key, present, writers.get(stmt.key)))
-            frame = deliver(tx.program, frame, value)
+        result, records = observe(stmt, store, writers)
+        reads.extend(records)
+        frame = deliver(tx.program, frame, result)
     writes = effective_writes(frame)
     for key, _ in writes:
         writers[key] = tx.index
