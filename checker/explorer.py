@@ -16,7 +16,8 @@ from typing import Any, Literal
 import attrs
 
 import model
-from checker.errors import USER_CODE_FAILURES, BadInput, DesignBug
+from checker.errors import BadInput
+from checker.guard import call_design
 from checker.properties import Judge, Violation
 
 Strategy = Literal["bfs", "dfs"]
@@ -140,27 +141,23 @@ class _Search:
         return tuple(steps)
 
     def actions(self, state: Any, depth: int) -> tuple[model.Action, ...]:
-        try:
-            return tuple(self.design.actions(state))
-        except USER_CODE_FAILURES as exc:
-            raise DesignBug(f"design {self.design.name!r}: actions() raised "
-                            f"{type(exc).__name__}: {exc} (at depth {depth})") from None
+        return tuple(self.call(f"actions() at depth {depth}", self.design.actions, state))
 
     def step(self, state: Any, action: model.Action, depth: int) -> Any:
-        try:
-            return self.design.step(state, action)
-        except USER_CODE_FAILURES as exc:
-            raise DesignBug(f"design {self.design.name!r}: step() raised "
-                            f"{type(exc).__name__}: {exc} on {action.actor} "
-                            f"{action.label()} (at depth {depth})") from None
+        return self.call(f"step() on {action.actor} {action.label()} at depth {depth}",
+                         self.design.step, state, action)
+
+    def call(self, what: str, function: Callable[..., Any], *args: Any) -> Any:
+        """Call the design's code; what goes wrong in it is reported as the design's."""
+        return call_design(f"design {self.design.name!r}", what, function, *args)
 
     def visit(self, state: Any, depth: int) -> tuple[bool, Violation | None]:
         """Judge a newly found state; return whether it is terminal and any violation."""
-        terminal = self.design.is_terminal(state)
+        terminal = bool(self.call("is_terminal()", self.design.is_terminal, state))
         violation = self.judge.check_state(state, depth, terminal)
         if terminal and violation is None:
             self.terminal_states += 1
-            self.outcomes.add(model.digest(self.design.outcome(state)))
+            self.outcomes.add(model.digest(self.call("outcome()", self.design.outcome, state)))
         return terminal, violation
 
 
@@ -169,7 +166,7 @@ def explore(design: model.Design, config: model.Config,
             progress: Progress | None = None) -> SearchResult:
     """Search every schedule of ``design`` on ``config`` until a violation or a bound."""
     search = _Search(design, config, settings, progress)
-    initial = design.initial(config)
+    initial = search.call("initial()", design.initial, config)
     search.initial = initial
     root = model.digest(initial)
     search.parents[root] = None

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 import model
-from checker.errors import USER_CODE_FAILURES, DesignBug
+from checker.guard import call_design
 
 SERIAL_EQUIVALENCE = "serial-equivalence"
 DEADLOCK = "deadlock"
@@ -114,11 +114,8 @@ class Judge:
         if terminal:
             # Serial equivalence first: it is the promise users care about, and its
             # message names the read that went wrong.
-            try:
-                outcome = self.design.outcome(state)
-            except USER_CODE_FAILURES as exc:
-                raise DesignBug(f"design {self.design.name!r}: outcome() raised "
-                                f"{type(exc).__name__}: {exc}") from None
+            outcome = call_design(f"design {self.design.name!r}", "outcome()",
+                                  self.design.outcome, state)
             difference = compare_outcomes(outcome, self.reference)
             if difference is not None:
                 return Violation(SERIAL_EQUIVALENCE, difference, depth)
@@ -137,7 +134,6 @@ class Judge:
 
 
 def _run(prop: model.Property, state: Any) -> str | None:
-    try:
-        return prop.check(state)
-    except USER_CODE_FAILURES as exc:
-        raise DesignBug(f"property {prop.name!r} raised {type(exc).__name__}: {exc}") from None
+    result: str | None = call_design(f"property {prop.name!r}", "its check", prop.check,
+                                        state)
+    return result

@@ -8,6 +8,7 @@ nondeterminism, and replay says where.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import attrs
@@ -16,6 +17,7 @@ import model
 from checker.designs import DesignRef, resolve_design
 from checker.errors import BadInput, TraceFileError
 from checker.explorer import Step
+from checker.guard import call_design
 from checker.properties import Judge, Violation
 from checker.trace import Trace
 
@@ -68,12 +70,15 @@ def replay(trace: Trace, design_file: str | None = None) -> ReplayResult:
         raise TraceFileError(f"the trace's workload is not valid here: {exc}") from None
     config = model.Config(workload, trace.workers)
     judge = Judge(design, config, trace.step_bound)
-    state: Any = design.initial(config)
+    def call(what: str, function: Callable[..., Any], *args: Any) -> Any:
+        return call_design(f"design {design.name!r}", what, function, *args)
+
+    state: Any = call("initial()", design.initial, config)
     done: list[Step] = []
     if model.fingerprint(state) != trace.initial_fingerprint:
         return ReplayResult("diverged", "the initial state differs from the recorded one: the "
                             "design or the workload generator changed", (), None, 0)
-    found = judge.check_state(state, 0, design.is_terminal(state))
+    found = judge.check_state(state, 0, call("is_terminal()", design.is_terminal, state))
     for index, recorded in enumerate(trace.steps, start=1):
         if found is not None:
             # A run ends at its first violation; steps recorded past it were not made by
@@ -82,7 +87,7 @@ def replay(trace: Trace, design_file: str | None = None) -> ReplayResult:
                 "diverged", f"step {index}: the trace goes on after the violation of "
                 f"{found.property} at step {found.step}, where a run stops", tuple(done),
                 found, index)
-        enabled = tuple(design.actions(state))
+        enabled = tuple(call("actions()", design.actions, state))
         if recorded.action not in enabled:
             same_actor = [a for a in enabled if a.actor == recorded.action.actor]
             hint = (f"; {recorded.action.actor} would instead do {same_actor[0].label()}"
@@ -92,7 +97,7 @@ def replay(trace: Trace, design_file: str | None = None) -> ReplayResult:
                 f"step {index}: the recorded action {recorded.action.actor} "
                 f"{recorded.action.label()} is not enabled{hint} ({_enabled_text(enabled)})",
                 tuple(done), None, index)
-        state = design.step(state, recorded.action)
+        state = call("step()", design.step, state, recorded.action)
         fingerprint = model.fingerprint(state)
         done.append(Step(recorded.action, fingerprint))
         if fingerprint != recorded.fingerprint:
@@ -103,9 +108,11 @@ def replay(trace: Trace, design_file: str | None = None) -> ReplayResult:
                 f"{recorded.fingerprint[:12]}): the design changed, or it has hidden "
                 "nondeterminism (set or dict order, a clock, randomness)",
                 tuple(done), None, index)
-        found = judge.check_state(state, index, design.is_terminal(state))
-    if found is None and len(done) == len(trace.steps) and not design.is_terminal(state) \
-            and not tuple(design.actions(state)):
+        found = judge.check_state(state, index,
+                                  call("is_terminal()", design.is_terminal, state))
+    if found is None and len(done) == len(trace.steps) \
+            and not call("is_terminal()", design.is_terminal, state) \
+            and not tuple(call("actions()", design.actions, state)):
         found = judge.check_deadlock(len(done))
     return _verdict(trace, found, tuple(done))
 

@@ -438,3 +438,14 @@ def test_version_option_prints_the_installed_version(cwd: Path) -> None:
     result = invoke("--version")
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"shardcheck, version {VERSION}"
+
+
+def test_a_design_that_raises_in_outcome_is_named_as_the_culprit(cwd: Path) -> None:
+    """An exception in the user's outcome() is reported as the design's, not ours."""
+    header = "    def outcome(self, state: OccState) -> Outcome:"
+    source = NAIVE_OCC.read_text()
+    assert header in source
+    source = source.replace(header, header + "\n        raise ValueError('no outcome today')")
+    (cwd / "broken.py").write_text(source)
+    result = invoke("explore", "broken.py:NaiveOcc", "-w", "counter:txs=1", "-k", "1", "-q")
+    assert_bad_input(result, "design 'naive-occ': outcome() raised ValueError: no outcome today")
