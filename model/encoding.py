@@ -27,7 +27,7 @@ import attrs
 T = TypeVar("T")
 
 FINGERPRINT_BYTES = 16
-_MEMO_LIMIT = 1 << 20
+_MEMO_LIMIT = 1 << 16
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 _MEMO: dict[int, tuple[object, str]] = {}
@@ -111,7 +111,13 @@ def encode(value: object) -> str:
 
 def canonical_bytes(value: object) -> bytes:
     """The canonical byte encoding of a model value."""
-    return encode(value).encode()
+    cls = type(value)
+    if cls in _ATOMS:
+        return repr(value).encode()
+    # The whole value is not memoized: a state is encoded once, and keeping it (and its
+    # text) alive would only cost memory. Its parts are memoized by encode().
+    handler = _DISPATCH.get(cls) or _handler(cls, value)
+    return handler(value).encode()
 
 
 def digest(value: object) -> bytes:
