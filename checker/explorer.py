@@ -16,6 +16,7 @@ from typing import Any, Literal
 import attrs
 
 import model
+from checker.diff import changes
 from checker.errors import BadInput
 from checker.guard import call_design
 from checker.properties import Judge, Violation
@@ -79,10 +80,15 @@ class Stats:
 
 @attrs.frozen
 class Step:
-    """One action of a path and the fingerprint of the state it leads to."""
+    """One action of a path and the fingerprint of the state it leads to.
+
+    ``changes`` describes what the action changed, for people; it is not part of the
+    record (traces do not store it, and it plays no part in equality).
+    """
 
     action: model.Action
     fingerprint: str
+    changes: tuple[str, ...] = attrs.field(default=(), eq=False)
 
 
 @attrs.frozen
@@ -136,8 +142,8 @@ class _Search:
         state = self.initial
         for depth, index in enumerate(reversed(choices)):
             action = self.actions(state, depth)[index]
-            state = self.step(state, action, depth)
-            steps.append(Step(action, model.fingerprint(state)))
+            previous, state = state, self.step(state, action, depth)
+            steps.append(Step(action, model.fingerprint(state), changes(previous, state)))
         return tuple(steps)
 
     def actions(self, state: Any, depth: int) -> tuple[model.Action, ...]:

@@ -15,6 +15,7 @@ import attrs
 
 import model
 from checker.designs import DesignRef, resolve_design
+from checker.diff import changes
 from checker.errors import BadInput, TraceFileError
 from checker.explorer import Step
 from checker.guard import call_design
@@ -97,9 +98,9 @@ def replay(trace: Trace, design_file: str | None = None) -> ReplayResult:
                 f"step {index}: the recorded action {recorded.action.actor} "
                 f"{recorded.action.label()} is not enabled{hint} ({_enabled_text(enabled)})",
                 tuple(done), None, index)
-        state = call("step()", design.step, state, recorded.action)
+        previous, state = state, call("step()", design.step, state, recorded.action)
         fingerprint = model.fingerprint(state)
-        done.append(Step(recorded.action, fingerprint))
+        done.append(Step(recorded.action, fingerprint, changes(previous, state)))
         if fingerprint != recorded.fingerprint:
             return ReplayResult(
                 "diverged",

@@ -38,12 +38,12 @@ def timeline(steps: Sequence[Step], violation: Violation | None = None,
     table.add_column("step", justify="right", style="dim")
     for actor in actors:
         table.add_column(actor, overflow="fold")
-    table.add_column("state", style="dim")
+    table.add_column("what changed", style="dim", overflow="fold")
     for index, step in enumerate(steps, start=1):
         cells = ["" for _ in actors]
         cells[actors.index(step.action.actor)] = step.action.label()
         style = "bold red" if index == highlight else None
-        table.add_row(str(index), *cells, step.fingerprint[:8], style=style)
+        table.add_row(str(index), *cells, "\n".join(step.changes), style=style)
     if violation is not None:
         table.caption = f"✗ step {violation.step}: {violation.property}: {violation.message}"
         table.caption_justify = "left"

@@ -147,6 +147,9 @@ class Status(enum.Enum):
     COMMITTED = "committed"
     REVERTED = "reverted"
 
+    def __repr__(self) -> str:
+        return f"Status.{self.name}"
+
 
 def _sorted_env(
     pairs: tuple[tuple[str, int], ...] | Mapping[str, int],
