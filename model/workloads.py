@@ -74,11 +74,13 @@ def _choice(seed: int, *labels: object, modulo: int) -> int:
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") % modulo
 
 
-def _v(name: str) -> Var:
+def var(name: str) -> Var:
+    """A variable reference (short for readable programs)."""
     return Var(name)
 
 
-def _c(value: int) -> Const:
+def const(value: int) -> Const:
+    """An integer literal (short for readable programs)."""
     return Const(value)
 
 
@@ -99,9 +101,9 @@ def _transfers(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Sto
         program: tuple[Stmt, ...] = (
             Read("src", a),
             Read("dst", b),
-            Require(BinOp(">=", _v("src"), _c(amt)), f"insufficient balance in {a}"),
-            Write(a, BinOp("-", _v("src"), _c(amt))),
-            Write(b, BinOp("+", _v("dst"), _c(amt))),
+            Require(BinOp(">=", var("src"), const(amt)), f"insufficient balance in {a}"),
+            Write(a, BinOp("-", var("src"), const(amt))),
+            Write(b, BinOp("+", var("dst"), const(amt))),
         )
         block.append(Transaction(i, f"transfer {amt} {a}->{b}", program))
     store = Store({k: balance for k in keys}, _owners(keys, int(p["modules"])))
@@ -114,7 +116,7 @@ def _counter(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Store
     block = []
     for i in range(txs):
         key = keys[i % nkeys]
-        program = (Read("x", key), Write(key, BinOp("+", _v("x"), _c(1))))
+        program = (Read("x", key), Write(key, BinOp("+", var("x"), const(1))))
         block.append(Transaction(i, f"increment {key}", program))
     store = Store({k: 0 for k in keys}, _owners(keys, int(p["modules"])))
     return tuple(block), store
@@ -125,7 +127,7 @@ def _chain(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Store]:
     block = []
     for i in range(txs):
         src, dst = f"k{i}", f"k{i + 1}"
-        program = (Read("x", src), Write(dst, BinOp("+", _v("x"), _c(1))))
+        program = (Read("x", src), Write(dst, BinOp("+", var("x"), const(1))))
         block.append(Transaction(i, f"{dst} := {src} + 1", program))
     return tuple(block), Store({"k0": 0})
 
@@ -135,16 +137,16 @@ def _condwrite(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Sto
     # "appear": a re-execution writes a key its first incarnation did not;
     # "vanish": a re-execution stops writing a key the first incarnation wrote.
     trigger = 1 if mode == "appear" else 0
-    block = [Transaction(0, "flag := 1", (Write("flag", _c(1)),))]
+    block = [Transaction(0, "flag := 1", (Write("flag", const(1)),))]
     for i in range(1, txs):
         if i % 2 == 1:
             program: tuple[Stmt, ...] = (
                 Read("f", "flag"),
-                WriteIf(BinOp("==", _v("f"), _c(trigger)), f"k{i}", BinOp("+", _v("f"), _c(5))),
+                WriteIf(BinOp("==", var("f"), const(trigger)), f"k{i}", BinOp("+", var("f"), const(5))),
             )
             label = f"if flag == {trigger}: k{i} := flag + 5"
         else:
-            program = (Read("x", f"k{i - 1}"), Write(f"out{i}", BinOp("+", _v("x"), _c(1))))
+            program = (Read("x", f"k{i - 1}"), Write(f"out{i}", BinOp("+", var("x"), const(1))))
             label = f"out{i} := k{i - 1} + 1"
         block.append(Transaction(i, label, program))
     return tuple(block), Store({"flag": 0})
@@ -157,8 +159,8 @@ def _registry(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Stor
         name = f"name{i % names}"
         program = (
             Exists("taken", name),
-            Require(BinOp("==", _v("taken"), _c(0)), f"{name} is already registered"),
-            Write(name, _c(i + 1)),
+            Require(BinOp("==", var("taken"), const(0)), f"{name} is already registered"),
+            Write(name, const(i + 1)),
         )
         block.append(Transaction(i, f"register {name} for owner {i + 1}", program))
     return tuple(block), Store()
@@ -170,15 +172,15 @@ def _audit(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Store]:
     block = []
     for i in range(txs):
         if i % 2 == 1:
-            program: tuple[Stmt, ...] = (Scan("total", "acct/"), Write("audit", _v("total")))
+            program: tuple[Stmt, ...] = (Scan("total", "acct/"), Write("audit", var("total")))
             label = "audit := sum(acct/*)"
         elif insert:
             key = f"acct/new{i}"
-            program = (Write(key, _c(1)),)
+            program = (Write(key, const(1)),)
             label = f"open {key} with 1"
         else:
             key = keys[(i // 2) % accounts]
-            program = (Read("x", key), Let("y", BinOp("+", _v("x"), _c(1))), Write(key, _v("y")))
+            program = (Read("x", key), Let("y", BinOp("+", var("x"), const(1))), Write(key, var("y")))
             label = f"deposit 1 into {key}"
         block.append(Transaction(i, label, program))
     return tuple(block), Store({k: 10 for k in keys})
