@@ -142,7 +142,8 @@ def _condwrite(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Sto
         if i % 2 == 1:
             program: tuple[Stmt, ...] = (
                 Read("f", "flag"),
-                WriteIf(BinOp("==", var("f"), const(trigger)), f"k{i}", BinOp("+", var("f"), const(5))),
+                WriteIf(BinOp("==", var("f"), const(trigger)), f"k{i}",
+                        BinOp("+", var("f"), const(5))),
             )
             label = f"if flag == {trigger}: k{i} := flag + 5"
         else:
@@ -180,7 +181,8 @@ def _audit(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Store]:
             label = f"open {key} with 1"
         else:
             key = keys[(i // 2) % accounts]
-            program = (Read("x", key), Let("y", BinOp("+", var("x"), const(1))), Write(key, var("y")))
+            program = (Read("x", key), Let("y", BinOp("+", var("x"), const(1))),
+                       Write(key, var("y")))
             label = f"deposit 1 into {key}"
         block.append(Transaction(i, label, program))
     return tuple(block), Store({k: 10 for k in keys})
