@@ -101,6 +101,9 @@ def _search_options(func: F) -> F:
         click.option("--step-bound", type=click.IntRange(min=1), default=10_000,
                      show_default=True,
                      help="A state further than this from the start violates termination."),
+        click.option("--symmetry/--no-symmetry", default=True, show_default=True,
+                     help="Visit one state per renaming of interchangeable actors, for "
+                          "designs that declare them (model.Symmetric)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -119,8 +122,8 @@ def _search_options(func: F) -> F:
               help="Print a counterexample's per-actor timeline.")
 def explore_command(design: str, workload: str, workers: int, strategy: str,
                     max_states: int | None, max_depth: int | None, time_limit: float | None,
-                    step_bound: int, trace_out: str | None, force: bool, quiet: bool,
-                    timeline: bool) -> None:
+                    step_bound: int, symmetry: bool, trace_out: str | None, force: bool,
+                    quiet: bool, timeline: bool) -> None:
     """Explore every schedule of DESIGN on a small configuration.
 
     DESIGN is a built-in name (`block-stm`), a mutant (`block-stm:scan-keys-only`), or
@@ -134,7 +137,7 @@ def explore_command(design: str, workload: str, workers: int, strategy: str,
     config = model.Config(model.build_workload(workload), workers)
     settings = SearchSettings(strategy=strategy, max_states=max_states,  # type: ignore[arg-type]
                               max_depth=max_depth, time_limit=time_limit,
-                              step_bound=step_bound)
+                              step_bound=step_bound, symmetry=symmetry)
     if trace_out is not None:
         check_writable(trace_out, force)
     result = _run_search(console, found, ref, config, settings, quiet)
@@ -161,6 +164,9 @@ def _run_search(console: Console, design: model.Design, ref: DesignRef, config: 
         console.print(f"  design    {design.name}: {design.summary}")
     console.print(f"  config    {config.describe()}")
     console.print(f"  search    {settings.describe()}")
+    if settings.symmetry and isinstance(design, model.Symmetric):
+        console.print("  symmetry  actors are interchangeable: one state per renaming "
+                      "(--no-symmetry explores them all)")
     names = Judge(design, config, settings.step_bound).names()
     console.print(f"  checking  {', '.join(names)}")
     with search_progress(console, quiet) as progress:
@@ -173,7 +179,8 @@ def _trace_of(result: SearchResult, ref: DesignRef, config: model.Config,
               settings: SearchSettings) -> Trace:
     return Trace(ref, config.workload.spec, config.workers, result.initial_fingerprint,
                  result.path, result.violation, settings.step_bound,
-                 (("command", "explore"), ("strategy", settings.strategy)))
+                 (("command", "explore"), ("strategy", settings.strategy),
+                  ("symmetry", settings.symmetry)))
 
 
 def _default_trace_path(ref: DesignRef, result: SearchResult) -> str:

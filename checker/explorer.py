@@ -42,6 +42,7 @@ class SearchSettings:
     time_limit: float | None = attrs.field(default=None,
                                            validator=_positive_or_none("--time-limit"))
     step_bound: int = attrs.field(default=10_000)
+    symmetry: bool = attrs.field(default=True)
 
     @strategy.validator
     def _check_strategy(self, _attribute: Any, value: str) -> None:
@@ -57,6 +58,8 @@ class SearchSettings:
         if self.time_limit:
             bounds.append(f"time limit {self.time_limit:g}s")
         bounds.append(f"step bound {self.step_bound}")
+        if not self.symmetry:
+            bounds.append("no symmetry reduction")
         return ", ".join(bounds)
 
 
@@ -126,6 +129,19 @@ class _Search:
         self.outcomes: set[bytes] = set()
         self.started = time.monotonic()
         self.truncated = False
+        self.canonical: Callable[[Any], Any] | None = None
+        if settings.symmetry and isinstance(design, model.Symmetric):
+            self.canonical = design.canonical
+
+    def key(self, state: Any) -> bytes:
+        """The visited-set key: the fingerprint of the state's symmetry representative.
+
+        The frontier keeps the state as reached, so a path is a real run from the
+        initial state; only the deduplication looks through renamed actors.
+        """
+        if self.canonical is None:
+            return model.digest(state)
+        return model.digest(self.call("canonical()", self.canonical, state))
 
     def stats(self, complete: bool) -> Stats:
         return Stats(len(self.parents), self.transitions, self.max_depth, self.terminal_states,
@@ -174,11 +190,12 @@ def explore(design: model.Design, config: model.Config,
     search = _Search(design, config, settings, progress)
     initial = search.call("initial()", design.initial, config)
     search.initial = initial
-    root = model.digest(initial)
+    root = search.key(initial)
+    start = model.fingerprint(initial)  # of the state itself, as traces record it
     search.parents[root] = None
     terminal, violation = search.visit(initial, 0)
     if violation is not None:
-        return SearchResult("violation", search.stats(False), root.hex(), violation)
+        return SearchResult("violation", search.stats(False), start, violation)
     frontier: deque[tuple[Any, bytes, int]] = deque()
     if not terminal:
         frontier.append((initial, root, 0))
@@ -191,7 +208,7 @@ def explore(design: model.Design, config: model.Config,
         if expanded % 256 == 0:
             now = time.monotonic()
             if deadline is not None and now >= deadline:
-                return _stopped(search, root, f"time limit of {settings.time_limit:g}s reached")
+                return _stopped(search, start, f"time limit of {settings.time_limit:g}s reached")
             if progress is not None and now >= next_report:
                 progress(search.stats(False))
                 next_report = now + 0.25
@@ -199,7 +216,7 @@ def explore(design: model.Design, config: model.Config,
         actions = search.actions(state, depth)
         if not actions:
             violation = search.judge.check_deadlock(depth)
-            return SearchResult("violation", search.stats(False), root.hex(), violation,
+            return SearchResult("violation", search.stats(False), start, violation,
                                 search.path_to(fp))
         if settings.max_depth is not None and depth >= settings.max_depth:
             search.truncated = True
@@ -207,7 +224,7 @@ def explore(design: model.Design, config: model.Config,
         for index, action in enumerate(actions):
             nxt = search.step(state, action, depth)
             search.transitions += 1
-            nfp = model.digest(nxt)
+            nfp = search.key(nxt)
             if nfp in search.parents:
                 continue
             search.parents[nfp] = (fp, index)
@@ -215,16 +232,16 @@ def explore(design: model.Design, config: model.Config,
                 search.max_depth = depth + 1
             terminal, violation = search.visit(nxt, depth + 1)
             if violation is not None:
-                return SearchResult("violation", search.stats(False), root.hex(), violation,
+                return SearchResult("violation", search.stats(False), start, violation,
                                     search.path_to(nfp))
             if settings.max_states is not None and len(search.parents) >= settings.max_states:
-                return _stopped(search, root, f"state bound of {settings.max_states:,} reached")
+                return _stopped(search, start, f"state bound of {settings.max_states:,} reached")
             if not terminal:
                 frontier.append((nxt, nfp, depth + 1))
     if search.truncated:
-        return _stopped(search, root, f"depth bound of {settings.max_depth} cut off some runs")
-    return SearchResult("pass", search.stats(True), root.hex())
+        return _stopped(search, start, f"depth bound of {settings.max_depth} cut off some runs")
+    return SearchResult("pass", search.stats(True), start)
 
 
-def _stopped(search: _Search, root: bytes, reason: str) -> SearchResult:
-    return SearchResult("inconclusive", search.stats(False), root.hex(), reason=reason)
+def _stopped(search: _Search, start: str, reason: str) -> SearchResult:
+    return SearchResult("inconclusive", search.stats(False), start, reason=reason)

@@ -45,7 +45,7 @@ class Trace:
     steps: tuple[Step, ...]
     violation: Violation | None
     step_bound: int = 10_000
-    source: tuple[tuple[str, str | int | None], ...] = ()
+    source: tuple[tuple[str, str | int | bool | None], ...] = ()
 
     def replay_command(self, path: str) -> str:
         """The command that replays this trace from ``path``."""

@@ -272,6 +272,21 @@ class Design(Protocol):
         """Known-buggy variants of the design (may be empty)."""
 
 
+@runtime_checkable
+class Symmetric(Protocol):
+    """A design whose actors are interchangeable (identical workers) says so by picking,
+    for any state, one representative of the states that differ only by a renaming of
+    those actors. Two states with the same representative are the same for every
+    property, so the explorer visits one of them.
+
+    ``canonical`` must map every state of such a class to the same state (sorting the
+    workers, say), and the design's properties must not depend on which actor is which.
+    """
+
+    def canonical(self, state: Any) -> Any:
+        """The representative of ``state``'s class under renaming interchangeable actors."""
+
+
 @attrs.frozen
 class Mutant:
     """A faithful variant of a design that carries one real, documented bug."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import pytest
 
 import model
@@ -22,12 +23,13 @@ def run(design: model.Design, spec: str, workers: int, **settings: object):  # t
 
 
 @pytest.mark.parametrize(("spec", "workers", "states"), [
-    ("counter:txs=2,keys=1", 2, 21_182),
-    ("registry:txs=2", 2, 18_334),
-    ("audit:txs=2", 2, 21_182),
-    ("chain:txs=2", 2, 21_182),
-    ("counter:txs=1,keys=1", 2, 3_837),
-    ("condwrite:txs=2", 2, 18_555),
+    ("counter:txs=2,keys=1", 2, 10_784),
+    ("registry:txs=2", 2, 9_329),
+    ("audit:txs=2", 2, 10_784),
+    ("chain:txs=2", 2, 10_784),
+    ("counter:txs=1,keys=1", 2, 1_982),
+    ("condwrite:txs=2", 2, 9_458),
+    ("transfers:txs=2,accounts=2", 2, 22_930),
 ])
 def test_block_stm_is_serializable_on_every_schedule(spec: str, workers: int,
                                                      states: int) -> None:
@@ -41,20 +43,59 @@ def test_block_stm_is_serializable_on_every_schedule(spec: str, workers: int,
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("spec", "workers", "states"), [
-    ("counter:txs=3,keys=1", 2, 155_974),
-    ("condwrite:txs=3,mode=appear", 2, 79_196),
-    ("condwrite:txs=3,mode=vanish", 2, None),
-    ("transfers:txs=2,accounts=2", 2, 45_317),
-    ("transfers:txs=3,accounts=2", 2, 663_039),
-    ("counter:txs=1,keys=1", 3, 224_828),
+    ("counter:txs=3,keys=1", 2, 78_937),
+    ("condwrite:txs=3,mode=appear", 2, 40_144),
+    ("condwrite:txs=3,mode=vanish", 2, 65_152),
+    ("transfers:txs=3,accounts=2", 2, None),
+    ("counter:txs=1,keys=1", 3, 41_185),
+    ("counter:txs=2,keys=1", 3, None),
 ])
-def test_block_stm_is_serializable_on_three_transactions(spec: str, workers: int,
-                                                         states: int | None) -> None:
+def test_block_stm_is_serializable_on_bigger_blocks(spec: str, workers: int,
+                                                    states: int | None) -> None:
     """Bigger exhaustive runs, kept for CI's slow stage."""
     result = run(BLOCK_STM, spec, workers)
     assert result.verdict == "pass", result.violation
     if states is not None:
         assert result.stats.states == states
+
+
+@pytest.mark.parametrize(("spec", "workers", "reduced", "full"), [
+    ("counter:txs=2,keys=1", 2, 10_784, 21_182),
+    ("condwrite:txs=2", 2, 9_458, 18_555),
+    ("counter:txs=1,keys=1", 3, 41_185, 224_828),
+])
+def test_symmetry_reduction_keeps_every_verdict_and_outcome(spec: str, workers: int,
+                                                            reduced: int, full: int) -> None:
+    """The audit: with and without renaming workers, the same verdict and terminal outcomes,
+    in fewer states."""
+    with_symmetry = run(BLOCK_STM, spec, workers)
+    without = run(BLOCK_STM, spec, workers, symmetry=False)
+    assert (with_symmetry.verdict, without.verdict) == ("pass", "pass")
+    assert with_symmetry.stats.distinct_outcomes == without.stats.distinct_outcomes
+    assert (with_symmetry.stats.states, without.stats.states) == (reduced, full)
+
+
+@pytest.mark.parametrize("mutant", BLOCK_STM.mutants(), ids=lambda m: m.name)
+def test_symmetry_reduction_finds_each_mutant_at_the_same_depth(mutant: model.Mutant) -> None:
+    """Renaming workers never hides a bug or lengthens its shortest trace."""
+    failure = mutant.known_failure
+    assert failure is not None
+    without = run(mutant.design, failure.workload, failure.workers, symmetry=False)
+    assert without.violation is not None
+    assert (without.violation.property, without.violation.step) == (failure.property,
+                                                                     failure.steps)
+
+
+def test_the_canonical_state_ignores_which_worker_is_which() -> None:
+    """Swapping two workers gives the same representative, and it is idempotent."""
+    config = model.Config(model.build_workload("counter:txs=2"), 2)
+    state = BLOCK_STM.initial(config)
+    for _ in range(9):
+        state = BLOCK_STM.step(state, BLOCK_STM.actions(state)[0])
+    swapped = attrs.evolve(state, workers=tuple(reversed(state.workers)))
+    assert swapped != state
+    assert BLOCK_STM.canonical(swapped) == BLOCK_STM.canonical(state)
+    assert BLOCK_STM.canonical(BLOCK_STM.canonical(state)) == BLOCK_STM.canonical(state)
 
 
 def test_serial_has_one_schedule_and_it_is_the_reference() -> None:

@@ -50,7 +50,7 @@ from model.api import (
     TxRecord,
     TxStatus,
 )
-from model.encoding import Constant
+from model.encoding import Constant, encode
 from model.language import (
     Exists,
     Frame,
@@ -335,6 +335,13 @@ class BlockStm:
             records.append(TxRecord(tx, status, tuple(reads), state.last_writes[tx]))
         order = tuple(range(len(block.transactions)))
         return Outcome(block.storage.with_writes(sorted(final.items())), order, tuple(records))
+
+    def canonical(self, state: BlockStmState) -> BlockStmState:
+        """Workers are identical threads: order them by their encoding."""
+        ordered = tuple(sorted(state.workers, key=encode))
+        if ordered == state.workers:
+            return state
+        return attrs.evolve(state, workers=ordered)
 
     def properties(self) -> Sequence[Property]:
         """The invariants I2-I5 and L2 of shared/research/designs.md §1.10."""
