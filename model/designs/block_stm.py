@@ -182,6 +182,14 @@ class Flags:
     scan_keys_only: bool = False
 
 
+def _with_workers(state: BlockStmState, workers: tuple[Worker, ...]) -> BlockStmState:
+    """``attrs.evolve(state, workers=workers)``, spelled out: it is on the hottest path."""
+    return BlockStmState(
+        state.block, state.execution_idx, state.validation_idx, state.decrease_cnt,
+        state.num_active_tasks, state.done_marker, state.status, state.dependencies,
+        state.data, state.last_writes, state.last_reads, state.reverted, workers)
+
+
 def _replace(items: tuple, index: int, value: object) -> tuple:  # type: ignore[type-arg]
     return (*items[:index], value, *items[index + 1 :])
 
@@ -341,7 +349,7 @@ class BlockStm:
         ordered = tuple(sorted(state.workers, key=encode))
         if ordered == state.workers:
             return state
-        return attrs.evolve(state, workers=ordered)
+        return _with_workers(state, ordered)
 
     def properties(self) -> Sequence[Property]:
         """The invariants I2-I5 and L2 of shared/research/designs.md §1.10."""
@@ -499,7 +507,10 @@ class BlockStm:
         return len(state.status)
 
     def _set(self, state: BlockStmState, w: int, worker: Worker, **shared: Any) -> BlockStmState:
-        return attrs.evolve(state, workers=_replace(state.workers, w, worker), **shared)
+        workers = _replace(state.workers, w, worker)
+        if not shared:
+            return _with_workers(state, workers)
+        return attrs.evolve(state, workers=workers, **shared)
 
     # Algorithm 1, run(): `while ¬scheduler.done()` then dispatch on the task held.
     def _loop(self, state: BlockStmState, w: int, worker: Worker) -> BlockStmState:
