@@ -1,6 +1,6 @@
 """Benchmark: states per second and time to exhaust for Block-STM, and time to each mutant.
 
-    python benchmarks/bench.py            # the fixed configurations, about a minute
+    python benchmarks/bench.py            # the fixed configurations, about two minutes
     python benchmarks/bench.py --quick    # only the smallest configuration and the mutants
 
 Machines here are shared and noisy: compare figures from one run side by side, as
@@ -24,6 +24,7 @@ from checker import SearchSettings, explore
 EXHAUST = (
     ("counter:txs=2,keys=1", 2),
     ("transfers:txs=2,accounts=2", 2),
+    ("counter:txs=1,keys=1", 3),
     ("counter:txs=3,keys=1", 2),
 )
 
@@ -42,17 +43,19 @@ def main() -> None:
     print(f"python {platform.python_version()} on {platform.machine()}")
     design = model.builtin_designs()["block-stm"]
     print("\nblock-stm, exhaustive BFS")
-    print(f"{'workload':32} {'workers':>7} {'states':>10} {'transitions':>12} "
-          f"{'seconds':>8} {'states/s':>9} {'peak RSS MB':>12}")
+    print(f"{'workload':28} {'workers':>7} {'symmetry':>8} {'states':>10} "
+          f"{'transitions':>12} {'seconds':>8} {'states/s':>9} {'peak RSS MB':>12}")
     for spec, workers in EXHAUST[:1] if args.quick else EXHAUST:
         config = model.Config(model.build_workload(spec), workers)
-        started = time.perf_counter()
-        result = explore(design, config, SearchSettings())
-        seconds = time.perf_counter() - started
-        assert result.verdict == "pass", result.violation
-        print(f"{spec:32} {workers:>7} {result.stats.states:>10,} "
-              f"{result.stats.transitions:>12,} {seconds:>8.2f} "
-              f"{result.stats.states / seconds:>9,.0f} {_peak_mb():>12,.0f}")
+        for symmetry in (False, True):
+            started = time.perf_counter()
+            result = explore(design, config, SearchSettings(symmetry=symmetry))
+            seconds = time.perf_counter() - started
+            assert result.verdict == "pass", result.violation
+            print(f"{spec:28} {workers:>7} {'on' if symmetry else 'off':>8} "
+                  f"{result.stats.states:>10,} {result.stats.transitions:>12,} "
+                  f"{seconds:>8.2f} {result.stats.states / seconds:>9,.0f} "
+                  f"{_peak_mb():>12,.0f}")
     print("\nblock-stm mutants, BFS to the first (shortest) counterexample")
     print(f"{'mutant':32} {'workload':28} {'states':>8} {'steps':>6} {'seconds':>8}")
     for mutant in design.mutants():
