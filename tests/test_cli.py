@@ -12,12 +12,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
 import model
-from checker.cli import main
 from checker.trace import load_trace
 from checker.version import VERSION
+
+from .cli_helpers import assert_bad_input, invoke
 
 NAIVE_OCC = Path(__file__).parent / "designs" / "naive_occ.py"
 
@@ -37,26 +37,8 @@ FAST_MUTANT = ("explore", "block-stm:scan-keys-only", "--workload", "audit:txs=2
 LOST_UPDATE = ("--workload", "counter:txs=2,keys=1", "--workers", "2", "-q")
 
 
-def invoke(*args: str) -> Result:
-    """Run the CLI in-process and check it ended by an exit code, never by a traceback."""
-    result = CliRunner().invoke(main, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        f"shardcheck raised {result.exception!r}:\n{result.output}"
-    )
-    assert "Traceback" not in result.output
-    return result
 
 
-def assert_bad_input(result: Result, *fragments: str) -> str:
-    """Exit 2 with one ``shardcheck: error:`` line on stderr that contains every fragment."""
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    line = lines[0]
-    assert line.startswith("shardcheck: error: "), line
-    for fragment in fragments:
-        assert fragment in line, f"{fragment!r} not in {line!r}"
-    return line
 
 
 def statistic(output: str, name: str) -> str:

@@ -18,12 +18,13 @@ from typing import Any
 
 import jsonschema
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 import checker.trace
-from checker.cli import main
 from checker.errors import BadInput, TraceFileError
 from checker.trace import FORMAT_VERSION, Trace, load_trace, write_trace
+
+from .cli_helpers import assert_bad_input, flat, invoke
 
 NAIVE_OCC = Path(__file__).parent / "designs" / "naive_occ.py"
 REPO = Path(__file__).parent.parent
@@ -31,31 +32,10 @@ REPO = Path(__file__).parent.parent
 Document = dict[str, Any]
 
 
-def invoke(*args: str) -> Result:
-    """Run the CLI in-process and check it ended by an exit code, never by a traceback."""
-    result = CliRunner().invoke(main, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        f"shardcheck raised {result.exception!r}:\n{result.output}"
-    )
-    assert "Traceback" not in result.output
-    return result
 
 
-def flat(text: str) -> str:
-    """The output with rich's line wrapping undone: every run of whitespace is one space."""
-    return " ".join(text.split())
 
 
-def assert_bad_input(result: Result, *fragments: str) -> str:
-    """Exit 2 with one ``shardcheck: error:`` line on stderr that contains every fragment."""
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    line = lines[0]
-    assert line.startswith("shardcheck: error: "), line
-    for fragment in fragments:
-        assert fragment in line, f"{fragment!r} not in {line!r}"
-    return line
 
 
 @pytest.fixture(scope="module")
