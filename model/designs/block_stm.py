@@ -435,6 +435,8 @@ class BlockStm:
             params["tx"] = target
             reads.add(f"status[{target}]")
             writes.add(f"status[{target}]")
+            if pc == "try_validation_abort":  # it also loads the written locations
+                reads.add(f"last_writes[{target}]")
         elif pc == "vm.read":
             assert task is not None and worker.frame is not None
             stmt = self._pending(state, task.tx, worker.frame)
