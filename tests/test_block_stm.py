@@ -49,6 +49,8 @@ def test_block_stm_is_serializable_on_every_schedule(spec: str, workers: int,
     ("transfers:txs=3,accounts=2", 2, None),
     ("counter:txs=1,keys=1", 3, 41_185),
     ("counter:txs=2,keys=1", 3, None),
+    ("counter:txs=4,keys=1", 2, 526_797),
+    ("transfers:txs=4,accounts=2", 2, 4_516_955),
 ])
 def test_block_stm_is_serializable_on_bigger_blocks(spec: str, workers: int,
                                                     states: int | None) -> None:
