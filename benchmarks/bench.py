@@ -57,17 +57,19 @@ def main() -> None:
                   f"{seconds:>8.2f} {result.stats.states / seconds:>9,.0f} "
                   f"{_peak_mb():>12,.0f}")
     print("\nblock-stm mutants, BFS to the first (shortest) counterexample")
-    print(f"{'mutant':32} {'workload':28} {'states':>8} {'steps':>6} {'seconds':>8}")
+    print(f"{'mutant':32} {'workload':28} {'symmetry':>8} {'states':>8} {'steps':>6} "
+          f"{'seconds':>8}")
     for mutant in design.mutants():
         failure = mutant.known_failure
         assert failure is not None
         config = model.Config(model.build_workload(failure.workload), failure.workers)
-        started = time.perf_counter()
-        result = explore(mutant.design, config, SearchSettings())
-        seconds = time.perf_counter() - started
-        assert result.violation is not None
-        print(f"{mutant.name:32} {failure.workload:28} {result.stats.states:>8,} "
-              f"{len(result.path):>6} {seconds:>8.2f}")
+        for symmetry in (False, True):
+            started = time.perf_counter()
+            result = explore(mutant.design, config, SearchSettings(symmetry=symmetry))
+            seconds = time.perf_counter() - started
+            assert result.violation is not None
+            print(f"{mutant.name:32} {failure.workload:28} {'on' if symmetry else 'off':>8} "
+                  f"{result.stats.states:>8,} {len(result.path):>6} {seconds:>8.2f}")
 
 
 if __name__ == "__main__":
