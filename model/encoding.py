@@ -1,7 +1,7 @@
 """Canonical encoding of model values and their stable fingerprints.
 
 Fingerprints go into trace files and are compared across processes and machines, so
-they must never depend on Python's salted ``hash()``, on set iteration order or on
+they must never depend on Python's salted built-in hashing, on set iteration order or on
 object addresses. A value is encoded as text: atoms by their ``repr`` (stable across
 CPython versions for ints, strings, booleans and None), tuples and attrs instances by
 their parts in order (attrs classes prefixed by their class name), frozensets by their
