@@ -71,6 +71,7 @@ def replay(trace: Trace, design_file: str | None = None) -> ReplayResult:
         raise TraceFileError(f"the trace's workload is not valid here: {exc}") from None
     config = model.Config(workload, trace.workers)
     judge = Judge(design, config, trace.step_bound)
+
     def call(what: str, function: Callable[..., Any], *args: Any) -> Any:
         return call_design(f"design {design.name!r}", what, function, *args)
 
@@ -111,8 +112,8 @@ def replay(trace: Trace, design_file: str | None = None) -> ReplayResult:
                 tuple(done), None, index)
         found = judge.check_state(state, index,
                                   call("is_terminal()", design.is_terminal, state))
-    if found is None and len(done) == len(trace.steps) \
-            and not call("is_terminal()", design.is_terminal, state) \
+    # Every recorded step replayed; a run that stopped with nothing enabled deadlocked.
+    if found is None and not call("is_terminal()", design.is_terminal, state) \
             and not tuple(call("actions()", design.actions, state)):
         found = judge.check_deadlock(len(done))
     return _verdict(trace, found, tuple(done))
