@@ -442,7 +442,8 @@ class BlockStm:
             stmt = self._pending(state, task.tx, worker.frame)
             params["tx"], params["inc"] = task.tx, task.inc
             params["key"] = stmt.prefix + "*" if isinstance(stmt, Scan) else stmt.key
-            reads |= self._locations(state, stmt)
+            reads |= self._locations(state, stmt.prefix if isinstance(stmt, Scan) else stmt.key,
+                                    isinstance(stmt, Scan))
         elif pc in {"add_dependency", "add_dependency.check", "add_dependency.insert"}:
             assert task is not None
             params["tx"], params["blocker"] = task.tx, worker.target
@@ -477,7 +478,7 @@ class BlockStm:
             entry = worker.reads[worker.cursor]
             params["tx"], params["key"] = task.tx, entry.key + ("*" if entry.kind == "scan"
                                                                 else "")
-            reads |= self._entry_locations(state, entry)
+            reads |= self._locations(state, entry.key, entry.kind == "scan")
         else:
             raise AssertionError(f"no description for program counter {pc!r}")
         return Action(actor, pc, params, frozenset(reads), frozenset(writes))
@@ -487,15 +488,11 @@ class BlockStm:
         assert stmt is not None
         return stmt
 
-    def _locations(self, state: BlockStmState, stmt: ReadStmt) -> set[str]:
-        if isinstance(stmt, Scan):
-            return {f"mv:{k}" for k in state.block.value.keys if k.startswith(stmt.prefix)}
-        return {f"mv:{stmt.key}"}
-
-    def _entry_locations(self, state: BlockStmState, entry: ReadEntry) -> set[str]:
-        if entry.kind == "scan":
-            return {f"mv:{k}" for k in state.block.value.keys if k.startswith(entry.key)}
-        return {f"mv:{entry.key}"}
+    def _locations(self, state: BlockStmState, key: str, scan: bool) -> set[str]:
+        """The memory locations a read touches: one key, or every key a scan can cover."""
+        if scan:
+            return {f"mv:{k}" for k in state.block.value.keys if k.startswith(key)}
+        return {f"mv:{key}"}
 
     # Steps -----------------------------------------------------------------------------
 
