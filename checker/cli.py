@@ -359,3 +359,10 @@ def demo_command(out_dir: str, quiet: bool) -> None:
                   f"block-stm:scan-keys-only: violation of {caught} in {len(second.path)} "
                   f"steps; replay: {result.verdict}")
     sys.exit(EXIT_OK if ok else EXIT_VIOLATION)
+
+
+# Commands that live in their own modules; imported last because they import nothing
+# from this one.
+from checker.cli_history import check_history_command  # noqa: E402
+
+main.add_command(check_history_command)

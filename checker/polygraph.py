@@ -1,0 +1,237 @@
+"""View serializability: the polygraph, pruned by reachability, the rest handed to z3.
+
+Papadimitriou's polygraph has the edges every serial order must respect (a writer before
+its reader; a reader of the initial value before every writer of the key; every writer
+before the final writer) and, for each read of ``k`` by R from W and each other writer
+W2 of ``k``, a choice: W2 before W, or W2 after R. Deciding it is NP-complete, but most
+choices are settled by the known edges alone (Cobra, OSDI 2020): when one side would
+close a cycle the other is forced, and when one side already holds the choice is gone.
+Pruning runs to a fixpoint on Python-int bitsets of reachability; z3 only sees what is
+left, restricted to the nodes those choices mention.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+from checker.anomalies import Anomaly, EdgeKind
+from checker.dsg import cycle_anomalies, cyclic_graph, topological
+from checker.errors import InternalError
+from checker.indexed import INIT, Indexed
+from checker.solver import solve_order
+
+LabelledEdge = tuple[int, int, EdgeKind, int]
+Choice = tuple[int, int, int, int]
+"""(w2, w, r, key): w2 before w (a ww edge on key), or r before w2 (an rw edge)."""
+
+
+@attrs.frozen
+class PolygraphStats:
+    """How much of the problem the graph settled before the solver saw it."""
+
+    known_edges: int
+    choices: int
+    forced: int
+    residual: int
+    rounds: int
+    solver_nodes: int
+    solver_edges: int
+
+
+@attrs.frozen
+class ViewResult:
+    """View serializability: the witness, the anomalies, or why it is undecided."""
+
+    status: str  # "holds", "violated", "inconclusive"
+    witness: tuple[str, ...] | None
+    anomalies: tuple[Anomaly, ...]
+    stats: PolygraphStats | None
+    reason: str = ""
+
+
+def build(ix: Indexed) -> tuple[list[LabelledEdge], list[Choice]]:
+    """The polygraph's known edges and choices."""
+    known: list[LabelledEdge] = []
+    choices: list[Choice] = []
+    writers = ix.writers
+    for r, reads in enumerate(ix.reads):
+        for k, w in reads:
+            if w == INIT:
+                known.extend((r, w2, "rw", k) for w2 in writers[k] if w2 != r)
+                continue
+            known.append((w, r, "wr", k))
+            choices.extend((w2, w, r, k) for w2 in writers[k] if w2 != w and w2 != r)
+    for k, final in enumerate(ix.final_writer):
+        if final is not None and final != INIT:
+            known.extend((w2, final, "ww", k) for w2 in writers[k] if w2 != final)
+    return known, choices
+
+
+def _reachability(n: int, succ: list[list[int]], order: tuple[int, ...]) -> list[int]:
+    """Per node, the bitset of nodes it reaches (itself included)."""
+    reach = [0] * n
+    for u in reversed(order):
+        bits = 1 << u
+        for v in succ[u]:
+            bits |= reach[v]
+        reach[u] = bits
+    return reach
+
+
+@attrs.define
+class _Pruned:
+    known: list[LabelledEdge]
+    residual: list[Choice]
+    forced: int
+    rounds: int
+    cyclic: frozenset[int]
+    order: tuple[int, ...]
+    reach: list[int]
+
+
+def prune(n: int, known: list[LabelledEdge], choices: list[Choice]) -> _Pruned:
+    """Settle choices from reachability until nothing changes (or a cycle shows up)."""
+    succ: list[list[int]] = [[] for _ in range(n)]
+    for a, b, _, _ in known:
+        succ[a].append(b)
+    known = list(known)
+    forced = rounds = 0
+    while True:
+        rounds += 1
+        result = topological(n, succ)
+        if result.cyclic:
+            return _Pruned(known, choices, forced, rounds, result.cyclic, (), [])
+        position = [0] * n
+        for i, u in enumerate(result.order):
+            position[u] = i
+        reach = _reachability(n, succ, result.order)
+        bit = [1 << u for u in range(n)]
+        residual: list[Choice] = []
+        added = 0
+        for choice in choices:
+            w2, w, r, k = choice
+            # A reaches B only if A comes first in a topological order: a cheap filter
+            # before the bitset test.
+            if (position[w2] < position[w] and reach[w2] & bit[w]) or (
+                    position[r] < position[w2] and reach[r] & bit[w2]):
+                continue
+            first_closes = position[w] < position[w2] and reach[w] & bit[w2]
+            if first_closes:
+                # w before w2, so w2 must follow r; if w2 already reaches r this edge
+                # closes the cycle the next round reports.
+                known.append((r, w2, "rw", k))
+                succ[r].append(w2)
+                added += 1
+            elif position[w2] < position[r] and reach[w2] & bit[r]:
+                known.append((w2, w, "ww", k))
+                succ[w2].append(w)
+                added += 1
+            else:
+                residual.append(choice)
+        forced += added
+        choices = residual
+        if not added:
+            return _Pruned(known, residual, forced, rounds, frozenset(), result.order, reach)
+
+
+def _solver_problem(n: int, pruned: _Pruned
+                    ) -> tuple[list[int], list[tuple[int, int]],
+                               list[tuple[tuple[int, int], tuple[int, int]]]]:
+    """The residual question on only the nodes it mentions.
+
+    Between those nodes the known graph matters only through what reaches what; the
+    covering pairs of that relation (reachability minus what is implied through another
+    mentioned node) keep the same orders possible with far fewer constraints.
+    """
+    mentioned = sorted({u for w2, w, r, _ in pruned.residual for u in (w2, w, r)})
+    local = {u: i for i, u in enumerate(mentioned)}
+    mask = 0
+    for u in mentioned:
+        mask |= 1 << u
+    reach = pruned.reach
+    below = {u: (reach[u] & mask) & ~(1 << u) for u in mentioned}
+    edges: list[tuple[int, int]] = []
+    for u in mentioned:
+        covered = 0
+        rest = below[u]
+        while rest:
+            low = rest & -rest
+            v = low.bit_length() - 1
+            covered |= below[v]
+            rest ^= low
+        direct = below[u] & ~covered
+        while direct:
+            low = direct & -direct
+            edges.append((local[u], local[low.bit_length() - 1]))
+            direct ^= low
+    choices = [((local[w2], local[w]), (local[r], local[w2])) for w2, w, r, _ in pruned.residual]
+    return mentioned, edges, choices
+
+
+def check_view(ix: Indexed, timeout_s: float,
+               validate: Callable[[tuple[str, ...]], str | None],
+               pruning: bool = True) -> ViewResult:
+    """Decide view serializability; ``validate`` replays a witness before it is trusted.
+
+    ``pruning=False`` hands the whole polygraph to z3, the baseline the benchmark
+    measures pruning against.
+    """
+    n = ix.size
+    known, choices = build(ix)
+    if pruning:
+        pruned = prune(n, known, choices)
+    else:
+        pruned = _Pruned(known, choices, 0, 0, frozenset(), (), [])
+    mentioned: list[int] = []
+    solver_edges: list[tuple[int, int]] = []
+
+    def stats() -> PolygraphStats:
+        return PolygraphStats(len(known), len(choices), pruned.forced, len(pruned.residual),
+                              pruned.rounds, len(mentioned), len(solver_edges))
+
+    if pruned.cyclic:
+        graph = cyclic_graph(ix, pruned.cyclic, pruned.known)
+        return ViewResult("violated", None, tuple(cycle_anomalies(ix, graph)), stats())
+    final_edges = [(a, b) for a, b, _, _ in pruned.known]
+    if pruned.residual or not pruning:
+        if pruning:
+            mentioned, solver_edges, local_choices = _solver_problem(n, pruned)
+        else:
+            mentioned = list(range(n))
+            solver_edges = final_edges
+            local_choices = [((w2, w), (r, w2)) for w2, w, r, _ in choices]
+        answer = solve_order(len(mentioned), solver_edges, local_choices, timeout_s,
+                             explain=True)
+        if answer.status == "unknown":
+            return ViewResult("inconclusive", None, (), stats(),
+                              reason=f"z3 could not decide the {len(pruned.residual):,} "
+                                     f"choices left after pruning ({answer.reason})")
+        if answer.status == "unsat":
+            return ViewResult("violated", None, (_core_anomaly(ix, pruned, answer.core),),
+                              stats())
+        for choice, first in zip(pruned.residual, answer.first_side, strict=True):
+            w2, w, r, _ = choice
+            final_edges.append((w2, w) if first else (r, w2))
+    succ: list[list[int]] = [[] for _ in range(n)]
+    for a, b in final_edges:
+        succ[a].append(b)
+    result = topological(n, succ)
+    witness = tuple(ix.ids[u] for u in result.order)
+    problem = validate(witness) if not result.cyclic else "the chosen edges form a cycle"
+    if problem is not None:
+        raise InternalError(f"the view-serializability witness failed its replay: {problem}")
+    return ViewResult("holds", witness, (), stats())
+
+
+def _core_anomaly(ix: Indexed, pruned: _Pruned, core: tuple[int, ...]) -> Anomaly:
+    parts = []
+    involved: list[str] = []
+    for i in core or range(len(pruned.residual)):
+        w2, w, r, k = pruned.residual[i]
+        a, b, c = ix.ids[w2], ix.ids[w], ix.ids[r]
+        parts.append(f"{c} reads {ix.keys[k]} from {b}, so {a} goes before {b} or after {c}")
+        involved.extend(x for x in (a, b, c) if x not in involved)
+    return Anomaly("unsatisfiable", "no order satisfies these together: " + "; ".join(parts),
+                   tuple(involved))
