@@ -52,6 +52,10 @@ class _Group(click.Group):
             _fail(str(exc), 2)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
+        except BrokenPipeError:
+            # The reader went away (`| head`): nothing left to say to it.
+            sys.stderr.close()
+            sys.exit(141)
         except Exception as exc:  # anything else is ours
             error = InternalError(f"unexpected {type(exc).__name__}: {exc}")
             _fail(str(error), error.exit_code)
@@ -104,6 +108,12 @@ def _search_options(func: F) -> F:
         click.option("--symmetry/--no-symmetry", default=True, show_default=True,
                      help="Visit one state per renaming of interchangeable actors, for "
                           "designs that declare them (model.Symmetric)."),
+        click.option("--criterion", "criteria", multiple=True,
+                     type=click.Choice(list(model.CRITERIA)),
+                     help="Judge terminal states by this criterion instead of the design's "
+                          "own (repeatable): serial-equivalence compares with serial "
+                          "execution; the others check the outcome's history (see "
+                          "`shardcheck check-history --help`)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -122,8 +132,8 @@ def _search_options(func: F) -> F:
               help="Print a counterexample's per-actor timeline.")
 def explore_command(design: str, workload: str, workers: int, strategy: str,
                     max_states: int | None, max_depth: int | None, time_limit: float | None,
-                    step_bound: int, symmetry: bool, trace_out: str | None, force: bool,
-                    quiet: bool, timeline: bool) -> None:
+                    step_bound: int, symmetry: bool, criteria: tuple[str, ...],
+                    trace_out: str | None, force: bool, quiet: bool, timeline: bool) -> None:
     """Explore every schedule of DESIGN on a small configuration.
 
     DESIGN is a built-in name (`block-stm`), a mutant (`block-stm:scan-keys-only`), or
@@ -137,7 +147,8 @@ def explore_command(design: str, workload: str, workers: int, strategy: str,
     config = model.Config(model.build_workload(workload), workers)
     settings = SearchSettings(strategy=strategy, max_states=max_states,  # type: ignore[arg-type]
                               max_depth=max_depth, time_limit=time_limit,
-                              step_bound=step_bound, symmetry=symmetry)
+                              step_bound=step_bound, symmetry=symmetry,
+                              criteria=criteria or None)
     if trace_out is not None:
         check_writable(trace_out, force)
     result = _run_search(console, found, ref, config, settings, quiet)
@@ -167,7 +178,7 @@ def _run_search(console: Console, design: model.Design, ref: DesignRef, config: 
     if settings.symmetry and isinstance(design, model.Symmetric):
         console.print("  symmetry  actors are interchangeable: one state per renaming "
                       "(--no-symmetry explores them all)")
-    names = Judge(design, config, settings.step_bound).names()
+    names = Judge(design, config, settings.step_bound, settings.criteria).names()
     console.print(f"  checking  {', '.join(names)}")
     with search_progress(console, quiet) as progress:
         result = explore(design, config, settings, progress)
@@ -180,7 +191,7 @@ def _trace_of(result: SearchResult, ref: DesignRef, config: model.Config,
     return Trace(ref, config.workload.spec, config.workers, result.initial_fingerprint,
                  result.path, result.violation, settings.step_bound,
                  (("command", "explore"), ("strategy", settings.strategy),
-                  ("symmetry", settings.symmetry)))
+                  ("symmetry", settings.symmetry)), settings.criteria)
 
 
 def _default_trace_path(ref: DesignRef, result: SearchResult) -> str:
@@ -275,6 +286,7 @@ def designs_command(as_json: bool) -> None:
             out.append({
                 "name": d.name,
                 "summary": d.summary,
+                "criteria": list(model.design_criteria(d)),
                 "properties": [p.name for p in d.properties()],
                 "mutants": [
                     {
@@ -300,6 +312,8 @@ def designs_command(as_json: bool) -> None:
             console.print(f"  {d.name}:{m.name}  {m.summary}")
     console.print("\nproperties every design is checked against: "
                   + ", ".join(name for name, _ in BUILTIN_PROPERTIES))
+    console.print("terminal criteria a design (or --criterion) can choose: "
+                  + ", ".join(model.CRITERIA))
     console.print("your own design: shardcheck explore path/to/design.py:ClassName "
                   "(see docs/tutorial.md)")
 

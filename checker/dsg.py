@@ -14,13 +14,16 @@ import heapq
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import attrs
-import networkx as nx
 
 from checker.anomalies import Anomaly, Edge, EdgeKind, classify_cycle, cycle_message
 from checker.indexed import INIT, Indexed
 from checker.indexed import show_value as _show
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 EXACT_CYCLE_LIMIT = 400
 """Components up to this many nodes get a provably shortest cycle; larger ones a short
@@ -126,6 +129,8 @@ def evidence(ix: Indexed, a: int, b: int, kind: EdgeKind, k: int) -> Edge:
 def cyclic_graph(ix: Indexed, nodes: Iterable[int],
                  edges: Iterable[tuple[int, int, EdgeKind, int]] | None = None) -> nx.DiGraph[int]:
     """The labelled graph on ``nodes``; each edge keeps one (kind, key) per kind."""
+    import networkx as nx  # only cyclic histories pay its import time (0.17 s)
+
     members = set(nodes)
     graph: nx.DiGraph[int] = nx.DiGraph()
     graph.add_nodes_from(sorted(members))
@@ -200,6 +205,8 @@ DEPENDENCIES = frozenset({"ww", "wr"})
 
 def cycle_anomalies(ix: Indexed, graph: nx.DiGraph[int]) -> list[Anomaly]:
     """One shortest cycle per anomaly class in each strongly connected component."""
+    import networkx as nx
+
     found: list[Anomaly] = []
     components = [sorted(c) for c in nx.strongly_connected_components(graph) if len(c) > 1]
     for component in sorted(components):

@@ -32,6 +32,12 @@ class TraceFileError(BadInput):
     """A trace file is missing, unreadable, corrupt or from another format version."""
 
 
+class Inconclusive(ShardcheckError):
+    """A question could not be decided within its budget; never a pass."""
+
+    exit_code = EXIT_INCONCLUSIVE
+
+
 class DesignBug(ShardcheckError):
     """A design broke the interface contract (an exception in step, a bad action)."""
 

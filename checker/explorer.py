@@ -43,6 +43,8 @@ class SearchSettings:
                                            validator=_positive_or_none("--time-limit"))
     step_bound: int = attrs.field(default=10_000)
     symmetry: bool = attrs.field(default=True)
+    criteria: tuple[str, ...] | None = attrs.field(default=None)
+    """Terminal criteria chosen on the command line; None: the design's own."""
 
     @strategy.validator
     def _check_strategy(self, _attribute: Any, value: str) -> None:
@@ -116,7 +118,7 @@ class _Search:
                  settings: SearchSettings, progress: Progress | None) -> None:
         self.design = design
         self.settings = settings
-        self.judge = Judge(design, config, settings.step_bound)
+        self.judge = Judge(design, config, settings.step_bound, settings.criteria)
         self.progress = progress
         # fingerprint -> (parent's fingerprint, index of the action among the parent's
         # enabled actions): paths are rebuilt by regenerating actions, as TLC does, so no

@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 import model
+from checker.errors import BadInput, Inconclusive
 from checker.guard import call_design
 
 SERIAL_EQUIVALENCE = "serial-equivalence"
@@ -87,12 +88,29 @@ def compare_outcomes(actual: model.Outcome, expected: model.Outcome) -> str | No
     return None
 
 
+def resolve_criteria(design: model.Design, chosen: Sequence[str] | None) -> tuple[str, ...]:
+    """The criteria a run judges terminal states by: the user's choice, else the design's."""
+    if chosen:
+        criteria, who = tuple(chosen), "--criterion"
+    else:
+        criteria, who = model.design_criteria(design), f"design {design.name!r}'s criteria"
+    for name in criteria:
+        if name not in model.CRITERIA:
+            raise BadInput(f"{who}: unknown criterion {name!r}; choose from "
+                           f"{', '.join(model.CRITERIA)}")
+    return tuple(dict.fromkeys(criteria))
+
+
 class Judge:
     """Checks the properties of one design on one configuration, state by state."""
 
-    def __init__(self, design: model.Design, config: model.Config, step_bound: int) -> None:
+    def __init__(self, design: model.Design, config: model.Config, step_bound: int,
+                 criteria: Sequence[str] | None = None) -> None:
         self.design = design
         self.step_bound = step_bound
+        self.workload = config.workload
+        self.criteria = resolve_criteria(design, criteria)
+        self._history_verdicts: dict[model.Outcome, Violation | None] = {}
         self.reference = model.execute_serially(config.workload)
         own = tuple(design.properties())
         self.state_properties: Sequence[model.Property] = tuple(
@@ -103,7 +121,7 @@ class Judge:
     def names(self) -> tuple[str, ...]:
         """Every property this judge checks."""
         own = tuple(p.name for p in (*self.state_properties, *self.terminal_properties))
-        return (SERIAL_EQUIVALENCE, DEADLOCK, TERMINATION, *own)
+        return (*self.criteria, DEADLOCK, TERMINATION, *own)
 
     def check_state(self, state: Any, depth: int, terminal: bool) -> Violation | None:
         """Check a newly reached state (and, when terminal, its outcome)."""
@@ -116,9 +134,9 @@ class Judge:
             # message names the read that went wrong.
             outcome = call_design(f"design {self.design.name!r}", "outcome()",
                                   self.design.outcome, state)
-            difference = compare_outcomes(outcome, self.reference)
-            if difference is not None:
-                return Violation(SERIAL_EQUIVALENCE, difference, depth)
+            found = self._judge_outcome(outcome, depth)
+            if found is not None:
+                return found
             for prop in self.terminal_properties:
                 message = _run(prop, state)
                 if message is not None:
@@ -126,6 +144,38 @@ class Judge:
         elif depth > self.step_bound:
             return Violation(TERMINATION, f"no terminal state after {self.step_bound} steps: "
                              "the run may not terminate (a livelock)", depth)
+        return None
+
+    def _judge_outcome(self, outcome: model.Outcome, depth: int) -> Violation | None:
+        for criterion in self.criteria:
+            if criterion == SERIAL_EQUIVALENCE:
+                difference = compare_outcomes(outcome, self.reference)
+                if difference is not None:
+                    return Violation(SERIAL_EQUIVALENCE, difference, depth)
+        if self.criteria == (SERIAL_EQUIVALENCE,):
+            return None
+        # Many terminal states share an outcome; its history is judged once.
+        if outcome not in self._history_verdicts:
+            self._history_verdicts[outcome] = self._judge_history(outcome)
+        found = self._history_verdicts[outcome]
+        return None if found is None else attrs.evolve(found, step=depth)
+
+    def _judge_history(self, outcome: model.Outcome) -> Violation | None:
+        # Imported on first use: runs judged by serial equivalence alone never need the
+        # graph and solver machinery.
+        from checker.history import from_outcome
+        from checker.serializability import check_history
+
+        wanted = [c for c in self.criteria if c != SERIAL_EQUIVALENCE]
+        report = check_history(from_outcome(outcome, self.workload), wanted)
+        for verdict in report.verdicts:
+            if verdict.status == "violated":
+                detail = verdict.anomalies[0].lines() if verdict.anomalies else []
+                message = "; ".join([verdict.summary, *(line.strip() for line in detail[1:])])
+                return Violation(verdict.criterion, message, 0)
+            if verdict.status == "inconclusive":
+                raise Inconclusive(f"{verdict.criterion} could not be decided for a terminal "
+                                   f"outcome: {verdict.summary}")
         return None
 
     def check_deadlock(self, depth: int) -> Violation:

@@ -70,7 +70,7 @@ def replay(trace: Trace, design_file: str | None = None) -> ReplayResult:
     except model.WorkloadError as exc:
         raise TraceFileError(f"the trace's workload is not valid here: {exc}") from None
     config = model.Config(workload, trace.workers)
-    judge = Judge(design, config, trace.step_bound)
+    judge = Judge(design, config, trace.step_bound, trace.criteria)
 
     def call(what: str, function: Callable[..., Any], *args: Any) -> Any:
         return call_design(f"design {design.name!r}", what, function, *args)

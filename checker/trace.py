@@ -46,6 +46,8 @@ class Trace:
     violation: Violation | None
     step_bound: int = 10_000
     source: tuple[tuple[str, str | int | bool | None], ...] = ()
+    criteria: tuple[str, ...] | None = None
+    """The terminal criteria the run was judged by, when chosen on the command line."""
 
     def replay_command(self, path: str) -> str:
         """The command that replays this trace from ``path``."""
@@ -61,7 +63,8 @@ class Trace:
             "design": {"name": self.design.name, "mutant": self.design.mutant,
                        "file": self.design.file},
             "config": {"workload": self.workload, "workers": self.workers,
-                       "step_bound": self.step_bound},
+                       "step_bound": self.step_bound,
+                       **({"criteria": list(self.criteria)} if self.criteria else {})},
             "source": dict(self.source),
             "initial_fingerprint": self.initial_fingerprint,
             "steps": [
@@ -106,6 +109,7 @@ class Trace:
             if violation else None,
             step_bound=data["config"].get("step_bound", 10_000),
             source=tuple(sorted(data.get("source", {}).items())),
+            criteria=tuple(data["config"]["criteria"]) if "criteria" in data["config"] else None,
         )
 
 

@@ -4,6 +4,8 @@ This package's top level is the one seam the checker reaches the model through.
 """
 
 from model.api import (
+    CRITERIA,
+    DEFAULT_CRITERIA,
     Action,
     Config,
     Design,
@@ -17,6 +19,7 @@ from model.api import (
     TxRecord,
     TxStatus,
     Workload,
+    design_criteria,
 )
 from model.designs import builtin_designs
 from model.encoding import Constant, canonical_bytes, digest, fingerprint
@@ -26,6 +29,8 @@ from model.store import Store
 from model.workloads import GENERATORS, Generator, Param, WorkloadError, build_workload
 
 __all__ = [
+    "CRITERIA",
+    "DEFAULT_CRITERIA",
     "GENERATORS",
     "Action",
     "Config",
@@ -51,6 +56,7 @@ __all__ = [
     "build_workload",
     "builtin_designs",
     "canonical_bytes",
+    "design_criteria",
     "digest",
     "execute_serially",
     "execute_transaction",

@@ -272,6 +272,28 @@ class Design(Protocol):
         """Known-buggy variants of the design (may be empty)."""
 
 
+CRITERIA: tuple[str, ...] = ("serial-equivalence", "serializable", "view-serializable",
+                             "preset-order", "global-order")
+"""The correctness criteria a design can be judged by at its terminal states.
+
+``serial-equivalence`` (the default) compares the outcome with serial execution of the
+block, reverts and all. The others judge the outcome's history (each transaction's reads
+with their writers, and its writes): ``serializable`` (conflict serializable),
+``view-serializable`` (some serial order explains every read and the final store),
+``preset-order`` (the block order does), ``global-order`` (every module's sub-history is
+serializable and one order serves all modules). A design that commits in whatever order
+validation allows declares ``criteria = ("view-serializable",)`` as a class attribute.
+"""
+
+DEFAULT_CRITERIA: tuple[str, ...] = ("serial-equivalence",)
+
+
+def design_criteria(design: object) -> tuple[str, ...]:
+    """The criteria a design declares (its optional ``criteria`` attribute), or the default."""
+    declared = getattr(design, "criteria", DEFAULT_CRITERIA)
+    return tuple(declared)
+
+
 @runtime_checkable
 class Symmetric(Protocol):
     """A design whose actors are interchangeable (identical workers) says so by picking,
