@@ -380,3 +380,9 @@ def demo_command(out_dir: str, quiet: bool) -> None:
 from checker.cli_history import check_history_command  # noqa: E402
 
 main.add_command(check_history_command)
+
+
+# Commands that live in their own modules; imported last, as they import helpers above.
+from checker.cli_fuzz import fuzz_command  # noqa: E402
+
+main.add_command(fuzz_command)
