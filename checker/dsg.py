@@ -25,11 +25,14 @@ from checker.indexed import show_value as _show
 if TYPE_CHECKING:
     import networkx as nx
 
-EXACT_CYCLE_LIMIT = 400
+EXACT_CYCLE_LIMIT = 60
 """Components up to this many nodes get a provably shortest cycle; larger ones a short
 cycle from a bounded number of searches, so a hugely cyclic history still reports fast."""
 
-SEARCHES_IN_LARGE_COMPONENTS = 64
+SEARCHES_IN_LARGE_COMPONENTS = 16
+
+ALL = frozenset({"ww", "wr", "rw"})
+DEPENDENCIES = frozenset({"ww", "wr"})
 
 
 @attrs.frozen
@@ -144,7 +147,10 @@ def cyclic_graph(ix: Indexed, nodes: Iterable[int],
     return graph
 
 
-def _shortest_path(graph: nx.DiGraph[int], start: int, goal: int,
+Adjacency = dict[int, list[tuple[int, frozenset[str]]]]
+
+
+def _shortest_path(adj: Adjacency, start: int, goal: int,
                    allowed: frozenset[str]) -> list[int] | None:
     parents = {start: start}
     queue = deque([start])
@@ -155,15 +161,16 @@ def _shortest_path(graph: nx.DiGraph[int], start: int, goal: int,
             while path[-1] != start:
                 path.append(parents[path[-1]])
             return path[::-1]
-        for v in sorted(graph.successors(u)):
-            if v not in parents and allowed & graph[u][v]["kinds"].keys():
+        for v, kinds in adj[u]:
+            if v not in parents and allowed & kinds:
                 parents[v] = u
                 queue.append(v)
     return None
 
 
-def _cycle_edges(ix: Indexed, graph: nx.DiGraph[int], nodes: list[int], allowed: frozenset[str],
-                 closing: tuple[int, int, EdgeKind] | None = None) -> tuple[Edge, ...]:
+def _cycle_edges(ix: Indexed, graph: nx.DiGraph[int], nodes: list[int],
+                 allowed: frozenset[str], closing: tuple[int, int, EdgeKind] | None = None
+                 ) -> tuple[Edge, ...]:
     """Label a node cycle, preferring dependency kinds over anti-dependencies."""
     edges = []
     pairs = list(zip(nodes, [*nodes[1:], nodes[0]], strict=False))
@@ -177,61 +184,105 @@ def _cycle_edges(ix: Indexed, graph: nx.DiGraph[int], nodes: list[int], allowed:
     return tuple(edges)
 
 
-def _search(graph: nx.DiGraph[int], component: list[int], allowed: frozenset[str],
+def _search(adj: Adjacency, region: list[int], allowed: frozenset[str],
             first: frozenset[str]) -> list[int] | None:
-    """The shortest cycle whose last edge has a kind in ``first`` and the rest in
-    ``allowed``: exact for small components, bounded for big ones."""
+    """The shortest cycle whose closing edge has a kind in ``first`` and the rest in
+    ``allowed``: exact for small regions, from a bounded number of edges in big ones."""
+    members = set(region)
+    # Two-transaction cycles first: the commonest anomalies, and found in one pass.
+    for a in region:
+        for b, kinds in adj[a]:
+            if b in members and first & kinds and any(
+                    v == a and allowed & back for v, back in adj[b]):
+                return [b, a]
     best: list[int] | None = None
     tried = 0
-    limit = len(component) <= EXACT_CYCLE_LIMIT
-    for a in component:
-        for b in sorted(graph.successors(a)):
-            if not first & graph[a][b]["kinds"].keys():
+    exact = len(region) <= EXACT_CYCLE_LIMIT
+    for a in region:
+        for b, kinds in adj[a]:
+            if b not in members or not first & kinds:
                 continue
-            path = _shortest_path(graph, b, a, allowed)
+            path = _shortest_path(adj, b, a, allowed)
             tried += 1
             if path is not None and (best is None or len(path) < len(best)):
                 best = path
                 if len(best) == 2:
                     return best
-            if not limit and tried >= SEARCHES_IN_LARGE_COMPONENTS and best is not None:
+            if not exact and tried >= SEARCHES_IN_LARGE_COMPONENTS and best is not None:
                 return best
     return best
 
 
-ALL = frozenset({"ww", "wr", "rw"})
-DEPENDENCIES = frozenset({"ww", "wr"})
-
-
 def cycle_anomalies(ix: Indexed, graph: nx.DiGraph[int]) -> list[Anomaly]:
-    """One shortest cycle per anomaly class in each strongly connected component."""
+    """The most severe anomaly class of each strongly connected component, with one of
+    its shortest cycles (G0, then G1c, then G-single, then G2)."""
     import networkx as nx
 
     found: list[Anomaly] = []
     components = [sorted(c) for c in nx.strongly_connected_components(graph) if len(c) > 1]
     for component in sorted(components):
-        sub = graph.subgraph(component)
-        searches: list[tuple[frozenset[str], frozenset[str]]] = [
-            (frozenset({"ww"}), frozenset({"ww"})),
-            (DEPENDENCIES, frozenset({"wr"})),
-            (DEPENDENCIES, frozenset({"rw"})),
-            (ALL, frozenset({"rw"})),
-        ]
-        for allowed, first in searches:
-            path = _search(sub, component, allowed, first)
+        anomaly = _most_severe(ix, graph.subgraph(component))
+        if anomaly is not None:
+            found.append(anomaly)
+    return found
+
+
+_SEARCHES: tuple[tuple[frozenset[str], frozenset[str], EdgeKind], ...] = (
+    (frozenset({"ww"}), frozenset({"ww"}), "ww"),
+    (DEPENDENCIES, frozenset({"wr"}), "wr"),
+    (DEPENDENCIES, frozenset({"rw"}), "rw"),
+    (ALL, frozenset({"rw"}), "rw"),
+)
+
+
+def _most_severe(ix: Indexed, sub: nx.DiGraph[int]) -> Anomaly | None:
+    import networkx as nx
+
+    full: Adjacency = {u: [(v, frozenset(sub[u][v]["kinds"])) for v in sorted(sub.successors(u))]
+                       for u in sub.nodes}
+    for allowed, first, closing_kind in _SEARCHES:
+        # A class can only occur inside a cycle of its own edge kinds: find those cycles
+        # first (one linear pass) and search for short ones only there.
+        kinds = allowed | first
+        adj: Adjacency = {u: [(v, k) for v, k in out if k & kinds] for u, out in full.items()}
+        shape: nx.DiGraph[int] = nx.DiGraph()
+        shape.add_nodes_from(adj)
+        shape.add_edges_from((u, v) for u, out in adj.items() for v, _ in out)
+        regions = sorted((sorted(c) for c in nx.strongly_connected_components(shape)
+                          if len(c) > 1), key=lambda c: (len(c), c))
+        for region in regions:
+            path = _search(adj, region, allowed, first)
             if path is None:
                 continue
             # The search path runs b ... a; the cycle closes with the edge a -> b.
-            nodes = [path[-1], *path[:-1]]
-            closing_kind: EdgeKind = "rw" if first == frozenset({"rw"}) else (
-                "wr" if first == frozenset({"wr"}) else "ww")
-            edges = _cycle_edges(ix, sub, nodes[1:] + nodes[:1], allowed,
-                                 closing=(nodes[0], nodes[1], closing_kind))
+            edges = _cycle_edges(ix, sub, path, allowed, closing=(path[-1], path[0],
+                                                                  closing_kind))
             kind = classify_cycle(edges)
-            found.append(Anomaly(kind, cycle_message(kind, edges),
-                                 tuple(e.src for e in edges), edges))
-            break  # the searches go from the most to the least severe class
-    return found
+            return Anomaly(kind, cycle_message(kind, edges), tuple(e.src for e in edges),
+                           edges)
+    return None
+
+
+def trim_to_cycles(n: int, succ: list[list[int]], cyclic: frozenset[int]) -> frozenset[int]:
+    """Of the nodes Kahn's algorithm could not order (cycles and everything after them),
+    keep those that also lead back into a cycle: usually just the cycles themselves."""
+    outdegree = {u: 0 for u in cyclic}
+    pred: dict[int, list[int]] = {u: [] for u in cyclic}
+    for u in cyclic:
+        for v in succ[u]:
+            if v in outdegree:
+                outdegree[u] += 1
+                pred[v].append(u)
+    queue = [u for u, d in outdegree.items() if d == 0]
+    removed = set(queue)
+    while queue:
+        v = queue.pop()
+        for u in pred[v]:
+            outdegree[u] -= 1
+            if outdegree[u] == 0 and u not in removed:
+                removed.add(u)
+                queue.append(u)
+    return frozenset(cyclic - removed)
 
 
 def lost_updates(ix: Indexed) -> list[Anomaly]:
@@ -270,8 +321,9 @@ def check_conflict(ix: Indexed) -> ConflictResult:
     result = topological(ix.size, succ)
     if not result.cyclic:
         return ConflictResult(tuple(ix.ids[u] for u in result.order), (), edges)
-    graph = cyclic_graph(ix, result.cyclic)
+    core = trim_to_cycles(ix.size, succ, result.cyclic)
+    graph = cyclic_graph(ix, core)
     anomalies = cycle_anomalies(ix, graph)
-    cyclic = {ix.ids[u] for u in result.cyclic}
+    cyclic = {ix.ids[u] for u in core}
     cyclic_lost = [a for a in lost_updates(ix) if set(a.transactions) <= cyclic]
     return ConflictResult(None, (*cyclic_lost, *anomalies), edges)

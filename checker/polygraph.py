@@ -17,7 +17,7 @@ from collections.abc import Callable
 import attrs
 
 from checker.anomalies import Anomaly, EdgeKind
-from checker.dsg import cycle_anomalies, cyclic_graph, topological
+from checker.dsg import cycle_anomalies, cyclic_graph, topological, trim_to_cycles
 from checker.errors import InternalError
 from checker.indexed import INIT, Indexed
 from checker.solver import solve_order
@@ -192,7 +192,11 @@ def check_view(ix: Indexed, timeout_s: float,
                               pruned.rounds, len(mentioned), len(solver_edges))
 
     if pruned.cyclic:
-        graph = cyclic_graph(ix, pruned.cyclic, pruned.known)
+        succ0: list[list[int]] = [[] for _ in range(n)]
+        for a, b, _, _ in pruned.known:
+            succ0[a].append(b)
+        core = trim_to_cycles(n, succ0, pruned.cyclic)
+        graph = cyclic_graph(ix, core, pruned.known)
         return ViewResult("violated", None, tuple(cycle_anomalies(ix, graph)), stats())
     final_edges = [(a, b) for a, b, _, _ in pruned.known]
     if pruned.residual or not pruning:
