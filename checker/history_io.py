@@ -15,7 +15,7 @@ from typing import Any
 
 from checker.errors import BadInput
 from checker.history import History, HistoryTx, Op, Read, TxState, Value, Write
-from checker.indexed import collector_paused
+from checker.indexed import check_references, collector_paused
 
 FORMAT = "shardcheck-history"
 FORMAT_VERSION = 1
@@ -28,7 +28,13 @@ class HistoryFileError(BadInput):
     """A history file is missing, unreadable or not in the format."""
 
 
+def _whole(raw: Any) -> Any:
+    # JSON Schema counts 2.0 as an integer; so do we.
+    return int(raw) if isinstance(raw, float) and raw.is_integer() else raw
+
+
 def _tx_id(raw: Any, where: str) -> str:
+    raw = _whole(raw)
     if isinstance(raw, bool) or not isinstance(raw, (str, int)) or raw == "" or (
             isinstance(raw, int) and raw < 0):
         raise HistoryFileError(f"{where}: a transaction id is a non-empty string or a "
@@ -37,6 +43,7 @@ def _tx_id(raw: Any, where: str) -> str:
 
 
 def _value(raw: Any, where: str) -> Value:
+    raw = _whole(raw)
     if isinstance(raw, bool) or not (raw is None or isinstance(raw, (int, str))):
         raise HistoryFileError(f"{where}: a value is an integer, a string or null, not "
                                f"{json.dumps(raw)}")
@@ -76,13 +83,21 @@ class _Parser:
         if doc["format"] != FORMAT:
             raise HistoryFileError(f"{where or 'the document'}.format: expected {FORMAT!r}, "
                                    f"got {json.dumps(doc['format'])}; is this a history file?")
-        if doc["version"] != FORMAT_VERSION:
+        if type(_whole(doc["version"])) is not int or _whole(doc["version"]) != FORMAT_VERSION:
             raise HistoryFileError(f"{where or 'the document'}.version: this shardcheck reads "
                                    f"version {FORMAT_VERSION}, the file is version "
                                    f"{json.dumps(doc['version'])}")
+        if "description" in doc and not isinstance(doc["description"], str):
+            raise HistoryFileError(f"{where + '.' if where else ''}description: expected a "
+                                   f"string, not {json.dumps(doc['description'])}")
+        for name in ("initial", "final", "versions", "preset", "modules"):
+            if name in doc and doc[name] is None:
+                raise HistoryFileError(f"{name}: expected "
+                                       f"{'a list' if name == 'preset' else 'an object'}, "
+                                       "not null; leave the field out when it is unknown")
         self.header = doc
 
-    def transaction(self, raw: Any, where: str) -> tuple[str, str, list[tuple[Any, ...]]]:
+    def transaction(self, raw: Any, where: str) -> tuple[str, str, list[tuple[Any, ...]], str]:
         doc = _object(raw, where, ("id", "ops"), ("id", "status", "ops"))
         tid = _tx_id(doc["id"], f"{where}.id")
         status = doc.get("status", "committed")
@@ -109,20 +124,20 @@ class _Parser:
             else:
                 raise HistoryFileError(f"{at}.op: expected \"read\" or \"write\", got "
                                        f"{json.dumps(kind) if isinstance(op, dict) else op!r}")
-        return tid, status, ops
+        return tid, status, ops, where
 
-    def build(self, txs: list[tuple[str, str, list[tuple[Any, ...]]]]) -> History:
+    def build(self, txs: list[tuple[str, str, list[tuple[Any, ...]], str]]) -> History:
         h = self.header
         initial = self._store("initial")
         seen: dict[str, str] = {}
-        for i, (tid, _, _) in enumerate(txs):
+        for tid, _, _, where in txs:
             if tid in seen:
-                raise HistoryFileError(f"transactions[{i}].id: {tid!r} is already the id of "
+                raise HistoryFileError(f"{where}.id: {tid!r} is already the id of "
                                        f"{seen[tid]}")
-            seen[tid] = f"transactions[{i}]"
+            seen[tid] = where
         inferred = _writers_by_value(txs)
         transactions = []
-        for tid, status, raw_ops in txs:
+        for tid, status, raw_ops, _ in txs:
             state: TxState = "aborted" if status == "aborted" else "committed"
             ops: list[Op] = []
             wrote: set[str] = set()
@@ -133,7 +148,8 @@ class _Parser:
                     continue
                 _, key, value, writer, at = op
                 if writer is _UNSET:
-                    writer = tid if key in wrote else _infer(key, value, inferred, initial, at)
+                    writer = tid if key in wrote else _infer(key, value, inferred, initial, at,
+                                                             tid)
                 elif writer is not None and writer not in seen:
                     raise HistoryFileError(f"{at}.from: {writer!r} is not a transaction of "
                                            "this history")
@@ -157,6 +173,10 @@ class _Parser:
             if not isinstance(preset, list):
                 raise HistoryFileError("preset: expected a list of transaction ids")
             preset = [_tx_id(x, f"preset[{i}]") for i, x in enumerate(preset)]
+            for i, x in enumerate(preset):
+                if x not in seen:
+                    raise HistoryFileError(f"preset[{i}]: {x!r} is not a transaction of this "
+                                           "history")
         modules = h.get("modules", {})
         if not isinstance(modules, dict) or not all(
                 isinstance(m, str) and m for m in modules.values()):
@@ -173,10 +193,10 @@ class _Parser:
         return {key: _value(v, f"{name}.{key}") for key, v in raw.items()}
 
 
-def _writers_by_value(txs: list[tuple[str, str, list[tuple[Any, ...]]]]
+def _writers_by_value(txs: list[tuple[str, str, list[tuple[Any, ...]], str]]
                       ) -> dict[tuple[str, Value], list[str]]:
     out: dict[tuple[str, Value], list[str]] = {}
-    for tid, _, ops in txs:
+    for tid, _, ops, _ in txs:
         for op in ops:
             if op[0] == "w":
                 writers = out.setdefault((op[1], op[2]), [])
@@ -186,15 +206,17 @@ def _writers_by_value(txs: list[tuple[str, str, list[tuple[Any, ...]]]]
 
 
 def _infer(key: str, value: Value, by_value: dict[tuple[str, Value], list[str]],
-           initial: dict[str, Value] | None, at: str) -> str | None:
-    """The writer of a read recorded without ``from``, when its value names one."""
-    candidates = list(by_value.get((key, value), ()))
+           initial: dict[str, Value] | None, at: str, reader: str) -> str | None:
+    """The writer of a read recorded without ``from``, when its value names one (never the
+    reader itself: its own writes so far were settled before this is asked)."""
+    candidates = [w for w in by_value.get((key, value), ()) if w != reader]
     from_initial = initial is not None and initial.get(key, _UNSET) == value
     if len(candidates) + from_initial > 1:
         names = [*candidates, *(["the initial store"] if from_initial else [])]
+        shown = ", ".join(names[:3]) + (" and others" if len(names) > 3 else "")
         raise HistoryFileError(f"{at}: cannot tell who wrote {key} = {json.dumps(value)}: "
-                               f"{' and '.join(names[:3])} all hold it; record \"from\" on "
-                               "this read or write unique values per key")
+                               f"it could come from {shown}; record \"from\" on this read "
+                               "or write unique values per key")
     return candidates[0] if candidates else None
 
 
@@ -243,7 +265,12 @@ def parse_history_lines(text: str, source: str = "history") -> History:
 def load_history(path: str | Path) -> History:
     """Read a history file; ``.jsonl``/``.ndjson`` files are JSON Lines, others JSON."""
     with collector_paused():
-        return _load(Path(path))
+        history = _load(Path(path))
+        try:
+            check_references(history)
+        except BadInput as error:
+            raise HistoryFileError(f"{path}: {error}") from None
+        return history
 
 
 def _load(p: Path) -> History:

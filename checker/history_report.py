@@ -32,10 +32,14 @@ def _witness(v: Verdict) -> str:
     return shown + (f" … ({more:,} more; --format json lists all)" if more > 0 else "")
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def print_report(console: Console, source: str, report: Report) -> None:
     """The whole report for a terminal or a log."""
-    console.print(f"[bold]history[/bold] {source}: {report.transactions:,} transactions "
-                  f"({report.committed:,} committed), {report.keys:,} keys")
+    console.print(f"[bold]history[/bold] {source}: {_count(report.transactions, 'transaction')} "
+                  f"({report.committed:,} committed), {_count(report.keys, 'key')}")
     console.print(verdict_table(report))
     for v in report.verdicts:
         if v.status == "holds" and v.witness is not None:

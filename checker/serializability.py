@@ -153,8 +153,9 @@ class _Checker:
             return Verdict(SERIALIZABLE, "violated", _anomaly_summary(result.anomalies),
                            anomalies=result.anomalies)
         self._check_witness(SERIALIZABLE, result.witness)
-        return Verdict(SERIALIZABLE, "holds", f"acyclic dependency graph ({result.edges:,} "
-                       "edges); the witness is a topological order", witness=result.witness)
+        edges = f"{result.edges:,} edge" + ("" if result.edges == 1 else "s")
+        return Verdict(SERIALIZABLE, "holds", f"acyclic dependency graph ({edges}); the "
+                       "witness is a topological order", witness=result.witness)
 
     def view(self) -> Verdict:
         if self.structural:

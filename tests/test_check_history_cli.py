@@ -234,8 +234,6 @@ def test_inconsistent_references_exit_two(tmp_path: Path, header: dict[str, Any]
     assert result.stdout == ""
 
 
-@pytest.mark.xfail(strict=True, reason="errors found by check_references after loading "
-                   "(preset/versions inconsistent with the transactions) do not name the file")
 @pytest.mark.parametrize("header", [
     pytest.param({"preset": ["T1", "T9"]}, id="preset-unknown-tx"),
     pytest.param({"versions": {"x": ["T2"]}}, id="versions-not-the-writers"),

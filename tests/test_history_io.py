@@ -221,9 +221,6 @@ DISAGREEMENTS = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="loader and schema disagree: the loader accepts "
-                   "version true (True == 1), null initial/final/preset and a non-string "
-                   "description; it rejects 2.0, which JSON Schema counts as an integer")
 @pytest.mark.parametrize("doc", DISAGREEMENTS)
 def test_loader_and_schema_agree_on_edge_cases(doc: dict[str, Any]) -> None:
     """The loader accepts a document exactly when the published schema does."""
@@ -235,8 +232,6 @@ def test_loader_and_schema_agree_on_edge_cases(doc: dict[str, Any]) -> None:
     assert loads == VALIDATOR.is_valid(doc)
 
 
-@pytest.mark.xfail(strict=True, reason="the loader does not check preset ids; "
-                   "check_references rejects them later without a location or file name")
 def test_preset_naming_unknown_tx_is_rejected_with_its_location() -> None:
     """A preset naming no transaction of the history is rejected at preset[i], like versions."""
     with pytest.raises(HistoryFileError, match=r"preset\[1\]"):
@@ -322,8 +317,6 @@ def test_jsonl_empty_file(tmp_path: Path) -> None:
     assert "empty" in _load_error(path)
 
 
-@pytest.mark.xfail(strict=True, reason="duplicate ids in JSON Lines are reported as "
-                   "transactions[i].id, a place that does not exist in a JSON Lines file")
 def test_jsonl_duplicate_id_names_the_line(tmp_path: Path) -> None:
     """A duplicate id in a JSON Lines file is located by its line, not a JSON array index."""
     doc = _set(_doc(), (*_T, 1, "id"), "T1")
