@@ -20,7 +20,8 @@ from checker.anomalies import Anomaly, EdgeKind
 from checker.dsg import cycle_anomalies, cyclic_graph, topological, trim_to_cycles
 from checker.errors import InternalError
 from checker.indexed import INIT, Indexed
-from checker.solver import solve_order
+from checker.orders import search_order
+from checker.solver import OrderAnswer, solve_order
 
 LabelledEdge = tuple[int, int, EdgeKind, int]
 Choice = tuple[int, int, int, int]
@@ -172,11 +173,13 @@ def _solver_problem(n: int, pruned: _Pruned
 
 def check_view(ix: Indexed, timeout_s: float,
                validate: Callable[[tuple[str, ...]], str | None],
-               pruning: bool = True) -> ViewResult:
+               pruning: bool = True, search: bool = True) -> ViewResult:
     """Decide view serializability; ``validate`` replays a witness before it is trusted.
 
-    ``pruning=False`` hands the whole polygraph to z3, the baseline the benchmark
-    measures pruning against.
+    What pruning leaves goes to the direct search of ``checker.orders`` and, when that
+    gives up or finds no order (z3 then names the conflicting choices), to z3.
+    ``pruning=False`` hands the whole polygraph to z3 and ``search=False`` skips the
+    direct search: the baselines the benchmark and the tests compare against.
     """
     n = ix.size
     known, choices = build(ix)
@@ -206,8 +209,13 @@ def check_view(ix: Indexed, timeout_s: float,
             mentioned = list(range(n))
             solver_edges = final_edges
             local_choices = [((w2, w), (r, w2)) for w2, w, r, _ in choices]
-        answer = solve_order(len(mentioned), solver_edges, local_choices, timeout_s,
-                             explain=True)
+        found = (search_order(len(mentioned), solver_edges, local_choices)
+                 if search and pruning else None)
+        if found is not None and found.status == "sat":
+            answer = OrderAnswer("sat", first_side=found.first_side)
+        else:
+            answer = solve_order(len(mentioned), solver_edges, local_choices, timeout_s,
+                                 explain=True)
         if answer.status == "unknown":
             return ViewResult("inconclusive", None, (), stats(),
                               reason=f"z3 could not decide the {len(pruned.residual):,} "

@@ -195,16 +195,22 @@ def test_view_serializability_agrees_with_brute_force(history: History) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(histories(max_txs=4))
-def test_pruning_never_changes_the_view_verdict(history: History) -> None:
-    """The pruned polygraph and the whole polygraph handed to z3 agree."""
+def test_pruning_and_search_never_change_the_view_verdict(history: History) -> None:
+    """The direct search after pruning, z3 after pruning and z3 on the whole polygraph
+    agree."""
     report = check_history(history, ["view-serializable"])
     if any(a.kind in ("G1a", "G1b", "garbage-read", "internal", "final-state")
            for a in report.verdicts[0].anomalies):
         return  # decided before any polygraph is built
     ix = compile_history(history)
-    pruned = check_view(ix, 30, lambda order: replay_order(history, order))
-    whole = check_view(ix, 30, lambda order: replay_order(history, order), pruning=False)
-    assert pruned.status == whole.status
+
+    def validate(order: tuple[str, ...]) -> str | None:
+        return replay_order(history, order)
+
+    searched = check_view(ix, 30, validate)
+    solved = check_view(ix, 30, validate, search=False)
+    whole = check_view(ix, 30, validate, pruning=False)
+    assert searched.status == solved.status == whole.status
 
 
 @settings(max_examples=300, deadline=None)
@@ -321,3 +327,53 @@ def test_unknown_criterion_is_bad_input() -> None:
 def test_examples_directory_exists() -> None:
     """The examples ship with the repository."""
     assert Path(EXAMPLES).is_dir()
+
+
+@st.composite
+def order_problems(draw: st.DrawFn) -> tuple[int, list[tuple[int, int]],
+                                              list[tuple[tuple[int, int], tuple[int, int]]]]:
+    """A small DAG (edges go from lower to higher node) and random two-sided choices."""
+    m = draw(st.integers(2, 6))
+    pairs = [(a, b) for a in range(m) for b in range(m) if a != b]
+    edges = draw(st.lists(st.sampled_from([(a, b) for a, b in pairs if a < b]), max_size=6))
+    choices = draw(st.lists(st.tuples(st.sampled_from(pairs), st.sampled_from(pairs)),
+                            max_size=6))
+    return m, edges, choices
+
+
+@settings(max_examples=400, deadline=None)
+@given(order_problems())
+def test_order_search_agrees_with_z3_and_brute_force(
+        problem: tuple[int, list[tuple[int, int]],
+                       list[tuple[tuple[int, int], tuple[int, int]]]]) -> None:
+    """The direct search, z3 and trying every permutation agree; a found order is one."""
+    from checker.orders import search_order
+    from checker.solver import solve_order
+
+    m, edges, choices = problem
+
+    def fits(order: tuple[int, ...], sides: list[tuple[int, int]]) -> bool:
+        pos = {u: i for i, u in enumerate(order)}
+        return all(pos[a] < pos[b] for a, b in sides)
+
+    expected = any(
+        fits(order, edges) and all(fits(order, [one]) or fits(order, [other])
+                                   for one, other in choices)
+        for order in itertools.permutations(range(m)))
+    found = search_order(m, edges, choices)
+    answer = solve_order(m, edges, choices, timeout_s=30)
+    assert found.status == ("sat" if expected else "unsat")
+    assert answer.status == found.status
+    if found.status == "sat":
+        chosen = [one if first else other
+                  for (one, other), first in zip(choices, found.first_side, strict=True)]
+        assert any(fits(order, [*edges, *chosen]) for order in itertools.permutations(range(m)))
+
+
+def test_order_search_gives_up_within_its_budget() -> None:
+    """A budget of decisions is respected: the answer is gave-up, not a guess."""
+    from checker.orders import search_order
+
+    choices = [((i, i + 1), (i + 1, i)) for i in range(0, 10, 2)]
+    assert search_order(12, [], choices, max_decisions=2).status == "gave-up"
+    assert search_order(12, [], choices).status == "sat"
