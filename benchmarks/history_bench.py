@@ -109,7 +109,10 @@ def view(n: int, blind: float, label: str, unpruned: bool, timeout: float) -> No
     v = report.verdicts[0]  # type: ignore[attr-defined]
     s = v.stats
     detail = (f"{v.status}; {s.choices:,} choices, {s.residual:,} left after pruning, "
-              f"z3 saw {s.solver_nodes:,} nodes / {s.solver_edges:,} edges" if s else v.status)
+              f"settled by {s.settled_by}"
+              + (f" ({s.search_decisions:,} decisions)" if s.settled_by == "search" else "")
+              + (f" ({s.solver_nodes:,} nodes, {s.solver_edges:,} edges)"
+                 if s.settled_by == "z3" else "") if s else v.status)
     row(f"view-serializable, {label}, {n:,} txns", seconds, detail)
     if unpruned:
         ix = compile_history(history)
@@ -120,6 +123,17 @@ def view(n: int, blind: float, label: str, unpruned: bool, timeout: float) -> No
             f">{timeout / seconds:.0f}x slower (gave up after {timeout:.0f} s)")
         row("  the same, whole polygraph to z3 (no pruning)", seconds_u,
             f"{status}; {ratio}")
+
+
+def view_z3(n: int, blind: float, label: str, timeout: float) -> None:
+    """The same question with the direct search off: pruning, then z3 alone."""
+    with collector_paused():
+        history = generate(n, n // 2, blind=blind, seed=n, versions=False, preset=False)
+        ix = compile_history(history)
+    seconds, result = timed(lambda: check_view(
+        ix, timeout, lambda order: replay_order(history, order), search=False))
+    row("  the same, pruning then z3 (no direct search)", seconds,
+        result.status)  # type: ignore[attr-defined]
 
 
 def main() -> None:
@@ -135,9 +149,12 @@ def main() -> None:
     sizes = [1_250, 2_500] if args.quick else [1_250, 2_500, 5_000, 10_000]
     for n in sizes:
         view(n, blind=0.5, label="RMW", unpruned=n <= 1_250, timeout=args.unpruned_timeout)
+        if n <= 5_000:
+            view_z3(n, blind=0.5, label="RMW", timeout=args.unpruned_timeout)
     print("\nview serializability, every write blind")
     for n in [500, 1_000] if args.quick else [500, 1_000, 2_000]:
         view(n, blind=1.0, label="blind", unpruned=n <= 1_000, timeout=args.unpruned_timeout)
+        view_z3(n, blind=1.0, label="blind", timeout=args.unpruned_timeout)
 
 
 if __name__ == "__main__":

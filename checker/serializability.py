@@ -236,8 +236,9 @@ def _view_summary(result: ViewResult) -> str:
     if s is None:
         return "conflict serializable, hence view serializable; the witness is its order"
     if s.residual:
+        by = ("a direct search" if s.settled_by == "search" else s.settled_by)
         return (f"{s.choices:,} ordering choices, {s.choices - s.residual:,} settled by the "
-                f"graph, {s.residual:,} by z3")
+                f"graph, {s.residual:,} by {by}")
     return f"{s.choices:,} ordering choices, all settled by the graph; no solver needed"
 
 
