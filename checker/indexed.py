@@ -9,6 +9,7 @@ the external reads it made (key, writer node or ``INIT``) and the keys it wrote.
 from __future__ import annotations
 
 import gc
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -66,6 +67,13 @@ class Indexed:
     """Per key: the node whose write the final store holds, INIT, or None when unknown."""
     transactions: list[HistoryTx]
     """Per node: the transaction itself, for the evidence reports quote."""
+    suspects: list[int]
+    """Nodes with a read that does not match its writer's final value (or the initial
+    store, or its own earlier write): the ones ``structural_anomalies`` judges in full."""
+    finals: dict[str, dict[str, Value]]
+    """Final writes by transaction id, filled in as they are asked for."""
+    first_initial_reads: dict[str, tuple[Value, str]]
+    """Without a recorded initial store: per key, the first value read from it and by whom."""
 
     def read_value(self, node: int, key: int) -> Value:
         """The value node's first read of ``key`` saw (for evidence in reports)."""
@@ -79,65 +87,73 @@ class Indexed:
         return len(self.ids)
 
 
+_CHECKED: weakref.WeakValueDictionary[int, History] = weakref.WeakValueDictionary()
+"""Histories whose references were checked already (by id, as hashing one costs as much
+as checking it): a loaded file is checked once, not again by every criterion."""
+
+
 def check_references(history: History) -> None:
     """Reject ids a history uses but never defines, before any check trusts them."""
+    if _CHECKED.get(id(history)) is history:
+        return
     seen: set[str] = set()
     for t in history.transactions:
         if t.id in seen:
             raise BadInput(f"transaction id {t.id!r} appears twice; ids must be unique")
         seen.add(t.id)
+    writers: dict[str, set[str]] = {}
+    track = bool(history.versions)
     for t in history.transactions:
-        for i, op in enumerate(t.ops):
-            if isinstance(op, Read) and op.writer is not None and op.writer not in seen:
-                raise BadInput(f"{t.id} op {i + 1} reads {op.key} from {op.writer!r}, which is "
-                               "not a transaction of this history")
-    committed = {t.id: t for t in history.committed()}
-    if history.versions:
-        writers: dict[str, set[str]] = {}
-        for t in committed.values():
-            for op in t.ops:
-                if isinstance(op, Write):
-                    writers.setdefault(op.key, set()).add(t.id)
-        for key, order in history.versions:
-            mine = writers.get(key, set())
-            if len(set(order)) != len(order) or set(order) != mine:
-                raise BadInput(f"versions of {key!r} list {list(order)}, but its committed "
-                               f"writers are {sorted(mine)}; list each committed writer once")
+        committed = t.status == "committed"
+        for op in t.ops:
+            if isinstance(op, Read):
+                if op.writer is not None and op.writer not in seen:
+                    index = t.ops.index(op) + 1
+                    raise BadInput(f"{t.id} op {index} reads {op.key} from {op.writer!r}, "
+                                   "which is not a transaction of this history")
+            elif track and committed:
+                writers.setdefault(op.key, set()).add(t.id)
+    for key, order in history.versions:
+        mine = writers.get(key, set())
+        if len(set(order)) != len(order) or set(order) != mine:
+            raise BadInput(f"versions of {key!r} list {list(order)}, but its committed "
+                           f"writers are {sorted(mine)}; list each committed writer once")
     if history.preset is not None:
         listed = set(history.preset)
         if len(listed) != len(history.preset):
             raise BadInput("the preset order names a transaction twice")
-        missing = sorted(set(committed) - listed)
         unknown = sorted(listed - seen)
         if unknown:
             raise BadInput(f"the preset order names {unknown[0]!r}, which is not a transaction "
                            "of this history")
+        missing = [t.id for t in history.transactions
+                   if t.status == "committed" and t.id not in listed]
         if missing:
             raise BadInput(f"the preset order leaves out committed transaction {missing[0]!r}; "
                            "list every committed transaction")
+    _CHECKED[id(history)] = history
 
 
-def structural_anomalies(history: History) -> list[Anomaly]:
+def structural_anomalies(history: History, ix: Indexed | None = None) -> list[Anomaly]:
     """What no serial order can explain, whatever the order: G1a, G1b, garbage and
-    internal reads, and a final store nobody wrote."""
-    by_id = history.by_id()
-    final_of = _Finals(by_id)
+    internal reads, and a final store nobody wrote.
+
+    Compiling the history already compared every read with its writer's final value; only
+    the transactions it flagged are judged again here, in full.
+    """
+    ix = ix if ix is not None else compile_history(history)
+    by_id = history.by_id() if ix.suspects else {}
+    final_of = ix.finals
     initial = history.initial_map()
-    seen_initial: dict[str, tuple[Value, str]] = {}
     found: list[Anomaly] = []
-    for t in history.committed():
+    for n in ix.suspects:
+        t = ix.transactions[n]
         own: dict[str, Value] = {}
         for op in t.ops:
             if isinstance(op, Write):
                 own[op.key] = op.value
                 continue
-            if op.writer is not None and op.key not in own and op.writer != t.id:
-                # The common case, a committed writer's final value, decided in one lookup.
-                writer = by_id[op.writer]
-                if writer.status == "committed" and final_of[op.writer].get(op.key,
-                                                                           _NONE) == op.value:
-                    continue
-            anomaly = _judge_read(t, op, own, by_id, final_of, initial, seen_initial)
+            anomaly = _judge_read(t, op, own, by_id, final_of, initial, ix.first_initial_reads)
             if anomaly is not None:
                 found.append(anomaly)
     found.extend(_final_state_anomalies(history, final_of))
@@ -229,37 +245,58 @@ def _final_state_anomalies(history: History, final_of: dict[str, dict[str, Value
 
 
 def compile_history(history: History) -> Indexed:
-    """The integer form of a history's committed transactions (the structure checked first)."""
+    """The integer form of a history's committed transactions, noting on the way every
+    transaction with a read no order can explain (for ``structural_anomalies``)."""
     committed = history.committed()
     ids = [t.id for t in committed]
     node = {tid: i for i, tid in enumerate(ids)}
     node_of = node.get
+    finals = _Finals({t.id: t for t in history.transactions})
+    initial = history.initial_map()
+    first_initial: dict[str, tuple[Value, str]] = {}
     key_index: dict[str, int] = {}
     reads: list[list[tuple[int, int]]] = []
     writes: list[list[int]] = []
     writers: list[list[int]] = []
+    suspects: list[int] = []
 
     for n, t in enumerate(committed):
         mine: list[tuple[int, int]] = []
+        own: dict[str, Value] = {}
         wrote: dict[int, None] = {}
+        suspect = False
         for op in t.ops:
-            k = key_index.get(op.key)
+            key = op.key
+            k = key_index.get(key)
             if k is None:
-                k = key_index[op.key] = len(key_index)
+                k = key_index[key] = len(key_index)
                 writers.append([])
             if isinstance(op, Write):
                 wrote[k] = None
-            elif k not in wrote:
-                source = op.writer
-                if source is None:
-                    w = INIT
+                own[key] = op.value
+                continue
+            source = op.writer
+            if k in wrote:
+                suspect = suspect or source != t.id or op.value != own[key]
+                continue
+            if source is None:
+                w = INIT
+                if initial is not None:
+                    suspect = suspect or initial.get(key, _NONE) != op.value
                 else:
-                    found = node_of(source)
-                    if found is None or found == n:
-                        continue  # read of an aborted write (G1a) or internal: not an edge
-                    w = found
-                if (k, w) not in mine:
-                    mine.append((k, w))
+                    first = first_initial.setdefault(key, (op.value, t.id))
+                    suspect = suspect or first[0] != op.value
+            else:
+                found = node_of(source)
+                if found is None or found == n:
+                    suspect = True  # a read of an aborted write, or of its own unwritten key
+                    continue
+                suspect = suspect or finals[source].get(key, _NONE) != op.value
+                w = found
+            if (k, w) not in mine:
+                mine.append((k, w))
+        if suspect:
+            suspects.append(n)
         reads.append(mine)
         written = list(wrote)
         writes.append(written)
@@ -281,7 +318,8 @@ def compile_history(history: History) -> Indexed:
         else:
             version.append(_inferred_versions(k, writers[k], links))
     final_writer = _final_writers(history, keys, writers, version, committed)
-    return Indexed(ids, keys, reads, writes, writers, version, final_writer, list(committed))
+    return Indexed(ids, keys, reads, writes, writers, version, final_writer, list(committed),
+                   suspects, finals, first_initial)
 
 
 def _inferred_versions(k: int, writers: list[int], links: dict[int, list[tuple[int, int]]]

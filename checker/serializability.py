@@ -118,8 +118,12 @@ class _Checker:
     @property
     def structural(self) -> list[Anomaly]:
         if self._structural is None:
-            self._structural = find_structural(self.history)
+            self._structural = find_structural(self.history, self.ix)
         return self._structural
+
+    @property
+    def compiled(self) -> bool:
+        return self._ix is not None
 
     @property
     def ix(self) -> Indexed:
@@ -279,5 +283,5 @@ def check_history(history: History, criteria: Sequence[str] | None = None,
         run = {SERIALIZABLE: checker.conflict, VIEW_SERIALIZABLE: checker.view,
                PRESET_ORDER: checker.preset, GLOBAL_ORDER: checker.global_order}
         verdicts = tuple(run[name]() for name in chosen)
-    return Report(len(history.transactions), len(history.committed()), len(history.keys()),
-                  verdicts)
+        keys = len(checker.ix.keys) if checker.compiled else len(history.keys())
+    return Report(len(history.transactions), len(history.committed()), keys, verdicts)
