@@ -34,14 +34,14 @@ class SearchResult:
 class _State:
     """Reachability over the nodes plus the choices still open; copied at decisions."""
 
-    def __init__(self, reach: list[int], open_choices: list[int], sides: dict[int, bool]
+    def __init__(self, reach: dict[int, int], open_choices: list[int], sides: dict[int, bool]
                  ) -> None:
         self.reach = reach
         self.open = open_choices
         self.sides = sides
 
     def copy(self) -> _State:
-        return _State(list(self.reach), list(self.open), dict(self.sides))
+        return _State(dict(self.reach), list(self.open), dict(self.sides))
 
 
 def _closure(m: int, edges: Sequence[Pair]) -> list[int] | None:
@@ -67,13 +67,13 @@ def _closure(m: int, edges: Sequence[Pair]) -> list[int] | None:
     return reach
 
 
-def _add(reach: list[int], u: int, v: int) -> None:
+def _add(reach: dict[int, int], u: int, v: int) -> None:
     """Add u -> v (known not to close a cycle) and everything it implies."""
     bit_u = 1 << u
     if reach[u] >> v & 1:
         return
     gained = reach[v]
-    for x, bits in enumerate(reach):
+    for x, bits in reach.items():
         if bits & bit_u:
             reach[x] = bits | gained
 
@@ -137,7 +137,17 @@ def search_order(m: int, edges: Sequence[Pair], choices: Sequence[tuple[Pair, Pa
     reach = _closure(m, edges)
     if reach is None:
         return SearchResult("unsat")
-    state = _State(reach, list(range(len(choices))), {})
+    return search_sides(dict(enumerate(reach)), choices, max_decisions)
+
+
+def search_sides(reach: dict[int, int], choices: Sequence[tuple[Pair, Pair]],
+                 max_decisions: int = DEFAULT_DECISIONS) -> SearchResult:
+    """The search itself, from the reachability bitsets of every node the choices name.
+
+    Rows for other nodes are not needed: a path through them is already in the bits of
+    the rows that matter, and new edges only ever join two named nodes.
+    """
+    state = _State(dict(reach), list(range(len(choices))), {})
     if not _propagate(state, choices):
         return SearchResult("unsat")
     # Each entry: the state before a decision, the choice, the side taken, and whether
