@@ -8,17 +8,20 @@ re-executes one.
 from checker.designs import DesignRef, resolve_design
 from checker.errors import ShardcheckError
 from checker.explorer import SearchResult, SearchSettings, explore
+from checker.fuzz.api import FuzzFailure, fuzz_design
 from checker.replay import ReplayResult, replay
 from checker.trace import Trace, load_trace, write_trace
 
 __all__ = [
     "DesignRef",
+    "FuzzFailure",
     "ReplayResult",
     "SearchResult",
     "SearchSettings",
     "ShardcheckError",
     "Trace",
     "explore",
+    "fuzz_design",
     "load_trace",
     "replay",
     "resolve_design",

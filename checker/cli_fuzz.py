@@ -17,7 +17,6 @@ from rich.live import Live
 from rich.text import Text
 
 import model
-from checker.cli import _console
 from checker.designs import DesignRef, resolve_design
 from checker.errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, BadInput
 from checker.fuzz import DEFAULT_DATABASE, DEFAULT_EXAMPLES, SCHEDULES, FuzzSettings, fuzz
@@ -94,6 +93,10 @@ def fuzz_command(design: str, workload: str | None, workload_strategy: str | Non
     written). 2: bad input. 3: inconclusive (hypothesis could not generate runs).
     130: interrupted before anything failed.
     """
+    # Imported here: checker.cli imports this module to register the command, so a
+    # module-level import would be circular whichever of the two is imported first.
+    from checker.cli import _console
+
     console = _console()
     if workload is not None and workload_strategy is not None:
         raise BadInput("give --workload or --workload-strategy, not both")

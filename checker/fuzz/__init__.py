@@ -5,6 +5,7 @@ result; ``fuzz_design`` is the call for users' own pytest tests; ``strategies`` 
 the public strategies they compose.
 """
 
+from checker.fuzz.api import FuzzFailure, fuzz_design, short_timeline
 from checker.fuzz.campaign import (
     DEFAULT_EXAMPLES,
     FuzzProgress,
@@ -31,6 +32,7 @@ __all__ = [
     "DEFAULT_EXAMPLES",
     "SCHEDULES",
     "FuzzConfig",
+    "FuzzFailure",
     "FuzzProgress",
     "FuzzResult",
     "FuzzSettings",
@@ -42,7 +44,9 @@ __all__ = [
     "UniformSchedule",
     "execute",
     "fuzz",
+    "fuzz_design",
     "runs",
     "runs_schedules",
     "seeded_draw",
+    "short_timeline",
 ]

@@ -41,7 +41,7 @@ from checker.trace import Trace
 FuzzVerdict = Literal["pass", "violation", "inconclusive", "interrupted"]
 Phase_ = Literal["generating", "shrinking"]
 
-DEFAULT_EXAMPLES = 200
+DEFAULT_EXAMPLES = 1000
 
 
 def _positive(name: str) -> Callable[[Any, Any, Any], None]:
@@ -241,7 +241,9 @@ def fuzz(design: str | DesignRef, configs: st.SearchStrategy[FuzzConfig],
         if run.violation is not None:
             raise _Found(run)
 
-    test = seed(fuzz_settings.seed)(settings(
+    # The seed first: hypothesis's @seed turns the database off (a seeded run is usually
+    # a reproduction), and the settings applied after it turn ours back on.
+    test = settings(
         max_examples=fuzz_settings.examples,
         database=database,
         derandomize=False,  # the explicit seed decides instead
@@ -251,7 +253,8 @@ def fuzz(design: str | DesignRef, configs: st.SearchStrategy[FuzzConfig],
         verbosity=Verbosity.quiet,
         report_multiple_bugs=False,
         print_blob=False,
-    )(campaign))
+    )(seed(fuzz_settings.seed)(campaign))
+
     def stats() -> FuzzStats:
         return tally.stats(0 if database is None else database.retried)
 

@@ -73,48 +73,48 @@ class Segment:
 
 
 class RunsSchedule:
-    """Long runs of one actor, then a switch to another (a PCT-like schedule).
+    """Runs of one actor, then a switch to another (a PCT-like schedule).
 
-    The drawn segments are the preemptions the shrinker works on. Once they are used
-    up, the tail goes on the same way with segments drawn from a seeded source:
-    ``tail_seed`` and ``tail_exponent`` (the longest run, as a power of two) are drawn
-    from hypothesis like everything else, so a run is always complete whatever the
-    shrinker deletes, and a tail of short runs still reaches the fine interleavings a
-    few long runs miss. Holds the current actor, its remaining steps and the tail's
-    source: mutable, and alive for one run only.
+    Every switch and every run length comes from a drawn segment, so the shrinker
+    minimizes the schedule like any other data. Once the segments are used up the
+    schedule is fair and deterministic, one step per actor in turn: a run always ends,
+    and whatever the shrinker deletes leaves a complete schedule, never a truncated one.
+    Holds the current actor and its remaining steps: mutable, alive for one run only.
     """
 
-    def __init__(self, segments: Sequence[Segment], tail_seed: int = 0,
-                 tail_exponent: int = 0) -> None:
+    def __init__(self, segments: Sequence[Segment]) -> None:
         self._segments = iter(segments)
-        self._tail = random.Random(tail_seed)
-        self._tail_exponent = tail_exponent
         self._actor: str | None = None
         self._left = 0
+        self._fair = False
 
     def pick(self, enabled: Sequence[model.Action]) -> int:
         """The current actor's action while its run lasts; otherwise switch first."""
         actors = _actors(enabled)
-        if self._actor not in actors or self._left <= 0:
+        if self._fair:
+            self._actor = _next_in_turn(actors, self._actor)
+        elif self._actor not in actors or self._left <= 0:
             segment = next(self._segments, None)
-            if segment is not None:
-                # A drawn switch is a demotion: the actor that just ran is not a
-                # candidate, so every switch the shrinker keeps is a real preemption.
-                candidates = [a for a in actors if a != self._actor] or actors
+            if segment is None:
+                self._fair = True
+                self._actor = _next_in_turn(actors, self._actor)
             else:
-                # The tail may keep the same actor: with runs of one step it is exactly
-                # the uniform random walk, which fine-grained races need.
-                exponent = self._tail.randint(0, self._tail_exponent)
-                segment = Segment(self._tail.randrange(len(actors)), exponent,
-                                  self._tail.randrange(1 << exponent))
-                candidates = actors
-            self._actor = candidates[segment.actor % len(candidates)]
-            self._left = segment.length()
+                # A switch is a demotion: the actor that just ran is not a candidate,
+                # so every switch the shrinker keeps is a real preemption.
+                others = [a for a in actors if a != self._actor] or actors
+                self._actor = others[segment.actor % len(others)]
+                self._left = segment.length()
         self._left -= 1
-        # The first of the actor's actions: designs where one actor has several (a
-        # network delivering one of its messages) get the choice as a separate actor's
-        # run, so the order of a design's actions decides; Block-STM's workers have one.
+        # The first of the actor's actions: a design where one actor has several (a
+        # network delivering one of its messages) exposes the choice through its order;
+        # Block-STM's workers have one each.
         return next(i for i, a in enumerate(enabled) if a.actor == self._actor)
+
+
+def _next_in_turn(actors: Sequence[str], current: str | None) -> str:
+    if current in actors:
+        return actors[(actors.index(current) + 1) % len(actors)]
+    return actors[0]
 
 
 def _actors(enabled: Sequence[model.Action]) -> list[str]:
@@ -125,18 +125,28 @@ def _actors(enabled: Sequence[model.Action]) -> list[str]:
     return seen
 
 
-MAX_SEGMENTS = 64
+MAX_SEGMENTS = 255
 
 
 def runs_schedules(max_segments: int = MAX_SEGMENTS) -> st.SearchStrategy[RunsSchedule]:
-    """``runs`` schedules: the preemptions, then the tail's longest run and its seed.
+    """``runs`` schedules, drawn before the run starts so that a shrunk choice sequence
+    is still a whole schedule.
 
-    Drawn before the run starts, so a shrunk choice sequence is still a whole schedule.
+    First how many segments, then the run's granularity (the longest run it allows, as
+    a power of two), then the segments. A granularity of 0 gives runs of one step: a
+    random walk, which the fine-grained races need; larger ones leave one actor alone
+    long enough to get deep into the protocol, which the others need.
     """
-    segment = st.builds(Segment, st.integers(0, 15), st.integers(0, MAX_RUN_EXPONENT),
-                        st.integers(0, (1 << MAX_RUN_EXPONENT) - 1))
-    return st.builds(RunsSchedule, st.lists(segment, max_size=max_segments),
-                     st.integers(0, 2**32 - 1), st.integers(0, MAX_RUN_EXPONENT))
+
+    @st.composite
+    def build(draw: st.DrawFn) -> RunsSchedule:
+        count = draw(st.integers(0, max_segments))
+        granularity = draw(st.integers(0, MAX_RUN_EXPONENT))
+        segment = st.builds(Segment, st.integers(0, 15), st.integers(0, granularity),
+                            st.integers(0, (1 << granularity) - 1))
+        return RunsSchedule(draw(st.lists(segment, min_size=count, max_size=count)))
+
+    return build()
 
 
 def seeded_draw(seed: int) -> Draw:

@@ -79,7 +79,7 @@ def transfers(txs: Size = DEFAULT_TXS, conflict: float | None = None) -> st.Sear
         # Two accounts is the most crowded a transfer can be; 2n spreads them thinly.
         accounts = 1 + _key_count(draw, n, conflict, 2 * n - 1)
         amount = draw(st.integers(0, 3))  # 0: each transfer's amount comes from the seed
-        balance = draw(st.integers(0, 5))
+        balance = draw(st.integers(1, 5))  # an amount drawn from the seed needs one
         seed = draw(st.integers(0, 1000))
         modules = draw(st.integers(1, 3))
         return (f"transfers:txs={n},accounts={accounts},amount={amount},balance={balance},"
