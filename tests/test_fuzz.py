@@ -26,7 +26,7 @@ from checker.fuzz import (
 from checker.fuzz import strategies as fs
 
 from .cli_helpers import assert_bad_input, flat, invoke
-from .conftest import ROOT
+from .conftest import ROOT, USER_DESIGN
 
 NO_DB = FuzzSettings(database=None, examples=200)
 
@@ -210,3 +210,36 @@ def test_an_unusable_example_database_is_bad_input(tmp_path: Path) -> None:
 def test_an_unknown_design_is_bad_input() -> None:
     """The design is resolved as everywhere else, suggestion included."""
     assert_bad_input(invoke("fuzz", "block-stn", "-q"), "did you mean 'block-stm'")
+
+
+def test_a_user_design_is_fuzzed_and_replayed_from_its_file(tmp_path: Path) -> None:
+    """The naive optimistic scheduler's lost update comes back as a trace of that file."""
+    out = tmp_path / "occ.json"
+    design = f"{USER_DESIGN}:NaiveOcc"
+    result = invoke("fuzz", design, "-s", "counter:txs=2-4", "-k", "2", "--no-database",
+                    "--trace-out", str(out), "-q", "--no-timeline")
+    assert result.exit_code == 1, result.output
+    replayed = invoke("replay", str(out), "--design-file", str(USER_DESIGN), "--no-timeline")
+    assert replayed.exit_code == 1 and "reproduced" in replayed.output
+
+
+def test_cli_ctrl_c_before_a_failure_exits_130_and_says_how_far(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Interrupted with nothing found: not a pass, and the run count is reported."""
+    real = checker.cli_fuzz.fuzz
+
+    def interrupted(*args: object, **kwargs: object) -> object:
+        kwargs["progress"] = _interrupt_after(5)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(checker.cli_fuzz, "fuzz", interrupted)
+    result = invoke("fuzz", "block-stm", "--no-database", "-q")
+    assert result.exit_code == 130, result.output
+    assert "interrupted after 5 runs" in flat(result.output)
+
+
+def test_a_time_limit_ends_a_clean_campaign_as_a_pass() -> None:
+    """A time limit is a budget: running out of it with nothing violated passes."""
+    result = fuzz("block-stm", fs.configs(fs.mixed()),
+                  FuzzSettings(database=None, examples=100_000, time_limit=0.5))
+    assert result.verdict == "pass" and result.reason.startswith("time limit of 0.5s")

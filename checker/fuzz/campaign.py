@@ -22,11 +22,11 @@ from typing import Any, Literal
 import attrs
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
-from hypothesis.errors import HypothesisException, Unsatisfiable
+from hypothesis.errors import Flaky, FlakyFailure, HypothesisException, Unsatisfiable
 
 import model
 from checker.designs import DesignRef, resolve_design
-from checker.errors import BadInput
+from checker.errors import BadInput, DesignBug
 from checker.fuzz.database import DEFAULT_DATABASE, CampaignDatabase, open_database
 from checker.fuzz.run import FuzzConfig, Run, execute, recorded_steps
 from checker.fuzz.schedules import (
@@ -277,6 +277,10 @@ def fuzz(design: str | DesignRef, configs: st.SearchStrategy[FuzzConfig],
     except Unsatisfiable as exc:
         return FuzzResult(verdict="inconclusive", stats=stats(),
                           reason=f"hypothesis could not generate enough runs: {exc}")
+    except (Flaky, FlakyFailure):
+        raise DesignBug(f"design {found.name!r} ran the same schedule twice and it came out "
+                        "differently: it has hidden nondeterminism (set or dict order, a "
+                        "clock, randomness)") from None
     except HypothesisException as exc:
         raise BadInput(f"hypothesis rejected the campaign: {exc}") from None
     return FuzzResult(verdict="pass", stats=stats(),
