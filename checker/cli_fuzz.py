@@ -135,7 +135,13 @@ def _progress(console: Console, quiet: bool) -> Iterator[Callable[[FuzzProgress]
         return
     with Live(Text("fuzzing…"), console=console, transient=True,
               refresh_per_second=4) as live:
+        shown = [0.0]
+
         def show(progress: FuzzProgress) -> None:
+            # Called after every run; redrawing that often would cost more than the runs.
+            if progress.seconds - shown[0] < 0.1:
+                return
+            shown[0] = progress.seconds
             smallest = ("" if progress.smallest_steps is None
                         else f", smallest failure {progress.smallest_steps} steps")
             live.update(Text(

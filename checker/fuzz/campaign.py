@@ -219,7 +219,8 @@ def fuzz(design: str | DesignRef, configs: st.SearchStrategy[FuzzConfig],
     """Fuzz ``design`` on configurations drawn from ``configs`` within the budget.
 
     ``configs_name`` names the configurations in the example database (default: the
-    strategy's repr); give a stable one when the repr is not.
+    strategy's repr); give a stable one when the repr is not. ``progress`` is called
+    after every run, and may raise ``KeyboardInterrupt`` to stop the campaign.
     On a violation the result holds the smallest failing run and its trace. Ctrl-C
     stops the campaign and returns what it found so far (verdict ``interrupted`` if
     nothing failed yet).
