@@ -2,10 +2,11 @@
 
 With the version order of every key known, a history is conflict serializable exactly
 when the graph of write-write, write-read and read-write (anti-) dependencies is
-acyclic, and then a topological order is the witness. The acyclicity pass runs on plain
-int adjacency lists (a million edges in about a second); only the part left cyclic goes
-into networkx, where strongly connected components and shortest cycles name the
-anomalies the way Elle does.
+acyclic, and then a topological order is the witness. Everything runs on plain
+int adjacency lists (a million edges in about a second; networkx objects cost five to
+ten times more): the acyclicity pass, then on the part left cyclic strongly connected
+components (Tarjan) and shortest cycles, which name the anomalies the way Elle does.
+``to_networkx`` hands the whole graph to users who want to analyse it further.
 """
 
 from __future__ import annotations
@@ -129,22 +130,82 @@ def evidence(ix: Indexed, a: int, b: int, kind: EdgeKind, k: int) -> Edge:
     return Edge(src, dst, kind, key, why)
 
 
-def cyclic_graph(ix: Indexed, nodes: Iterable[int],
-                 edges: Iterable[tuple[int, int, EdgeKind, int]] | None = None) -> nx.DiGraph[int]:
-    """The labelled graph on ``nodes``; each edge keeps one (kind, key) per kind."""
-    import networkx as nx  # only cyclic histories pay its import time (0.17 s)
+Labels = dict[int, dict[int, dict[str, int]]]
+"""A labelled graph: node -> successor -> {edge kind: key}."""
 
+
+def cyclic_graph(ix: Indexed, nodes: Iterable[int],
+                 edges: Iterable[tuple[int, int, EdgeKind, int]] | None = None) -> Labels:
+    """The labelled graph on ``nodes``; each edge keeps one key per kind."""
     members = set(nodes)
-    graph: nx.DiGraph[int] = nx.DiGraph()
-    graph.add_nodes_from(sorted(members))
+    graph: Labels = {u: {} for u in sorted(members)}
     source = edges if edges is not None else labelled_edges(ix, members.__contains__)
     for a, b, kind, k in source:
         if a in members and b in members:
-            if graph.has_edge(a, b):
-                graph[a][b]["kinds"].setdefault(kind, k)
-            else:
-                graph.add_edge(a, b, kinds={kind: k})
+            graph[a].setdefault(b, {}).setdefault(kind, k)
     return graph
+
+
+def to_networkx(ix: Indexed) -> nx.MultiDiGraph[str]:
+    """The whole dependency graph as networkx, one edge per (kind, key), for users who
+    want to analyse it further; the checks themselves use plain lists for speed."""
+    import networkx as nx  # only callers of this pay its import time (0.17 s)
+
+    graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
+    graph.add_nodes_from(ix.ids)
+    for a, b, kind, k in labelled_edges(ix, lambda _: True):
+        graph.add_edge(ix.ids[a], ix.ids[b], kind=kind, key=ix.keys[k])
+    return graph
+
+
+def strongly_connected(adj: dict[int, list[int]]) -> list[list[int]]:
+    """Tarjan's strongly connected components, iteratively (no recursion limit), each
+    sorted, in a deterministic order."""
+    index: dict[int, int] = {}
+    low: dict[int, int] = {}
+    on_stack: set[int] = set()
+    stack: list[int] = []
+    out: list[list[int]] = []
+    counter = 0
+    for root in sorted(adj):
+        if root in index:
+            continue
+        work = [(root, iter(adj[root]))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            u, successors = work[-1]
+            advanced = False
+            for v in successors:
+                if v not in index:
+                    index[v] = low[v] = counter
+                    counter += 1
+                    stack.append(v)
+                    on_stack.add(v)
+                    work.append((v, iter(adj.get(v, ()))))
+                    advanced = True
+                    break
+                if v in on_stack and index[v] < low[u]:
+                    low[u] = index[v]
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                if low[u] < low[parent]:
+                    low[parent] = low[u]
+            if low[u] == index[u]:
+                component = []
+                while True:
+                    v = stack.pop()
+                    on_stack.discard(v)
+                    component.append(v)
+                    if v == u:
+                        break
+                out.append(sorted(component))
+    return sorted(out)
 
 
 Adjacency = dict[int, list[tuple[int, frozenset[str]]]]
@@ -168,14 +229,14 @@ def _shortest_path(adj: Adjacency, start: int, goal: int,
     return None
 
 
-def _cycle_edges(ix: Indexed, graph: nx.DiGraph[int], nodes: list[int],
+def _cycle_edges(ix: Indexed, graph: Labels, nodes: list[int],
                  allowed: frozenset[str], closing: tuple[int, int, EdgeKind] | None = None
                  ) -> tuple[Edge, ...]:
     """Label a node cycle, preferring dependency kinds over anti-dependencies."""
     edges = []
     pairs = list(zip(nodes, [*nodes[1:], nodes[0]], strict=False))
     for i, (a, b) in enumerate(pairs):
-        kinds = graph[a][b]["kinds"]
+        kinds = graph[a][b]
         if closing is not None and i == len(pairs) - 1:
             kind: EdgeKind = closing[2]
         else:
@@ -213,17 +274,16 @@ def _search(adj: Adjacency, region: list[int], allowed: frozenset[str],
     return best
 
 
-def cycle_anomalies(ix: Indexed, graph: nx.DiGraph[int]) -> list[Anomaly]:
+def cycle_anomalies(ix: Indexed, graph: Labels) -> list[Anomaly]:
     """The most severe anomaly class of each strongly connected component, with one of
     its shortest cycles (G0, then G1c, then G-single, then G2)."""
-    import networkx as nx
-
     found: list[Anomaly] = []
-    components = [sorted(c) for c in nx.strongly_connected_components(graph) if len(c) > 1]
-    for component in sorted(components):
-        anomaly = _most_severe(ix, graph.subgraph(component))
-        if anomaly is not None:
-            found.append(anomaly)
+    plain = {u: list(out) for u, out in graph.items()}
+    for component in strongly_connected(plain):
+        if len(component) > 1:
+            anomaly = _most_severe(ix, graph, component)
+            if anomaly is not None:
+                found.append(anomaly)
     return found
 
 
@@ -235,28 +295,25 @@ _SEARCHES: tuple[tuple[frozenset[str], frozenset[str], EdgeKind], ...] = (
 )
 
 
-def _most_severe(ix: Indexed, sub: nx.DiGraph[int]) -> Anomaly | None:
-    import networkx as nx
-
-    full: Adjacency = {u: [(v, frozenset(sub[u][v]["kinds"])) for v in sorted(sub.successors(u))]
-                       for u in sub.nodes}
+def _most_severe(ix: Indexed, graph: Labels, component: list[int]) -> Anomaly | None:
+    members = set(component)
+    full: Adjacency = {u: [(v, frozenset(kinds)) for v, kinds in sorted(graph[u].items())
+                           if v in members] for u in component}
     for allowed, first, closing_kind in _SEARCHES:
         # A class can only occur inside a cycle of its own edge kinds: find those cycles
         # first (one linear pass) and search for short ones only there.
         kinds = allowed | first
         adj: Adjacency = {u: [(v, k) for v, k in out if k & kinds] for u, out in full.items()}
-        shape: nx.DiGraph[int] = nx.DiGraph()
-        shape.add_nodes_from(adj)
-        shape.add_edges_from((u, v) for u, out in adj.items() for v, _ in out)
-        regions = sorted((sorted(c) for c in nx.strongly_connected_components(shape)
-                          if len(c) > 1), key=lambda c: (len(c), c))
+        shape = {u: [v for v, _ in out] for u, out in adj.items()}
+        regions = sorted((c for c in strongly_connected(shape) if len(c) > 1),
+                         key=lambda c: (len(c), c))
         for region in regions:
             path = _search(adj, region, allowed, first)
             if path is None:
                 continue
             # The search path runs b ... a; the cycle closes with the edge a -> b.
-            edges = _cycle_edges(ix, sub, path, allowed, closing=(path[-1], path[0],
-                                                                  closing_kind))
+            edges = _cycle_edges(ix, graph, path, allowed, closing=(path[-1], path[0],
+                                                                    closing_kind))
             kind = classify_cycle(edges)
             return Anomaly(kind, cycle_message(kind, edges), tuple(e.src for e in edges),
                            edges)

@@ -426,3 +426,34 @@ def test_a_design_declares_its_criteria() -> None:
 
     with pytest.raises(BadInput, match="view-serialisable"):
         Judge(Misspells(), config, 100)  # type: ignore[arg-type]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 9).flatmap(lambda n: st.tuples(
+    st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)),
+                         max_size=20))))
+def test_strongly_connected_components_agree_with_networkx(
+        graph: tuple[int, list[tuple[int, int]]]) -> None:
+    """Our iterative Tarjan finds exactly networkx's components."""
+    import networkx as nx
+
+    from checker.dsg import strongly_connected
+
+    n, edges = graph
+    adj: dict[int, list[int]] = {u: [] for u in range(n)}
+    for a, b in edges:
+        adj[a].append(b)
+    reference = nx.DiGraph()
+    reference.add_nodes_from(range(n))
+    reference.add_edges_from(edges)
+    expected = sorted(sorted(c) for c in nx.strongly_connected_components(reference))
+    assert strongly_connected(adj) == expected
+
+
+def test_the_dependency_graph_exports_to_networkx() -> None:
+    """Every ww, wr and rw edge of a history is in the exported graph with its key."""
+    from checker.dsg import to_networkx
+
+    graph = to_networkx(compile_history(load_history(EXAMPLES / "write-skew.json")))
+    edges = {(a, b, d["kind"], d["key"]) for a, b, d in graph.edges(data=True)}
+    assert edges == {("T2", "T1", "rw", "x"), ("T1", "T2", "rw", "y")}
