@@ -147,14 +147,17 @@ def cyclic_graph(ix: Indexed, nodes: Iterable[int],
 
 
 def to_networkx(ix: Indexed) -> nx.MultiDiGraph[str]:
-    """The whole dependency graph as networkx, one edge per (kind, key), for users who
-    want to analyse it further; the checks themselves use plain lists for speed."""
+    """The whole dependency graph as networkx, one edge per (kind, key) with attributes
+    ``kind`` and ``item`` (the key), for users who want to analyse it further; the
+    checks themselves use plain lists for speed."""
     import networkx as nx  # only callers of this pay its import time (0.17 s)
 
     graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
     graph.add_nodes_from(ix.ids)
     for a, b, kind, k in labelled_edges(ix, lambda _: True):
-        graph.add_edge(ix.ids[a], ix.ids[b], kind=kind, key=ix.keys[k])
+        # networkx reserves "key" for telling parallel edges apart: (kind, item) does that.
+        graph.add_edge(ix.ids[a], ix.ids[b], key=f"{kind} {ix.keys[k]}", kind=kind,
+                       item=ix.keys[k])
     return graph
 
 

@@ -455,5 +455,5 @@ def test_the_dependency_graph_exports_to_networkx() -> None:
     from checker.dsg import to_networkx
 
     graph = to_networkx(compile_history(load_history(EXAMPLES / "write-skew.json")))
-    edges = {(a, b, d["kind"], d["key"]) for a, b, d in graph.edges(data=True)}
+    edges = {(a, b, d["kind"], d["item"]) for a, b, d in graph.edges(data=True)}
     assert edges == {("T2", "T1", "rw", "x"), ("T1", "T2", "rw", "y")}
