@@ -21,7 +21,7 @@ from checker.designs import DesignRef, resolve_design
 from checker.errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, BadInput
 from checker.fuzz import DEFAULT_DATABASE, DEFAULT_EXAMPLES, SCHEDULES, FuzzSettings, fuzz
 from checker.fuzz import strategies as fuzz_strategies
-from checker.fuzz.campaign import FuzzProgress, FuzzResult, judge_names
+from checker.fuzz.campaign import DEFAULT_SHRINK_RUNS, FuzzProgress, FuzzResult, judge_names
 from checker.fuzz.run import FuzzConfig
 from checker.report import timeline
 from checker.trace import Trace, check_writable, write_trace
@@ -57,6 +57,8 @@ def _workers(text: str) -> tuple[int, int]:
 @click.option("--time-limit", type=float, default=None,
               help="Stop after this many seconds: a pass if nothing failed yet; the smallest "
                    "failure so far if shrinking was under way.")
+@click.option("--shrink-runs", type=int, default=DEFAULT_SHRINK_RUNS, show_default=True,
+              help="Runs to spend shrinking a failure, at most (0: report it as found).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="The campaign's seed: the same seed gives the same trace, byte for byte.")
 @click.option("--schedule", type=click.Choice(SCHEDULES), default="runs", show_default=True,
@@ -75,7 +77,8 @@ def _workers(text: str) -> tuple[int, int]:
 @click.option("--timeline/--no-timeline", default=True, show_default=True,
               help="Print the shrunk counterexample's per-actor timeline.")
 def fuzz_command(design: str, workload: str | None, workload_strategy: str | None,
-                 workers: str, examples: int, time_limit: float | None, seed: int,
+                 workers: str, examples: int, time_limit: float | None, shrink_runs: int,
+                 seed: int,
                  schedule: str, step_bound: int, database: str, no_database: bool,
                  trace_out: str | None, force: bool, quiet: bool, timeline: bool) -> None:
     """Fuzz DESIGN: hypothesis draws workloads and schedules, and shrinks what fails.
@@ -110,6 +113,7 @@ def fuzz_command(design: str, workload: str | None, workload_strategy: str | Non
     low, high = _workers(workers)
     configs = fuzz_strategies.configs(workloads, (low, high))
     settings = FuzzSettings(examples=examples, time_limit=time_limit, seed=seed,
+                            shrink_runs=shrink_runs,
                             schedule=schedule,  # type: ignore[arg-type]
                             step_bound=step_bound, database=None if no_database else database)
     if trace_out is not None:

@@ -20,7 +20,13 @@ from pathlib import Path
 from hypothesis import strategies as st
 
 from checker.designs import DesignRef, resolve_design
-from checker.fuzz.campaign import DEFAULT_EXAMPLES, FuzzResult, FuzzSettings, fuzz
+from checker.fuzz.campaign import (
+    DEFAULT_EXAMPLES,
+    DEFAULT_SHRINK_RUNS,
+    FuzzResult,
+    FuzzSettings,
+    fuzz,
+)
 from checker.fuzz.run import FuzzConfig
 from checker.fuzz.schedules import ScheduleKind
 from checker.fuzz.strategies import DEFAULT_WORKERS, Size, configs, mixed
@@ -55,7 +61,8 @@ def fuzz_design(design: str | DesignRef, *, workloads: st.SearchStrategy[str] | 
                 workers: Size = DEFAULT_WORKERS,
                 configurations: st.SearchStrategy[FuzzConfig] | None = None,
                 examples: int = DEFAULT_EXAMPLES, seed: int = 0, schedule: ScheduleKind = "runs",
-                time_limit: float | None = None, step_bound: int = 10_000,
+                time_limit: float | None = None, shrink_runs: int = DEFAULT_SHRINK_RUNS,
+                step_bound: int = 10_000,
                 database: str | None = None, trace_dir: str | Path = ".") -> FuzzResult:
     """Fuzz ``design`` and return the result, or raise ``FuzzFailure`` on a violation.
 
@@ -68,7 +75,8 @@ def fuzz_design(design: str | DesignRef, *, workloads: st.SearchStrategy[str] | 
     drawn = configurations if configurations is not None else configs(
         mixed() if workloads is None else workloads, workers)
     settings = FuzzSettings(examples=examples, seed=seed, schedule=schedule,
-                            time_limit=time_limit, step_bound=step_bound, database=database)
+                            time_limit=time_limit, shrink_runs=shrink_runs,
+                            step_bound=step_bound, database=database)
     result = fuzz(ref, drawn, settings)
     if result.verdict == "interrupted":
         raise KeyboardInterrupt

@@ -42,6 +42,7 @@ FuzzVerdict = Literal["pass", "violation", "inconclusive", "interrupted"]
 Phase_ = Literal["generating", "shrinking"]
 
 DEFAULT_EXAMPLES = 1000
+DEFAULT_SHRINK_RUNS = 500
 
 
 def _positive(name: str) -> Callable[[Any, Any, Any], None]:
@@ -51,9 +52,11 @@ def _positive(name: str) -> Callable[[Any, Any, Any], None]:
     return check
 
 
-def _non_negative(_instance: Any, _attribute: Any, value: int) -> None:
-    if value < 0:
-        raise BadInput(f"--seed must be 0 or more, got {value}")
+def _non_negative(name: str) -> Callable[[Any, Any, Any], None]:
+    def check(_instance: Any, _attribute: Any, value: int) -> None:
+        if value < 0:
+            raise BadInput(f"{name} must be 0 or more, got {value}")
+    return check
 
 
 def _known_schedule(_instance: Any, _attribute: Any, value: str) -> None:
@@ -67,7 +70,11 @@ class FuzzSettings:
 
     examples: int = attrs.field(default=DEFAULT_EXAMPLES, validator=_positive("--examples"))
     time_limit: float | None = attrs.field(default=None, validator=_positive("--time-limit"))
-    seed: int = attrs.field(default=0, validator=_non_negative)
+    seed: int = attrs.field(default=0, validator=_non_negative("--seed"))
+    shrink_runs: int = attrs.field(default=DEFAULT_SHRINK_RUNS,
+                                   validator=_non_negative("--shrink-runs"))
+    """Runs spent shrinking after the first failure, at most: a count, not a time, so
+    the result stays the same on a slower machine."""
     schedule: ScheduleKind = attrs.field(default="runs", validator=_known_schedule)
     step_bound: int = attrs.field(default=10_000, validator=_positive("--step-bound"))
     database: str | None = DEFAULT_DATABASE
@@ -75,7 +82,8 @@ class FuzzSettings:
 
     def describe(self) -> str:
         """One line for report headers."""
-        parts = [f"{self.examples:,} examples", f"seed {self.seed}",
+        parts = [f"{self.examples:,} examples", f"{self.shrink_runs:,} shrinking runs",
+                 f"seed {self.seed}",
                  f"{self.schedule} schedule", f"step bound {self.step_bound:,}"]
         if self.time_limit is not None:
             parts.append(f"time limit {self.time_limit:g}s")
@@ -144,6 +152,10 @@ class _OutOfTime(BaseException):
     """The time limit passed. A BaseException, so hypothesis neither shrinks nor reports it."""
 
 
+class _ShrinkingSpent(BaseException):
+    """The shrinking budget is used up; the smallest failure so far is the result."""
+
+
 @attrs.define(eq=False)
 class _Tally:
     """The mutable bookkeeping of one campaign: counts, and the smallest failure so far."""
@@ -151,6 +163,7 @@ class _Tally:
     started: float
     deadline: float | None
     progress: Callable[[FuzzProgress], None] | None
+    shrink_runs: int
     runs: int = 0
     failing: int = 0
     first_failure_run: int | None = None
@@ -172,6 +185,9 @@ class _Tally:
             self.progress(self.snapshot())
         if self.deadline is not None and time.monotonic() >= self.deadline:
             raise _OutOfTime
+        if self.first_failure_run is not None and \
+                self.runs - self.first_failure_run >= self.shrink_runs:
+            raise _ShrinkingSpent
 
     def snapshot(self) -> FuzzProgress:
         return FuzzProgress("generating" if self.smallest is None else "shrinking", self.runs,
@@ -233,7 +249,7 @@ def fuzz(design: str | DesignRef, configs: st.SearchStrategy[FuzzConfig],
             campaign_key(ref, configs_name or repr(configs), fuzz_settings))
     started = time.monotonic()
     tally = _Tally(started, None if fuzz_settings.time_limit is None
-                   else started + fuzz_settings.time_limit, progress)
+                   else started + fuzz_settings.time_limit, progress, fuzz_settings.shrink_runs)
 
     @given(runs(found, configs, fuzz_settings.schedule, fuzz_settings.step_bound).map(_Drawn))
     def campaign(drawn: _Drawn) -> None:
@@ -262,7 +278,14 @@ def fuzz(design: str | DesignRef, configs: st.SearchStrategy[FuzzConfig],
     try:
         test()
     except _Found as exc:
-        return _violation(found, ref, exc.run, stats(), fuzz_settings, True, "")
+        # Hypothesis's minimum is the simplest choice sequence; a shorter trace may have
+        # failed on the way, and a shorter trace is what a reader wants.
+        smallest = tally.smallest or exc.run
+        return _violation(found, ref, smallest, stats(), fuzz_settings, True, "")
+    except _ShrinkingSpent:
+        assert tally.smallest is not None
+        return _violation(found, ref, tally.smallest, stats(), fuzz_settings, False,
+                          f"its budget of {fuzz_settings.shrink_runs:,} runs was spent")
     except _OutOfTime:
         limit = f"time limit of {fuzz_settings.time_limit:g}s reached after {tally.runs:,} runs"
         if tally.smallest is not None:
