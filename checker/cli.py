@@ -386,3 +386,7 @@ main.add_command(check_history_command)
 from checker.cli_fuzz import fuzz_command  # noqa: E402
 
 main.add_command(fuzz_command)
+
+from checker.cli_ci import ci_command  # noqa: E402
+
+main.add_command(ci_command)

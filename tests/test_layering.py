@@ -10,10 +10,12 @@ from .conftest import ROOT
 FORBIDDEN_IN_MODEL = {"checker", "random", "time", "datetime", "secrets", "uuid", "os",
                       "click", "rich", "z3", "hypothesis", "networkx", "jsonschema"}
 HOMES = {
-    "click": {"checker/cli.py", "checker/cli_history.py", "checker/cli_fuzz.py"},
+    "click": {"checker/cli.py", "checker/cli_history.py", "checker/cli_fuzz.py",
+              "checker/cli_ci.py"},
     "jsonschema": {"checker/trace.py"},
     "rich": {"checker/cli.py", "checker/report.py", "checker/progress.py",
-             "checker/history_report.py", "checker/cli_history.py", "checker/cli_fuzz.py"},
+             "checker/history_report.py", "checker/cli_history.py", "checker/cli_fuzz.py",
+             "checker/cli_ci.py", "checker/ci_report.py"},
     "z3": {"checker/solver.py"},
     "networkx": {"checker/dsg.py"},
     "hypothesis": {f"checker/fuzz/{name}.py" for name in
