@@ -156,7 +156,7 @@ def structural_anomalies(history: History, ix: Indexed | None = None) -> list[An
             anomaly = _judge_read(t, op, own, by_id, final_of, initial, ix.first_initial_reads)
             if anomaly is not None:
                 found.append(anomaly)
-    found.extend(_final_state_anomalies(history, final_of))
+    found.extend(_final_state_anomalies(history, ix))
     return found
 
 
@@ -214,20 +214,18 @@ def _judge_read(t: HistoryTx, op: Read, own: dict[str, Value], by_id: dict[str, 
                    (t.id, writer.id))
 
 
-def _final_state_anomalies(history: History, final_of: dict[str, dict[str, Value]]
-                           ) -> list[Anomaly]:
+def _final_state_anomalies(history: History, ix: Indexed) -> list[Anomaly]:
     final = history.final_map()
     if final is None:
         return []
+    final_of = ix.finals
     initial = history.initial_map()
     versions = history.versions_map()
-    writers: dict[str, list[str]] = {}
-    for t in history.committed():
-        for key in final_of[t.id]:
-            writers.setdefault(key, []).append(t.id)
+    key_of = {key: k for k, key in enumerate(ix.keys)}
     out: list[Anomaly] = []
     for key, value in sorted(final.items()):
-        mine = writers.get(key, [])
+        k = key_of.get(key)
+        mine = [] if k is None else [ix.ids[n] for n in ix.writers[k]]
         if versions.get(key):
             last = versions[key][-1]
             if final_of[last][key] != value:
@@ -260,48 +258,56 @@ def compile_history(history: History) -> Indexed:
     writers: list[list[int]] = []
     suspects: list[int] = []
 
+    key_of = key_index.get
     for n, t in enumerate(committed):
         mine: list[tuple[int, int]] = []
         own: dict[str, Value] = {}
-        wrote: dict[int, None] = {}
         suspect = False
+        tid = t.id
         for op in t.ops:
-            key = op.key
-            k = key_index.get(key)
-            if k is None:
-                k = key_index[key] = len(key_index)
-                writers.append([])
-            if isinstance(op, Write):
-                wrote[k] = None
-                own[key] = op.value
+            # Operations are tuples: a write has two fields, a read three. Unpacking is
+            # the fastest way to read them, and this loop runs once per operation.
+            if len(op) == 2:
+                key, value = op
+                own[key] = value
                 continue
-            source = op.writer
-            if k in wrote:
-                suspect = suspect or source != t.id or op.value != own[key]
+            key, value, source = op
+            if key in own:
+                suspect = suspect or source != tid or value != own[key]
                 continue
             if source is None:
                 w = INIT
                 if initial is not None:
-                    suspect = suspect or initial.get(key, _NONE) != op.value
+                    suspect = suspect or initial.get(key, _NONE) != value
                 else:
-                    first = first_initial.setdefault(key, (op.value, t.id))
-                    suspect = suspect or first[0] != op.value
+                    first = first_initial.setdefault(key, (value, tid))
+                    suspect = suspect or first[0] != value
             else:
                 found = node_of(source)
                 if found is None or found == n:
                     suspect = True  # a read of an aborted write, or of its own unwritten key
                     continue
-                suspect = suspect or finals[source].get(key, _NONE) != op.value
+                suspect = suspect or finals[source].get(key, _NONE) != value
                 w = found
-            if (k, w) not in mine:
-                mine.append((k, w))
+            k = key_of(key)
+            if k is None:
+                k = key_index[key] = len(key_index)
+                writers.append([])
+            pair = (k, w)
+            if pair not in mine:
+                mine.append(pair)
         if suspect:
             suspects.append(n)
         reads.append(mine)
-        written = list(wrote)
-        writes.append(written)
-        for k in written:
+        written = []
+        for key in own:
+            k = key_of(key)
+            if k is None:
+                k = key_index[key] = len(key_index)
+                writers.append([])
+            written.append(k)
             writers[k].append(n)
+        writes.append(written)
     keys = sorted(key_index, key=key_index.__getitem__)
     recorded = history.versions_map()
     links: dict[int, list[tuple[int, int]]] = {}
