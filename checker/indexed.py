@@ -286,6 +286,9 @@ def compile_history(history: History) -> Indexed:
                 found = node_of(source)
                 if found is None or found == n:
                     suspect = True  # a read of an aborted write, or of its own unwritten key
+                    if key_of(key) is None:
+                        key_index[key] = len(key_index)
+                        writers.append([])
                     continue
                 suspect = suspect or finals[source].get(key, _NONE) != value
                 w = found
