@@ -321,23 +321,41 @@ def compile_history(history: History) -> Indexed:
                 if k in written_keys:
                     links.setdefault(k, []).append((w, n))
     version: list[list[int] | None] = []
-    for k, key in enumerate(keys):
+    for key in keys:
         if key in recorded:
             version.append([node[w] for w in recorded[key]])
         else:
-            version.append(_inferred_versions(k, writers[k], links))
+            version.append(None)
     final_writer = _final_writers(history, keys, writers, version, committed)
+    for k, key in enumerate(keys):
+        if key not in recorded:
+            version[k] = _inferred_versions(k, writers[k], links, final_writer[k])
     return Indexed(ids, keys, reads, writes, writers, version, final_writer, list(committed),
                    suspects, finals, first_initial)
 
 
-def _inferred_versions(k: int, writers: list[int], links: dict[int, list[tuple[int, int]]]
-                       ) -> list[int] | None:
+def _inferred_versions(k: int, writers: list[int], links: dict[int, list[tuple[int, int]]],
+                       last: int | None = None) -> list[int] | None:
     """The version order of one key when read-modify-writes pin it down, else None.
 
     A writer that read the key from W installed its version after W's (Elle's inference
-    for traceable writes); when these links chain every writer, the order is known.
+    for traceable writes); when these links chain every writer, the order is known. The
+    writer of the final value, when the final store names one, is last whatever it read:
+    so two read-modify-writes of one version (a lost update) still have an order.
     """
+    if len(writers) <= 1:
+        return list(writers)
+    chain = _chain(k, writers, links)
+    if chain is None and last is not None and last != INIT and last in writers:
+        rest = [w for w in writers if w != last]
+        kept = {k: [(src, w) for src, w in links.get(k, ()) if w != last]}
+        head = _chain(k, rest, kept) if len(rest) > 1 else rest
+        chain = None if head is None else [*head, last]
+    return chain
+
+
+def _chain(k: int, writers: list[int], links: dict[int, list[tuple[int, int]]]
+           ) -> list[int] | None:
     if len(writers) <= 1:
         return list(writers)
     before: dict[int, int] = {}
