@@ -26,6 +26,7 @@ from checker.errors import (
     ShardcheckError,
 )
 from checker.explorer import SearchResult, SearchSettings, explore
+from checker.html_view import check_html_path, render_html, write_html
 from checker.progress import search_progress
 from checker.properties import BUILTIN_PROPERTIES, Judge
 from checker.replay import ReplayResult, replay
@@ -233,7 +234,12 @@ def _timeline_for(result: SearchResult) -> Any:
                    "runs a file you did not name here.")
 @click.option("--timeline/--no-timeline", default=True, show_default=True,
               help="Print the replayed run, one column per actor.")
-def replay_command(trace_file: str, design_file: str | None, timeline: bool) -> None:
+@click.option("--html", "html_out", type=click.Path(dir_okay=False), default=None,
+              help="Also write the run as a self-contained HTML page: a space-time diagram "
+                   "with a step slider.")
+@click.option("--force", is_flag=True, help="Overwrite --html if it exists.")
+def replay_command(trace_file: str, design_file: str | None, timeline: bool,
+                   html_out: str | None, force: bool) -> None:
     """Re-execute TRACE step by step and say whether its violation reproduces.
 
     Every step is checked: the recorded action must be enabled and lead to the recorded
@@ -245,6 +251,8 @@ def replay_command(trace_file: str, design_file: str | None, timeline: bool) -> 
     """
     console = _console()
     trace = load_trace(trace_file)
+    if html_out is not None:
+        check_html_path(html_out, force)
     console.print(f"[bold]shardcheck replay[/bold] {trace_file}")
     console.print(f"  design    {trace.design.spec()}")
     console.print(f"  config    workload {trace.workload}, {trace.workers} worker(s)")
@@ -255,6 +263,9 @@ def replay_command(trace_file: str, design_file: str | None, timeline: bool) -> 
     if timeline and result.steps:
         console.print(_replay_timeline(result))
     _print_replay(console, result)
+    if html_out is not None:
+        write_html(render_html(trace, result, trace_file), html_out, force)
+        console.print(f"HTML page written to {html_out}")
     sys.exit(EXIT_VIOLATION if result.failed else EXIT_OK)
 
 
