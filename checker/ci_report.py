@@ -33,21 +33,20 @@ def checks_table(outcomes: tuple[CheckOutcome, ...]) -> Table:
     """One row per check: what ran, what it must give, what it gave."""
     table = Table(title="checks", title_justify="left")
     table.add_column("", no_wrap=True)
-    table.add_column("check", no_wrap=True)
-    table.add_column("design", overflow="fold")
-    table.add_column("workload", no_wrap=True)
-    table.add_column("workers", justify="right")
-    table.add_column("strategy", overflow="fold")
-    table.add_column("expected", overflow="fold")
-    table.add_column("result", overflow="fold")
+    table.add_column("check", overflow="fold", ratio=2)
+    # What ran in one column: four narrow ones wrapped design paths letter by letter.
+    table.add_column("run", overflow="fold", ratio=4)
+    table.add_column("expected", overflow="fold", ratio=2)
+    table.add_column("result", overflow="fold", ratio=2)
     table.add_column("work", justify="right", no_wrap=True)
     table.add_column("time", justify="right", no_wrap=True, style="dim")
     for outcome in outcomes:
         check = outcome.check
         budget = check.budget.describe()
         strategy = check.strategy if budget == "unbounded" else f"{check.strategy}, {budget}"
-        table.add_row(MARKS[outcome.status], check.name, check.design, check.workload_text(),
-                      str(check.workers), strategy, check.expectation(),
+        run = (f"{check.design} on {check.workload_text()}, {check.workers} worker(s); "
+               f"{strategy}")
+        table.add_row(MARKS[outcome.status], check.name, run, check.expectation(),
                       _got(outcome), outcome.detail, f"{outcome.seconds:.1f}s")
     return table
 
