@@ -205,7 +205,7 @@ def runs(design: model.Design, configs: st.SearchStrategy[FuzzConfig], schedule:
          step_bound: int) -> st.SearchStrategy[Run]:
     """Whole runs of ``design``: a configuration drawn, then every decision of a schedule."""
     integers: dict[tuple[int, int], st.SearchStrategy[int]] = {}
-    preemptions = runs_schedules()
+    preemptions = runs_schedules(fair_after=step_bound // 2)
 
     @st.composite
     def build(draw: st.DrawFn) -> Run:

@@ -1,18 +1,18 @@
 """Who moves next: schedules that pick one enabled action per step.
 
-A schedule never sees a design's internals, only the enabled actions and their actors.
-Each of its decisions is an integer drawn through a ``Draw`` function, so the same
-schedule code runs on hypothesis's data (and is shrunk by it) or on a seeded random
-source (the unbiased baseline).
+A schedule never sees a design's internals, only the enabled actions and their actors,
+and every decision it makes comes from drawn data: hypothesis's, so that the shrinker
+minimizes schedules with the same machinery as workloads, or a seeded source for the
+unbiased baseline.
 
 ``runs`` is the biased schedule, after the systematic testers' observation that deep
-concurrency bugs need few, well-placed preemptions rather than many random ones (PCT,
-Burckhardt et al., ASPLOS 2010): the current actor keeps the highest priority and runs
-alone for a stretch whose length is log-uniform (1 to 127 steps), then it is demoted
-and another actor is promoted. A uniform walk switches actor at almost every step, so it
-rarely leaves one worker alone long enough to get deep into a protocol while another
-sits paused at exactly the wrong point. ``uniform`` picks among every enabled action
-at every step: the baseline the bias is measured against.
+concurrency bugs need a few well-placed preemptions more than many random ones (PCT,
+Burckhardt et al., ASPLOS 2010): the current actor runs alone for a stretch, then it is
+demoted and another actor runs. Each run draws its granularity, the longest stretch it
+allows (1 to 127 steps, log-uniform below that), so the same schedule is a random walk
+at granularity 0 and leaves one worker alone deep in a protocol at the top.
+``uniform`` picks among every enabled action at every step: the baseline the bias is
+measured against (``benchmarks/fuzz_bench.py``).
 """
 
 from __future__ import annotations
@@ -82,16 +82,23 @@ class RunsSchedule:
     Holds the current actor and its remaining steps: mutable, alive for one run only.
     """
 
-    def __init__(self, segments: Sequence[Segment]) -> None:
+    def __init__(self, segments: Sequence[Segment], fair_after: int | None = None) -> None:
         self._segments = iter(segments)
         self._actor: str | None = None
         self._left = 0
         self._fair = False
+        self._fair_after = fair_after
+        self._steps = 0
 
     def pick(self, enabled: Sequence[model.Action]) -> int:
         """The current actor's action while its run lasts; otherwise switch first."""
         actors = _actors(enabled)
-        if self._fair:
+        self._steps += 1
+        if self._fair or (self._fair_after is not None and self._steps > self._fair_after):
+            # Past ``fair_after`` steps the segments stop: long runs that kept passing
+            # over one worker could otherwise starve it until the step bound, and a
+            # correct design would be blamed for not terminating.
+            self._fair = True
             self._actor = _next_in_turn(actors, self._actor)
         elif self._actor not in actors or self._left <= 0:
             segment = next(self._segments, None)
@@ -128,7 +135,8 @@ def _actors(enabled: Sequence[model.Action]) -> list[str]:
 MAX_SEGMENTS = 255
 
 
-def runs_schedules(max_segments: int = MAX_SEGMENTS) -> st.SearchStrategy[RunsSchedule]:
+def runs_schedules(max_segments: int = MAX_SEGMENTS,
+                   fair_after: int | None = None) -> st.SearchStrategy[RunsSchedule]:
     """``runs`` schedules, drawn before the run starts so that a shrunk choice sequence
     is still a whole schedule.
 
@@ -142,9 +150,13 @@ def runs_schedules(max_segments: int = MAX_SEGMENTS) -> st.SearchStrategy[RunsSc
     def build(draw: st.DrawFn) -> RunsSchedule:
         count = draw(st.integers(0, max_segments))
         granularity = draw(st.integers(0, MAX_RUN_EXPONENT))
-        segment = st.builds(Segment, st.integers(0, 15), st.integers(0, granularity),
-                            st.integers(0, (1 << granularity) - 1))
-        return RunsSchedule(draw(st.lists(segment, min_size=count, max_size=count)))
+        # One integer per segment, its bits unpacked: a third of the choices for the
+        # shrinker to work through, and the low bits of a wide draw vary more than
+        # three narrow draws, which hypothesis pulls towards their bounds.
+        packed = draw(st.lists(st.integers(0, (1 << 16) - 1), min_size=count,
+                               max_size=count))
+        return RunsSchedule(tuple(Segment(value & 15, (value >> 4) % (granularity + 1),
+                                          value >> 8) for value in packed), fair_after)
 
     return build()
 
