@@ -104,15 +104,17 @@ def check_references(history: History) -> None:
     writers: dict[str, set[str]] = {}
     track = bool(history.versions)
     for t in history.transactions:
-        committed = t.status == "committed"
-        for op in t.ops:
-            if isinstance(op, Read):
-                if op.writer is not None and op.writer not in seen:
-                    index = t.ops.index(op) + 1
-                    raise BadInput(f"{t.id} op {index} reads {op.key} from {op.writer!r}, "
-                                   "which is not a transaction of this history")
-            elif track and committed:
-                writers.setdefault(op.key, set()).add(t.id)
+        # Reads are the three-field operations; their last field names the writer.
+        sources = {op[2] for op in t.ops if len(op) == 3}
+        sources.discard(None)
+        if not sources <= seen:
+            bad = next(op for op in t.ops if isinstance(op, Read) and op.writer is not None
+                       and op.writer not in seen)
+            raise BadInput(f"{t.id} op {t.ops.index(bad) + 1} reads {bad.key} from "
+                           f"{bad.writer!r}, which is not a transaction of this history")
+        if track and t.status == "committed":
+            for key in {op[0] for op in t.ops if len(op) == 2}:
+                writers.setdefault(key, set()).add(t.id)
     for key, order in history.versions:
         mine = writers.get(key, set())
         if len(set(order)) != len(order) or set(order) != mine:
