@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 import model
-from checker.errors import BadInput, Inconclusive
+from checker.errors import BadInput, DesignBug, Inconclusive
 from checker.guard import call_design
 
 SERIAL_EQUIVALENCE = "serial-equivalence"
@@ -167,7 +167,12 @@ class Judge:
         from checker.serializability import check_history
 
         wanted = [c for c in self.criteria if c != SERIAL_EQUIVALENCE]
-        report = check_history(from_outcome(outcome, self.workload), wanted)
+        try:
+            report = check_history(from_outcome(outcome, self.workload), wanted)
+        except BadInput as error:
+            # The history came from the design's outcome, so a broken one is its bug.
+            raise DesignBug(f"design {self.design.name!r}: outcome() describes an impossible "
+                            f"history: {error}") from None
         for verdict in report.verdicts:
             if verdict.status == "violated":
                 detail = verdict.anomalies[0].lines() if verdict.anomalies else []
