@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 
 import click
 from rich.console import Console
@@ -33,8 +34,9 @@ _CRITERIA_HELP = "\n".join(f"  {name:<18} {text}" for name, text in CRITERIA.ite
               default=DEFAULT_SOLVER_TIMEOUT, show_default=True,
               help="Seconds z3 may spend on what the graph leaves open; when it runs out the "
                    "verdict is inconclusive, never a pass.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 def check_history_command(history_file: str, criteria: tuple[str, ...], output: str,
-                          solver_timeout: float) -> None:
+                          solver_timeout: float, quiet: bool) -> None:
     """Decide whether a recorded history (JSON or JSON Lines) is serializable.
 
     Each transaction lists its reads (key, value, and the writer it came from or the
@@ -42,8 +44,15 @@ def check_history_command(history_file: str, criteria: tuple[str, ...], output: 
     order, or the anomaly (G0, G1a, G1b, G1c, G-single, G2, write skew, lost update,
     cross-module) with its cycle spelled out transaction by transaction.
     """
-    history = load_history(history_file)
-    report = check_history(history, criteria, timeout_s=solver_timeout)
+    status = Console(stderr=True)
+    watching = status.is_terminal and not quiet
+    # A spinner on stderr while a large history loads and is checked (seconds at
+    # 100,000 transactions); nothing when no one is watching.
+    with status.status(f"loading {history_file}…") if watching else nullcontext() as spin:
+        history = load_history(history_file)
+        if spin is not None:
+            spin.update(f"checking {len(history.transactions):,} transactions…")
+        report = check_history(history, criteria, timeout_s=solver_timeout)
     if output == "json":
         doc = {"file": history_file, **report.to_json()}
         click.echo(json.dumps(doc, indent=2))
@@ -52,11 +61,11 @@ def check_history_command(history_file: str, criteria: tuple[str, ...], output: 
         if not console.is_terminal:
             console = Console(highlight=False, width=150)
         print_report(console, history_file, report)
-    status = report.status()
+    verdict = report.status()
     asked_but_undecidable = criteria and any(v.status == "not-applicable"
                                              for v in report.verdicts)
-    if status == "violated":
+    if verdict == "violated":
         sys.exit(EXIT_VIOLATION)
-    if status == "inconclusive" or asked_but_undecidable:
+    if verdict == "inconclusive" or asked_but_undecidable:
         sys.exit(EXIT_INCONCLUSIVE)
     sys.exit(EXIT_OK)
