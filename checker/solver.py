@@ -12,11 +12,28 @@ after 20 s on the same 1,000-transaction order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
 
 import attrs
 import z3
+
+from model import (
+    Const,
+    Exists,
+    Expr,
+    Let,
+    Not,
+    ProgramError,
+    Read,
+    ReadStmt,
+    Require,
+    Scan,
+    Stmt,
+    Var,
+    Write,
+    WriteIf,
+)
 
 SolverStatus = Literal["sat", "unsat", "unknown"]
 
@@ -87,3 +104,252 @@ def _solve(ctx: z3.Context, nodes: int, edges: Sequence[tuple[int, int]],
             return OrderAnswer("unsat", core=core)
         return OrderAnswer("unsat")
     return OrderAnswer("unknown", reason=solver.reason_unknown() or "z3 gave no reason")
+
+
+# ---------------------------------------------------------------------------
+# The symbolic meaning of the transaction language.
+#
+# Theory: integers (z3 Int). Values in the model are unbounded Python ints, so bit-vectors
+# would change the meaning (overflow); reals would lose floor division. Programs that only
+# add, subtract and compare constants stay in linear integer arithmetic (LIA, decidable);
+# `*`, `//` and `%` between two variables make the question nonlinear (NIA, undecidable in
+# general), where z3 may answer unknown, which we report as such. Presence of keys is a
+# Bool per key, over the finite set of keys a workload names: a scan sums over that set,
+# so a claim is about stores whose keys are among those (the keys any program can touch).
+# ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Cell:
+    """One key of a symbolic store: whether it is present, and its value (0 when absent)."""
+
+    present: Any
+    """A z3 Bool."""
+    value: Any
+    """A z3 Int."""
+
+    def read(self) -> Any:
+        """What a ``read`` of the key gives: its value, or 0 when absent."""
+        return z3.If(self.present, self.value, z3.IntVal(0, self.value.ctx))
+
+
+SymbolicStore = Mapping[str, Cell]
+"""A symbolic store: a cell per key of the key universe."""
+
+Lookup = Callable[[int, str], Cell]
+"""Where a read gets its value: given the statement's index in the program (its pc) and a
+key, the cell that read observes. Serial execution looks in one store; a symbolic check
+of an interleaving answers per read from the version that read saw."""
+
+
+@attrs.frozen
+class SymbolicRead:
+    """One read statement of a symbolic run, and what it observes if it reaches storage."""
+
+    pc: int
+    stmt: ReadStmt
+    reached: Any
+    """z3 Bool: the read runs (no earlier require failed) and asks shared state (a point
+    read of a key the program already wrote is served from its own buffer instead)."""
+    value: Any
+    """z3 Int: the value bound to the statement's variable (own writes laid over)."""
+    observed: tuple[tuple[str, Cell], ...]
+    """The cells the read looked at in shared state (one for read/exists, every key of
+    the universe with the prefix for a scan)."""
+
+
+@attrs.frozen
+class SymbolicRun:
+    """The symbolic meaning of one execution of a program."""
+
+    committed: Any
+    """z3 Bool: no require failed (the revert condition is its negation)."""
+    reads: tuple[SymbolicRead, ...]
+    writes: tuple[tuple[str, Any, Any], ...]
+    """Per key the program can write, sorted: (key, z3 Bool written, z3 Int value), the
+    buffered write set before the revert rule; a key's write takes effect when
+    ``committed`` and its condition both hold."""
+
+
+def _int(ctx: z3.Context, value: int) -> Any:
+    return z3.IntVal(value, ctx)
+
+
+def _bit(ctx: z3.Context, cond: Any) -> Any:
+    return z3.If(cond, _int(ctx, 1), _int(ctx, 0))
+
+
+def _floor_div(ctx: z3.Context, a: Any, b: Any) -> Any:
+    # z3's div is Euclidean: for b < 0 it rounds the other way from Python's floor, so
+    # negate both sides into a positive divisor, where Euclidean and floor agree.
+    return z3.If(b == 0, _int(ctx, 0), z3.If(b > 0, a / b, (-a) / (-b)))
+
+
+def _floor_mod(ctx: z3.Context, a: Any, b: Any) -> Any:
+    # Python's a % b takes the divisor's sign; z3's mod is never negative.
+    return z3.If(b == 0, _int(ctx, 0), z3.If(b > 0, a % b, -((-a) % (-b))))
+
+
+def _apply_symbolic(ctx: z3.Context, op: str, a: Any, b: Any) -> Any:
+    zero = _int(ctx, 0)
+    arithmetic: dict[str, Callable[[], Any]] = {
+        "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
+        "//": lambda: _floor_div(ctx, a, b), "%": lambda: _floor_mod(ctx, a, b),
+        "min": lambda: z3.If(a <= b, a, b), "max": lambda: z3.If(a >= b, a, b),
+        "and": lambda: _bit(ctx, z3.And(a != zero, b != zero)),
+        "or": lambda: _bit(ctx, z3.Or(a != zero, b != zero)),
+        "==": lambda: _bit(ctx, a == b), "!=": lambda: _bit(ctx, a != b),
+        "<": lambda: _bit(ctx, a < b), "<=": lambda: _bit(ctx, a <= b),
+        ">": lambda: _bit(ctx, a > b), ">=": lambda: _bit(ctx, a >= b),
+    }
+    if op not in arithmetic:
+        raise ProgramError(f"unknown operator {op!r}")
+    return arithmetic[op]()
+
+
+def symbolic_value(ctx: z3.Context, expr: Expr, env: Mapping[str, Any]) -> Any:
+    """The z3 Int meaning of ``expr`` with each variable bound to a z3 Int in ``env``."""
+    if isinstance(expr, Const):
+        return _int(ctx, expr.value)
+    if isinstance(expr, Var):
+        if expr.name not in env:
+            raise ProgramError(f"variable {expr.name!r} is used before it is bound")
+        return env[expr.name]
+    if isinstance(expr, Not):
+        return _bit(ctx, symbolic_value(ctx, expr.operand, env) == 0)
+    return _apply_symbolic(ctx, expr.op, symbolic_value(ctx, expr.left, env),
+                           symbolic_value(ctx, expr.right, env))
+
+
+def run_program(ctx: z3.Context, program: Sequence[Stmt], lookup: Lookup,
+                keys: Sequence[str]) -> SymbolicRun:
+    """The symbolic meaning of ``program``: every statement, with reads answered by ``lookup``.
+
+    ``keys`` is the key universe a scan ranges over. A failed require makes the concrete
+    interpreter stop; here the statements after it are still translated (nothing in the
+    language can fail), and ``reached``/``committed`` carry the path condition instead.
+    """
+    zero, true = _int(ctx, 0), z3.BoolVal(True, ctx)
+    alive = true
+    env: dict[str, Any] = {}
+    buffer: dict[str, tuple[Any, Any]] = {}  # key -> (written, value)
+    reads: list[SymbolicRead] = []
+    for pc, stmt in enumerate(program):
+        if isinstance(stmt, Read | Exists):
+            cell = lookup(pc, stmt.key)
+            from_store = cell.read() if isinstance(stmt, Read) else _bit(ctx, cell.present)
+            written, own = buffer.get(stmt.key, (z3.BoolVal(False, ctx), zero))
+            mine = own if isinstance(stmt, Read) else _int(ctx, 1)
+            env[stmt.var] = z3.If(written, mine, from_store)
+            reads.append(SymbolicRead(pc, stmt, z3.And(alive, z3.Not(written)),
+                                      env[stmt.var], ((stmt.key, cell),)))
+        elif isinstance(stmt, Scan):
+            in_range = sorted({k for k in (*keys, *buffer) if k.startswith(stmt.prefix)})
+            cells = tuple((k, lookup(pc, k)) for k in in_range)
+            parts = [z3.If(buffer[k][0], buffer[k][1], cell.read()) if k in buffer
+                     else cell.read() for k, cell in cells]
+            env[stmt.var] = z3.Sum(parts) if parts else zero
+            reads.append(SymbolicRead(pc, stmt, alive, env[stmt.var], cells))
+        elif isinstance(stmt, Let):
+            env[stmt.var] = symbolic_value(ctx, stmt.expr, env)
+        elif isinstance(stmt, Require):
+            alive = z3.And(alive, symbolic_value(ctx, stmt.cond, env) != zero)
+        elif isinstance(stmt, Write):
+            buffer[stmt.key] = (true, symbolic_value(ctx, stmt.expr, env))
+        else:
+            cond = symbolic_value(ctx, stmt.cond, env) != zero
+            written, own = buffer.get(stmt.key, (z3.BoolVal(False, ctx), zero))
+            buffer[stmt.key] = (z3.Or(written, cond),
+                                z3.If(cond, symbolic_value(ctx, stmt.expr, env), own))
+    writes = tuple((k, w, v) for k, (w, v) in sorted(buffer.items()))
+    return SymbolicRun(alive, tuple(reads), writes)
+
+
+def fresh_store(ctx: z3.Context, keys: Sequence[str], tag: str = "") -> tuple[dict[str, Cell], Any]:
+    """A symbolic store with a free presence and value per key, and its well-formedness
+    (an absent key holds 0, so equal stores have equal cells)."""
+    store = {k: Cell(z3.Bool(f"{tag}present[{k}]", ctx), z3.Int(f"{tag}value[{k}]", ctx))
+             for k in keys}
+    sane = z3.And([z3.Or(c.present, c.value == 0) for c in store.values()] or [True])
+    return store, sane
+
+
+def apply_run(ctx: z3.Context, store: SymbolicStore, run: SymbolicRun) -> dict[str, Cell]:
+    """The store after ``run`` commits its writes (or, reverted, writes nothing)."""
+    after = dict(store)
+    for key, written, value in run.writes:
+        cell = after.get(key, Cell(z3.BoolVal(False, ctx), _int(ctx, 0)))
+        effective = z3.And(run.committed, written)
+        after[key] = Cell(z3.Or(cell.present, effective), z3.If(effective, value, cell.value))
+    return after
+
+
+def run_serially(ctx: z3.Context, programs: Sequence[Sequence[Stmt]], store: SymbolicStore,
+                 keys: Sequence[str]) -> tuple[tuple[SymbolicRun, ...], dict[str, Cell]]:
+    """Each program in turn against the store the previous ones left."""
+    current = dict(store)
+    runs = []
+    for program in programs:
+        run = run_program(ctx, program, reader(ctx, dict(current)), keys)
+        runs.append(run)
+        current = apply_run(ctx, current, run)
+    return tuple(runs), current
+
+
+def reader(ctx: z3.Context, store: SymbolicStore) -> Lookup:
+    """A lookup that answers every read from ``store`` (keys outside it are absent)."""
+    absent = Cell(z3.BoolVal(False, ctx), _int(ctx, 0))
+
+    def lookup(_pc: int, key: str) -> Cell:
+        return store.get(key, absent)
+
+    return lookup
+
+
+@attrs.frozen
+class ConcreteMeaning:
+    """The symbolic meaning of a program evaluated at one concrete store."""
+
+    committed: bool
+    reads: tuple[tuple[int, int], ...]
+    """(pc, value bound) for each read that reached storage."""
+    writes: tuple[tuple[str, int], ...]
+    """The effective writes (none when reverted), sorted by key."""
+
+
+def meaning_at(program: Sequence[Stmt], values: Mapping[str, int]) -> ConcreteMeaning:
+    """Translate ``program`` over a fully symbolic store, then substitute ``values``.
+
+    This is how the symbolic meaning is tested against the concrete interpreter: the
+    terms are built without knowing the store, exactly as a proof uses them.
+    """
+    ctx = z3.Context()
+    try:
+        return _meaning_at(ctx, program, values)
+    finally:
+        del ctx
+
+
+def _meaning_at(ctx: z3.Context, program: Sequence[Stmt],
+                values: Mapping[str, int]) -> ConcreteMeaning:
+    keys = sorted({*values, *_program_keys(program)})
+    store, _ = fresh_store(ctx, keys)
+    run = run_program(ctx, program, reader(ctx, store), keys)
+    pairs = []
+    for key, cell in store.items():
+        pairs.append((cell.present, z3.BoolVal(key in values, ctx)))
+        pairs.append((cell.value, _int(ctx, values.get(key, 0))))
+
+    def ground(term: Any) -> Any:
+        return z3.simplify(z3.substitute(term, *pairs))
+
+    committed = z3.is_true(ground(run.committed))
+    reads = tuple((r.pc, ground(r.value).as_long()) for r in run.reads
+                  if z3.is_true(ground(r.reached)))
+    writes = tuple((k, ground(v).as_long()) for k, w, v in run.writes
+                   if committed and z3.is_true(ground(w)))
+    return ConcreteMeaning(committed, reads, writes)
+
+
+def _program_keys(program: Sequence[Stmt]) -> set[str]:
+    return {s.key for s in program if isinstance(s, Read | Exists | Write | WriteIf)}
