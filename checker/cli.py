@@ -401,3 +401,7 @@ main.add_command(fuzz_command)
 from checker.cli_ci import ci_command  # noqa: E402
 
 main.add_command(ci_command)
+
+from checker.cli_prove import prove_group  # noqa: E402
+
+main.add_command(prove_group)

@@ -11,7 +11,7 @@ FORBIDDEN_IN_MODEL = {"checker", "random", "time", "datetime", "secrets", "uuid"
                       "click", "rich", "z3", "hypothesis", "networkx", "jsonschema"}
 HOMES = {
     "click": {"checker/cli.py", "checker/cli_history.py", "checker/cli_fuzz.py",
-              "checker/cli_ci.py"},
+              "checker/cli_ci.py", "checker/cli_prove.py"},
     "jsonschema": {"checker/trace.py"},
     "rich": {"checker/cli.py", "checker/report.py", "checker/progress.py",
              "checker/history_report.py", "checker/cli_history.py", "checker/cli_fuzz.py",
