@@ -13,11 +13,12 @@ after 20 s on the same 1,000-transaction order.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import attrs
 import z3
 
+from checker.invariants import Invariant, StateFormula
 from model import (
     Const,
     Exists,
@@ -36,6 +37,17 @@ from model import (
 )
 
 SolverStatus = Literal["sat", "unsat", "unknown"]
+
+T = TypeVar("T")
+
+
+def _scoped(work: Callable[[z3.Context], T]) -> T:
+    """Run ``work`` in a fresh z3 context, released when it returns or raises."""
+    ctx = z3.Context()
+    try:
+        return work(ctx)
+    finally:
+        del ctx
 
 RANDOM_SEED = 0
 """Fixed so that the same question gets the same model on the same z3 version."""
@@ -353,3 +365,189 @@ def _meaning_at(ctx: z3.Context, program: Sequence[Stmt],
 
 def _program_keys(program: Sequence[Stmt]) -> set[str]:
     return {s.key for s in program if isinstance(s, Read | Exists | Write | WriteIf)}
+
+
+# ---------------------------------------------------------------------------
+# Claims for `shardcheck prove`: each asks z3 for a counterexample; unsat is the proof.
+# ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class StateAnswer:
+    """Whether a pre-state breaks a claim: sat with the state, unsat (the claim holds), or
+    unknown with z3's reason."""
+
+    status: SolverStatus
+    state: tuple[tuple[str, int | None], ...] = ()
+    """When sat: every key of the universe with its value, None when absent."""
+    reason: str = ""
+
+
+def _new_solver(ctx: z3.Context, timeout_s: float) -> Any:
+    solver = z3.Solver(ctx=ctx)
+    solver.set("timeout", max(1, int(timeout_s * 1000)))
+    solver.set("random_seed", RANDOM_SEED)
+    return solver
+
+
+def _outcome(solver: Any) -> tuple[SolverStatus, str]:
+    """z3's answer as a three-valued status and, for unknown, its reason."""
+    result = solver.check()
+    if result == z3.sat:
+        return "sat", ""
+    if result == z3.unsat:
+        return "unsat", ""
+    return "unknown", solver.reason_unknown() or "z3 gave no reason"
+
+
+def _state_answer(solver: Any, store: Mapping[str, Cell]) -> StateAnswer:
+    status, reason = _outcome(solver)
+    if status != "sat":
+        return StateAnswer(status, reason=reason)
+    found = solver.model()
+    state = tuple(
+        (key, found.eval(cell.value, model_completion=True).as_long()
+         if z3.is_true(found.eval(cell.present, model_completion=True)) else None)
+        for key, cell in sorted(store.items()))
+    return StateAnswer("sat", state)
+
+
+def _formula_value(ctx: z3.Context, formula: StateFormula, store: SymbolicStore) -> Any:
+    env: dict[str, Any] = {}
+    for atom in formula.atoms:
+        if atom.kind == "value":
+            env[atom.var] = _cell_of(ctx, store, atom.name).read()
+        elif atom.kind == "exists":
+            env[atom.var] = _bit(ctx, _cell_of(ctx, store, atom.name).present)
+        else:
+            parts = [c.read() for k, c in store.items() if k.startswith(atom.name)]
+            env[atom.var] = z3.Sum(parts) if parts else _int(ctx, 0)
+    return symbolic_value(ctx, formula.expr, env)
+
+
+def _cell_of(ctx: z3.Context, store: SymbolicStore, key: str) -> Cell:
+    return reader(ctx, store)(0, key)
+
+
+def refute_invariant(program: Sequence[Stmt], keys: Sequence[str], invariant: Invariant,
+                     timeout_s: float) -> StateAnswer:
+    """A pre-state from which ``program`` breaks ``invariant``, or unsat when none exists."""
+    return _scoped(lambda ctx: _refute_invariant(ctx, program, keys, invariant, timeout_s))
+
+
+def _refute_invariant(ctx: z3.Context, program: Sequence[Stmt], keys: Sequence[str],
+                      invariant: Invariant, timeout_s: float) -> StateAnswer:
+    store, sane = fresh_store(ctx, keys)
+    _, after = run_serially(ctx, [program], store, keys)
+    before_value = _formula_value(ctx, invariant.formula, store)
+    after_value = _formula_value(ctx, invariant.formula, after)
+    solver = _new_solver(ctx, timeout_s)
+    solver.add(sane)
+    if invariant.kind == "holds":
+        solver.add(before_value != 0, after_value == 0)
+    else:
+        solver.add(before_value != after_value)
+    return _state_answer(solver, store)
+
+
+def _observations_differ(ctx: z3.Context, one: SymbolicRun, other: SymbolicRun) -> Any:
+    """The two runs of one program differ in whether or what some read observes."""
+    differs = []
+    for a, b in zip(one.reads, other.reads, strict=True):
+        if isinstance(a.stmt, Scan):
+            seen = [z3.Or(ca.present != cb.present, z3.And(ca.present, ca.value != cb.value))
+                    for (_, ca), (_, cb) in zip(a.observed, b.observed, strict=True)]
+        elif isinstance(a.stmt, Read):
+            seen = [a.observed[0][1].read() != b.observed[0][1].read()]
+        else:
+            seen = [a.observed[0][1].present != b.observed[0][1].present]
+        differs.append(z3.Or(a.reached != b.reached,
+                             z3.And(a.reached, z3.Or(seen or [z3.BoolVal(False, ctx)]))))
+    return z3.Or(differs or [z3.BoolVal(False, ctx)])
+
+
+def refute_commutativity(first: Sequence[Stmt], second: Sequence[Stmt], keys: Sequence[str],
+                         timeout_s: float) -> StateAnswer:
+    """A store where running ``first`` then ``second`` differs from the other order (in the
+    final store or in what some read observes), or unsat when they always commute."""
+    return _scoped(lambda ctx: _refute_commutativity(ctx, first, second, keys, timeout_s))
+
+
+def _refute_commutativity(ctx: z3.Context, first: Sequence[Stmt], second: Sequence[Stmt],
+                          keys: Sequence[str], timeout_s: float) -> StateAnswer:
+    store, sane = fresh_store(ctx, keys)
+    (a1, b1), forward = run_serially(ctx, [first, second], store, keys)
+    (b2, a2), backward = run_serially(ctx, [second, first], store, keys)
+    store_differs = [z3.Or(forward[k].present != backward[k].present,
+                           forward[k].value != backward[k].value)
+                     for k in sorted(set(forward) | set(backward))]
+    solver = _new_solver(ctx, timeout_s)
+    solver.add(sane)
+    solver.add(z3.Or(*store_differs, _observations_differ(ctx, a1, a2),
+                     _observations_differ(ctx, b1, b2)))
+    return _state_answer(solver, store)
+
+
+@attrs.frozen
+class QuorumAnswer:
+    """Two quorums and a faulty set whose intersection holds no honest validator (sat), or
+    unsat when every two quorums share an honest one, or unknown with the reason."""
+
+    status: SolverStatus
+    first: tuple[int, ...] = ()
+    second: tuple[int, ...] = ()
+    faulty: tuple[int, ...] = ()
+    reason: str = ""
+
+
+def refute_quorum_intersection(
+        stakes: Sequence[int], threshold: tuple[int, int], strict: bool,
+        max_faulty: int | None, max_faulty_stake: tuple[int, int] | None,
+        timeout_s: float) -> QuorumAnswer:
+    """Search for two quorums (stake > or >= threshold x total) and a faulty set (at most
+    ``max_faulty`` validators, or stake at most ``max_faulty_stake`` x total) such that
+    every validator in both quorums is faulty.
+
+    Membership is a 0/1 integer per validator, so stake sums are linear (QF_LIA).
+    """
+    return _scoped(lambda ctx: _refute_quorum(ctx, stakes, threshold, strict, max_faulty,
+                                              max_faulty_stake, timeout_s))
+
+
+def _refute_quorum(ctx: z3.Context, stakes: Sequence[int], threshold: tuple[int, int],
+                   strict: bool, max_faulty: int | None,
+                   max_faulty_stake: tuple[int, int] | None, timeout_s: float) -> QuorumAnswer:
+    n, total = len(stakes), sum(stakes)
+    num, den = threshold
+
+    def members(name: str) -> list[Any]:
+        return [z3.Int(f"{name}{i}", ctx) for i in range(n)]
+
+    q1, q2, bad = members("first"), members("second"), members("faulty")
+    solver = _new_solver(ctx, timeout_s)
+    for x in (*q1, *q2, *bad):
+        solver.add(x >= 0, x <= 1)
+
+    def stake(xs: list[Any]) -> Any:
+        return z3.Sum([s * x for s, x in zip(stakes, xs, strict=True)])
+
+    for q in (q1, q2):
+        # stake/total > num/den, kept in integers: stake*den > num*total.
+        solver.add(stake(q) * den > num * total if strict else stake(q) * den >= num * total)
+    if max_faulty is not None:
+        solver.add(z3.Sum(bad) <= max_faulty)
+    if max_faulty_stake is not None:
+        fnum, fden = max_faulty_stake
+        solver.add(stake(bad) * fden <= fnum * total)
+    for a, b, f in zip(q1, q2, bad, strict=True):
+        solver.add(a + b - 1 <= f)  # in both quorums -> faulty
+    status, reason = _outcome(solver)
+    if status != "sat":
+        return QuorumAnswer(status, reason=reason)
+    found = solver.model()
+
+    def chosen(xs: list[Any]) -> tuple[int, ...]:
+        return tuple(i for i, x in enumerate(xs)
+                     if found.eval(x, model_completion=True).as_long() == 1)
+
+    return QuorumAnswer("sat", chosen(q1), chosen(q2), chosen(bad))
