@@ -21,7 +21,6 @@ from checker.dsg import cycle_anomalies, cyclic_graph, topological, trim_to_cycl
 from checker.errors import InternalError
 from checker.indexed import INIT, Indexed
 from checker.orders import search_sides
-from checker.solver import OrderAnswer, solve_order
 
 LabelledEdge = tuple[int, int, EdgeKind, int]
 Choice = tuple[int, int, int, int]
@@ -230,6 +229,10 @@ def check_view(ix: Indexed, timeout_s: float,
         return ViewResult("violated", None, tuple(cycle_anomalies(ix, graph)), stats())
     final_edges = [(a, b) for a, b, _, _ in pruned.known]
     if pruned.residual or not pruning:
+        # z3 is imported only when a question reaches it: most never do, and every
+        # command that loads this module would otherwise pay for it at start.
+        from checker.solver import OrderAnswer, solve_order
+
         found = None
         if search and pruning:
             rows, local = _local_reach(n, pruned)
