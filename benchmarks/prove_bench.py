@@ -34,7 +34,7 @@ def main() -> None:
         for b in workload.block[i + 1:]:
             timed(f"commute: transfers:txs=4 T{a.index} T{b.index}",
                   lambda a=a, b=b: prove_commute(workload, a, b, TIMEOUT_S).verdict)
-    for n in (4, 10, 31, 64, 100):  # 64 and 100 equal stakes: z3 unknown at 60 s today
+    for n in (4, 10, 31, 64, 100):
         f = (n - 1) // 3
         config = QuorumConfig(tuple([1] * n), Fraction(2, 3), True, f)
         timed(f"quorum: {n} equal stakes, >2/3, f={f}",

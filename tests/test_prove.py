@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import checker.solver
 from checker.solver import StateAnswer
@@ -114,3 +116,43 @@ def test_the_same_claim_gives_the_same_counterexample() -> None:
     """Determinism: z3's seed is fixed, so a refutation prints the same text twice."""
     args = ("prove", "commute", "-w", "transfers:txs=4")
     assert invoke(*args).output == invoke(*args).output
+
+
+@pytest.mark.parametrize(("n", "faults", "expected"), [
+    (64, 21, 0), (64, 22, 1), (100, 33, 0), (100, 34, 1)])
+def test_large_equal_stake_validator_sets_are_decided(n: int, faults: int,
+                                                     expected: int) -> None:
+    """With equal stakes 3f + 1 <= n holds honestly and one more fault breaks it: decided
+    for 64 and 100 validators (the linear relaxation proves, opposite-end quorums refute),
+    where the integer search alone ran out of time."""
+    stakes = ",".join(["1"] * n)
+    result = invoke("prove", "quorum", "--stakes", stakes, "--quorum", ">2/3",
+                    "--faults", str(faults), "--timeout", "20")
+    assert result.exit_code == expected, result.output
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(1, 5), min_size=1, max_size=5), st.integers(1, 3),
+       st.integers(2, 4), st.booleans(), st.integers(0, 2))
+def test_quorum_answers_agree_with_trying_every_pair(stakes: list[int], num: int, den: int,
+                                                     strict: bool, faults: int) -> None:
+    """The shortcut, the relaxation and the integer search together give brute force's
+    answer: is there a pair of quorums whose common validators can all be faulty?"""
+    from itertools import combinations
+
+    total = sum(stakes)
+
+    def quorum(members: tuple[int, ...]) -> bool:
+        weight = sum(stakes[i] for i in members)
+        return weight * den > num * total if strict else weight * den >= num * total
+
+    sets = [c for r in range(len(stakes) + 1) for c in combinations(range(len(stakes)), r)
+            if quorum(c)]
+    expected = any(len(set(a) & set(b)) <= faults for a in sets for b in sets)
+    answer = checker.solver.refute_quorum_intersection(stakes, (num, den), strict, faults,
+                                                       None, timeout_s=20)
+    assert answer.status == ("sat" if expected else "unsat")
+    if answer.status == "sat":
+        assert quorum(answer.first) and quorum(answer.second)
+        assert set(answer.first) & set(answer.second) <= set(answer.faulty)
+        assert len(answer.faulty) <= faults
