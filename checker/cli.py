@@ -339,6 +339,8 @@ def workloads_command() -> None:
             choices = f" (one of {', '.join(p.choices)})" if p.choices else ""
             console.print(f"    {p.name}={p.default}  {p.description}{choices}")
     console.print("\nexample: --workload transfers:txs=4,accounts=2,seed=3")
+    console.print("initial values: append @KEY=VALUE,... (or KEY=absent), e.g. "
+                  "--workload transfers:txs=2@acct0=1")
 
 
 @main.command(name="demo")

@@ -29,6 +29,7 @@ from model.language import (
     Var,
     Write,
     WriteIf,
+    block_keys,
 )
 from model.store import Store
 
@@ -309,7 +310,52 @@ def canonical_spec(generator: Generator, params: Mapping[str, int | str]) -> str
 
 
 def build_workload(spec: str) -> Workload:
-    """The workload a spec names; raises ``WorkloadError`` with a readable message."""
-    generator, params = parse_spec(spec)
+    """The workload a spec names; raises ``WorkloadError`` with a readable message.
+
+    After the generator's parameters, ``@KEY=VALUE,...`` sets keys of the initial store
+    (``KEY=absent`` removes one): ``transfers:txs=2@acct0=1`` starts the first account
+    short, so the values a check runs on are the user's to choose and travel with the
+    spec into trace files.
+    """
+    text, _, overrides = spec.partition("@")
+    generator, params = parse_spec(text)
     block, store = generator.build(params)
-    return Workload(canonical_spec(generator, params), block, store)
+    canonical = canonical_spec(generator, params)
+    if overrides.strip():
+        changes = _initial_overrides(spec, overrides,
+                                      block_keys(block, tuple(store.as_dict())))
+        values = store.as_dict()
+        for key, value in changes:
+            if value is None:
+                values.pop(key, None)
+            else:
+                values[key] = value
+        store = attrs.evolve(store, values=values)
+        canonical += "@" + ",".join(f"{k}={'absent' if v is None else v}" for k, v in changes)
+    return Workload(canonical, block, store)
+
+
+def _initial_overrides(spec: str, text: str, keys: tuple[str, ...]
+                       ) -> list[tuple[str, int | None]]:
+    """Parse ``KEY=VALUE,...`` against the keys the block can touch, sorted by key."""
+    changes: dict[str, int | None] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, eq, raw = item.partition("=")
+        key, raw = key.strip(), raw.strip()
+        if not eq or not key or not raw:
+            raise WorkloadError(f"workload {spec!r}: after '@' expected KEY=VALUE, got {item!r}")
+        if key not in keys:
+            raise WorkloadError(
+                f"workload {spec!r}: the block never touches key {key!r}"
+                f"{_suggest(key, list(keys))} (keys: {', '.join(keys)})")
+        if key in changes:
+            raise WorkloadError(f"workload {spec!r}: key {key!r} is set twice after '@'")
+        if raw == "absent":
+            changes[key] = None
+            continue
+        try:
+            changes[key] = int(raw)
+        except ValueError:
+            raise WorkloadError(f"workload {spec!r}: {key} must be an integer or 'absent', "
+                                f"got {raw!r}") from None
+    return sorted(changes.items())
