@@ -99,3 +99,16 @@ def test_a_trace_of_a_workload_with_initial_values_replays(tmp_path: Path) -> No
     assert "counter:txs=2,keys=1,modules=1@ctr0=7" in trace.read_text()
     replayed = invoke("replay", str(trace), "--no-timeline")
     assert "reproduced" in flat(replayed.output) and "ctr0 = 8" in flat(replayed.output)
+
+
+def test_initial_values_decide_whether_a_mutant_shows() -> None:
+    """exists-unrecorded loses a registration when the name starts free; with the name
+    already taken both registrations revert and every schedule agrees with serial."""
+    from checker.designs import resolve_design
+    from checker.explorer import explore
+
+    design, _ = resolve_design("block-stm:exists-unrecorded")
+    free = explore(design, model.Config(model.build_workload("registry:txs=2"), 2))
+    taken = explore(design, model.Config(model.build_workload("registry:txs=2@name0=5"), 2))
+    assert free.verdict == "violation"
+    assert taken.verdict == "pass"
