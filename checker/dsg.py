@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
@@ -63,6 +63,19 @@ def topological(n: int, succ: list[list[int]]) -> Order:
                 push(ready, v)
     cyclic = frozenset(u for u in range(n) if indegree[u] > 0) if len(order) < n else frozenset()
     return Order(tuple(order), cyclic)
+
+
+def reachability(n: int, succ: list[list[int]], order: Sequence[int],
+                 own: Sequence[int] | None = None) -> list[int]:
+    """Per node, the OR of ``own`` bits of every node it reaches, itself included
+    (``own[u]`` defaults to ``1 << u``); ``order`` is a topological order."""
+    reach = [0] * n
+    for u in reversed(order):
+        bits = (1 << u) if own is None else own[u]
+        for v in succ[u]:
+            bits |= reach[v]
+        reach[u] = bits
+    return reach
 
 
 def missing_versions(ix: Indexed) -> list[str]:

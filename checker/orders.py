@@ -16,6 +16,8 @@ from typing import Literal
 
 import attrs
 
+from checker.dsg import reachability, topological
+
 Pair = tuple[int, int]
 SearchStatus = Literal["sat", "unsat", "gave-up"]
 
@@ -46,25 +48,10 @@ class _State:
 
 def _closure(m: int, edges: Sequence[Pair]) -> list[int] | None:
     succ: list[list[int]] = [[] for _ in range(m)]
-    indegree = [0] * m
     for a, b in edges:
         succ[a].append(b)
-        indegree[b] += 1
-    order = [u for u in range(m) if indegree[u] == 0]
-    for u in order:  # grows while it is walked: Kahn's algorithm
-        for v in succ[u]:
-            indegree[v] -= 1
-            if indegree[v] == 0:
-                order.append(v)
-    if len(order) < m:
-        return None
-    reach = [0] * m
-    for u in reversed(order):
-        bits = 1 << u
-        for v in succ[u]:
-            bits |= reach[v]
-        reach[u] = bits
-    return reach
+    result = topological(m, succ)
+    return None if result.cyclic else reachability(m, succ, result.order)
 
 
 def _add(reach: dict[int, int], u: int, v: int) -> None:

@@ -17,7 +17,13 @@ from collections.abc import Callable
 import attrs
 
 from checker.anomalies import Anomaly, EdgeKind
-from checker.dsg import cycle_anomalies, cyclic_graph, topological, trim_to_cycles
+from checker.dsg import (
+    cycle_anomalies,
+    cyclic_graph,
+    reachability,
+    topological,
+    trim_to_cycles,
+)
 from checker.errors import InternalError
 from checker.indexed import INIT, Indexed
 from checker.orders import search_sides
@@ -73,17 +79,6 @@ def build(ix: Indexed) -> tuple[list[LabelledEdge], list[Choice]]:
     return known, choices
 
 
-def _reachability(n: int, succ: list[list[int]], order: tuple[int, ...]) -> list[int]:
-    """Per node, the bitset of nodes it reaches (itself included)."""
-    reach = [0] * n
-    for u in reversed(order):
-        bits = 1 << u
-        for v in succ[u]:
-            bits |= reach[v]
-        reach[u] = bits
-    return reach
-
-
 @attrs.define
 class _Pruned:
     known: list[LabelledEdge]
@@ -93,6 +88,7 @@ class _Pruned:
     cyclic: frozenset[int]
     order: tuple[int, ...]
     reach: list[int]
+    succ: list[list[int]]
 
 
 def prune(n: int, known: list[LabelledEdge], choices: list[Choice]) -> _Pruned:
@@ -106,11 +102,11 @@ def prune(n: int, known: list[LabelledEdge], choices: list[Choice]) -> _Pruned:
         rounds += 1
         result = topological(n, succ)
         if result.cyclic:
-            return _Pruned(known, choices, forced, rounds, result.cyclic, (), [])
+            return _Pruned(known, choices, forced, rounds, result.cyclic, (), [], succ)
         position = [0] * n
         for i, u in enumerate(result.order):
             position[u] = i
-        reach = _reachability(n, succ, result.order)
+        reach = reachability(n, succ, result.order)
         bit = [1 << u for u in range(n)]
         residual: list[Choice] = []
         added = 0
@@ -137,7 +133,8 @@ def prune(n: int, known: list[LabelledEdge], choices: list[Choice]) -> _Pruned:
         forced += added
         choices = residual
         if not added:
-            return _Pruned(known, residual, forced, rounds, frozenset(), result.order, reach)
+            return _Pruned(known, residual, forced, rounds, frozenset(), result.order, reach,
+                           succ)
 
 
 def _local_reach(n: int, pruned: _Pruned) -> tuple[dict[int, int], dict[int, int]]:
@@ -148,15 +145,8 @@ def _local_reach(n: int, pruned: _Pruned) -> tuple[dict[int, int], dict[int, int
     """
     mentioned = sorted({u for w2, w, r, _ in pruned.residual for u in (w2, w, r)})
     local = {u: i for i, u in enumerate(mentioned)}
-    succ: list[list[int]] = [[] for _ in range(n)]
-    for a, b, _, _ in pruned.known:
-        succ[a].append(b)
-    bits = [0] * n
-    for u in reversed(pruned.order):
-        row = 1 << local[u] if u in local else 0
-        for v in succ[u]:
-            row |= bits[v]
-        bits[u] = row
+    own = [1 << local[u] if u in local else 0 for u in range(n)]
+    bits = reachability(n, pruned.succ, pruned.order, own)
     return {local[u]: bits[u] for u in mentioned}, local
 
 
@@ -209,7 +199,7 @@ def check_view(ix: Indexed, timeout_s: float,
     if pruning:
         pruned = prune(n, known, choices)
     else:
-        pruned = _Pruned(known, choices, 0, 0, frozenset(), (), [])
+        pruned = _Pruned(known, choices, 0, 0, frozenset(), (), [], [])
     mentioned: list[int] = []
     solver_edges: list[tuple[int, int]] = []
     settled_by = "graph"
@@ -221,10 +211,7 @@ def check_view(ix: Indexed, timeout_s: float,
                               settled_by, decisions)
 
     if pruned.cyclic:
-        succ0: list[list[int]] = [[] for _ in range(n)]
-        for a, b, _, _ in pruned.known:
-            succ0[a].append(b)
-        core = trim_to_cycles(n, succ0, pruned.cyclic)
+        core = trim_to_cycles(n, pruned.succ, pruned.cyclic)
         graph = cyclic_graph(ix, core, pruned.known)
         return ViewResult("violated", None, tuple(cycle_anomalies(ix, graph)), stats())
     final_edges = [(a, b) for a, b, _, _ in pruned.known]
