@@ -26,7 +26,7 @@ from checker.errors import (
     ShardcheckError,
 )
 from checker.explorer import SearchResult, SearchSettings, explore
-from checker.html_view import check_html_path, render_html, write_html
+from checker.html_view import render_html, write_html
 from checker.progress import search_progress
 from checker.properties import BUILTIN_PROPERTIES, Judge
 from checker.replay import ReplayResult, replay
@@ -252,7 +252,7 @@ def replay_command(trace_file: str, design_file: str | None, timeline: bool,
     console = _console()
     trace = load_trace(trace_file)
     if html_out is not None:
-        check_html_path(html_out, force)
+        check_writable(html_out, force, option="--html", what="the page")
     console.print(f"[bold]shardcheck replay[/bold] {trace_file}")
     console.print(f"  design    {trace.design.spec()}")
     console.print(f"  config    workload {trace.workload}, {trace.workers} worker(s)")

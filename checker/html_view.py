@@ -25,7 +25,7 @@ from typing import Any
 from checker.errors import BadInput
 from checker.explorer import Step
 from checker.replay import ReplayResult
-from checker.trace import Trace
+from checker.trace import Trace, check_writable
 from checker.version import VERSION
 
 TEMPLATE = "replay_view.html"
@@ -141,21 +141,9 @@ def _escape(text: str) -> str:
             .replace('"', "&quot;"))
 
 
-def check_html_path(path: str | Path, overwrite: bool) -> None:
-    """Fail before replaying if the page could not be written as asked."""
-    file = Path(path)
-    if file.is_dir():
-        raise BadInput(f"--html {path} is a directory; give a file name such as run.html")
-    if file.exists() and not overwrite:
-        raise BadInput(f"--html {path} already exists; pass --force to overwrite it")
-    parent = file.parent if str(file.parent) else Path(".")
-    if not parent.is_dir():
-        raise BadInput(f"cannot write --html {path}: directory {parent} does not exist")
-
-
 def write_html(text: str, path: str | Path, overwrite: bool) -> None:
     """Write the page; never replace an existing file unless asked."""
-    check_html_path(path, overwrite)
+    check_writable(path, overwrite, option="--html", what="the page")
     try:
         with open(path, "w" if overwrite else "x", encoding="utf-8") as handle:
             handle.write(text)

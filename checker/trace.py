@@ -132,16 +132,19 @@ def load_trace(path: str | Path) -> Trace:
     return Trace.from_json(data, f"trace file {path}")
 
 
-def check_writable(path: str | Path, overwrite: bool) -> None:
-    """Fail early, before any search, if ``path`` cannot be written as asked."""
+def check_writable(path: str | Path, overwrite: bool, option: str = "",
+                   what: str = "the trace") -> None:
+    """Fail early, before any search, if ``path`` cannot be written as asked; ``option``
+    (say ``--html``) and ``what`` name the output in the message."""
     file = Path(path)
+    named = f"{option} {path}" if option else str(path)
     if file.is_dir():
-        raise BadInput(f"{path} is a directory; give a file name for the trace")
+        raise BadInput(f"{named} is a directory; give a file name for {what}")
     if file.exists() and not overwrite:
-        raise BadInput(f"{path} already exists; pass --force to overwrite it")
+        raise BadInput(f"{named} already exists; pass --force to overwrite it")
     parent = file.parent if str(file.parent) else Path(".")
     if not parent.is_dir():
-        raise BadInput(f"cannot write {path}: directory {parent} does not exist")
+        raise BadInput(f"cannot write {named}: directory {parent} does not exist")
 
 
 def _umask() -> int:
