@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 EXIT_OK = 0
 EXIT_VIOLATION = 1
 EXIT_BAD_INPUT = 2
@@ -40,6 +42,19 @@ class Inconclusive(ShardcheckError):
 
 class DesignBug(ShardcheckError):
     """A design broke the interface contract (an exception in step, a bad action)."""
+
+
+def read_user_file(path: str | Path, kind: str, error: type[BadInput]) -> str:
+    """The text of a file the user named; every way it can fail is one ``error`` line
+    (``kind`` says what the file should be: "trace", "suite")."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{kind} file {path} does not exist") from None
+    except IsADirectoryError:
+        raise error(f"{path} is a directory, not a {kind} file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{kind} file {path} cannot be read: {exc}") from None
 
 
 class InternalError(ShardcheckError):

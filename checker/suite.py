@@ -40,7 +40,7 @@ import attrs
 
 import model
 from checker.designs import parse_design_spec, resolve_design
-from checker.errors import BadInput, ShardcheckError
+from checker.errors import BadInput, ShardcheckError, read_user_file
 from checker.properties import Judge
 
 Strategy = Literal["explore", "fuzz"]
@@ -170,14 +170,7 @@ def find_suite(start: Path | None = None) -> Path:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SuiteError(f"suite file {path} does not exist") from None
-    except IsADirectoryError:
-        raise SuiteError(f"{path} is a directory, not a suite file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SuiteError(f"suite file {path} cannot be read: {exc}") from None
+    text = read_user_file(path, "suite", SuiteError)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -19,7 +19,7 @@ import jsonschema
 
 import model
 from checker.designs import DesignRef
-from checker.errors import BadInput, TraceFileError
+from checker.errors import BadInput, TraceFileError, read_user_file
 from checker.explorer import Step
 from checker.properties import Violation
 from checker.version import VERSION
@@ -115,15 +115,7 @@ class Trace:
 
 def load_trace(path: str | Path) -> Trace:
     """Read and validate a trace file; every problem becomes a ``TraceFileError``."""
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TraceFileError(f"trace file {path} does not exist") from None
-    except IsADirectoryError:
-        raise TraceFileError(f"{path} is a directory, not a trace file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TraceFileError(f"trace file {path} cannot be read: {exc}") from None
+    text = read_user_file(path, "trace", TraceFileError)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
