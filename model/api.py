@@ -104,6 +104,17 @@ class Workload:
     spec: str
     block: tuple[Transaction, ...]
     initial: Store
+    params: tuple[tuple[str, int | str], ...] = ()
+    """Every generator parameter, defaults included, in declaration order."""
+
+    def param(self, name: str, default: int | str | None = None) -> int | str:
+        """One generator parameter (``replicas``, ``f``, ...); ``default`` when absent."""
+        for key, value in self.params:
+            if key == name:
+                return value
+        if default is None:
+            raise KeyError(f"workload {self.spec!r} has no parameter {name!r}")
+        return default
 
 
 @attrs.frozen
@@ -282,7 +293,8 @@ with their writers, and its writes): ``serializable`` (conflict serializable),
 ``view-serializable`` (some serial order explains every read and the final store),
 ``preset-order`` (the block order does), ``global-order`` (every module's sub-history is
 serializable and one order serves all modules). A design that commits in whatever order
-validation allows declares ``criteria = ("view-serializable",)`` as a class attribute.
+validation allows declares ``criteria = ("view-serializable",)`` as a class attribute;
+one whose own properties say everything (a consensus protocol) declares ``criteria = ()``.
 """
 
 DEFAULT_CRITERIA: tuple[str, ...] = ("serial-equivalence",)

@@ -332,7 +332,8 @@ def build_workload(spec: str) -> Workload:
                 values[key] = value
         store = attrs.evolve(store, values=values)
         canonical += "@" + ",".join(f"{k}={'absent' if v is None else v}" for k, v in changes)
-    return Workload(canonical, block, store)
+    return Workload(canonical, block, store,
+                    tuple((p.name, params[p.name]) for p in generator.params))
 
 
 def _initial_overrides(spec: str, text: str, keys: tuple[str, ...]
