@@ -181,6 +181,9 @@ class SymbolicRun:
     """Per key the program can write, sorted: (key, z3 Bool written, z3 Int value), the
     buffered write set before the revert rule; a key's write takes effect when
     ``committed`` and its condition both hold."""
+    branches: tuple[Any, ...] = ()
+    """z3 Bools: the condition of every require and conditional write, in program order:
+    the choices that decide the run's control flow."""
 
 
 def _int(ctx: z3.Context, value: int) -> Any:
@@ -246,6 +249,7 @@ def run_program(ctx: z3.Context, program: Sequence[Stmt], lookup: Lookup,
     env: dict[str, Any] = {}
     buffer: dict[str, tuple[Any, Any]] = {}  # key -> (written, value)
     reads: list[SymbolicRead] = []
+    branches: list[Any] = []
     for pc, stmt in enumerate(program):
         if isinstance(stmt, Read | Exists):
             cell = lookup(pc, stmt.key)
@@ -265,16 +269,19 @@ def run_program(ctx: z3.Context, program: Sequence[Stmt], lookup: Lookup,
         elif isinstance(stmt, Let):
             env[stmt.var] = symbolic_value(ctx, stmt.expr, env)
         elif isinstance(stmt, Require):
-            alive = z3.And(alive, symbolic_value(ctx, stmt.cond, env) != zero)
+            holds = symbolic_value(ctx, stmt.cond, env) != zero
+            branches.append(holds)
+            alive = z3.And(alive, holds)
         elif isinstance(stmt, Write):
             buffer[stmt.key] = (true, symbolic_value(ctx, stmt.expr, env))
         else:
             cond = symbolic_value(ctx, stmt.cond, env) != zero
+            branches.append(cond)
             written, own = buffer.get(stmt.key, (z3.BoolVal(False, ctx), zero))
             buffer[stmt.key] = (z3.Or(written, cond),
                                 z3.If(cond, symbolic_value(ctx, stmt.expr, env), own))
     writes = tuple((k, w, v) for k, (w, v) in sorted(buffer.items()))
-    return SymbolicRun(alive, tuple(reads), writes)
+    return SymbolicRun(alive, tuple(reads), writes, tuple(branches))
 
 
 def fresh_store(ctx: z3.Context, keys: Sequence[str], tag: str = "") -> tuple[dict[str, Cell], Any]:
@@ -615,3 +622,200 @@ def _refute_quorum(ctx: z3.Context, stakes: Sequence[int], threshold: tuple[int,
                      if found.eval(x, model_completion=True).as_long() == 1)
 
     return QuorumAnswer("sat", chosen(q1), chosen(q2), chosen(bad))
+
+
+# ---------------------------------------------------------------------------
+# Input classes: the initial stores that drive every execution down the same branches.
+#
+# A scheduler that never looks at data values (every built-in one) takes the same
+# actions on two initial stores whenever every execution it can make takes the same
+# branches on both. An execution reads each key either from the initial store or from a
+# write of some other execution, so the conditions of every require and conditional
+# write, over every such choice of sources (chains of distinct transactions), are the
+# atoms; a class is one feasible truth assignment to all of them.
+# ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class InputClass:
+    """One class of initial stores, by a representative: every present key and its value."""
+
+    values: tuple[tuple[str, int], ...]
+
+
+@attrs.frozen
+class InputClassesAnswer:
+    """The classes of initial stores, or why they could not all be found."""
+
+    status: Literal["complete", "too-many", "unknown"]
+    classes: tuple[InputClass, ...] = ()
+    atoms: int = 0
+    """Distinct branch conditions over every execution considered."""
+    executions: int = 0
+    """Executions considered (one per transaction and choice of read sources)."""
+    reason: str = ""
+
+
+def _read_slots(program: Sequence[Stmt], keys: Sequence[str]) -> list[tuple[int, str]]:
+    slots: list[tuple[int, str]] = []
+    for pc, stmt in enumerate(program):
+        if isinstance(stmt, Read | Exists):
+            slots.append((pc, stmt.key))
+        elif isinstance(stmt, Scan):
+            slots.extend((pc, k) for k in keys if k.startswith(stmt.prefix))
+    return slots
+
+
+class _TooMany(Exception):
+    pass
+
+
+class _Executions:
+    """Every execution of every program over every acyclic choice of read sources."""
+
+    def __init__(self, ctx: z3.Context, programs: Sequence[Sequence[Stmt]],
+                 keys: Sequence[str], initial: SymbolicStore, limit: int) -> None:
+        self.ctx, self.programs, self.keys, self.initial = ctx, programs, keys, initial
+        self.limit = limit
+        self.count = 0
+        self.memo: dict[tuple[int, frozenset[int]], list[SymbolicRun]] = {}
+        self.writers = [_program_keys_written(p) for p in programs]
+
+    def of(self, tx: int, chain: frozenset[int]) -> list[SymbolicRun]:
+        """Executions of ``tx`` whose reads come from the initial store or from
+        executions of transactions outside ``chain`` (which already feed this one)."""
+        memo_key = (tx, chain)
+        if memo_key in self.memo:
+            return self.memo[memo_key]
+        inner = chain | {tx}
+        program = self.programs[tx]
+        slots = _read_slots(program, self.keys)
+        choices: list[list[Cell]] = []
+        absent = Cell(z3.BoolVal(False, self.ctx), _int(self.ctx, 0))
+        for _pc, key in slots:
+            sources = [self.initial.get(key, absent)]
+            for other in range(len(self.programs)):
+                if other in inner or key not in self.writers[other]:
+                    continue
+                for run in self.of(other, inner):
+                    for written_key, _written, value in run.writes:
+                        if written_key == key:
+                            sources.append(Cell(z3.BoolVal(True, self.ctx), value))
+            choices.append(sources)
+        runs: list[SymbolicRun] = []
+        for combination in _product(choices):
+            self.count += 1
+            if self.count > self.limit:
+                raise _TooMany
+            chosen = dict(zip(slots, combination, strict=True))
+
+            def lookup(pc: int, key: str, chosen: dict[tuple[int, str], Cell] = chosen) -> Cell:
+                return chosen.get((pc, key), absent)
+
+            runs.append(run_program(self.ctx, program, lookup, self.keys))
+        self.memo[memo_key] = runs
+        return runs
+
+
+def _product(choices: Sequence[Sequence[Cell]]) -> list[tuple[Cell, ...]]:
+    combos: list[tuple[Cell, ...]] = [()]
+    for options in choices:
+        combos = [(*combo, option) for combo in combos for option in options]
+    return combos
+
+
+def _program_keys_written(program: Sequence[Stmt]) -> set[str]:
+    return {stmt.key for stmt in program if isinstance(stmt, Write | WriteIf)}
+
+
+def input_classes(programs: Sequence[Sequence[Stmt]], keys: Sequence[str],
+                  initial: Mapping[str, int], assume: StateFormula | None, max_classes: int,
+                  max_executions: int, timeout_s: float) -> InputClassesAnswer:
+    """Split the initial stores (the present keys of ``initial``, any integer values) into
+    classes on which every execution takes the same branches; one representative each.
+
+    The representative is the store closest to ``initial`` (least total distance, then
+    the smallest values key by key), so it does not depend on the z3 version's choice
+    of model, and classes come sorted by it.
+    """
+    return _scoped(lambda ctx: _input_classes(ctx, programs, keys, initial, assume,
+                                              max_classes, max_executions, timeout_s))
+
+
+def _input_classes(ctx: z3.Context, programs: Sequence[Sequence[Stmt]], keys: Sequence[str],
+                   initial: Mapping[str, int], assume: StateFormula | None, max_classes: int,
+                   max_executions: int, timeout_s: float) -> InputClassesAnswer:
+    present = sorted(initial)
+    store = {k: Cell(z3.BoolVal(True, ctx), z3.Int(f"value[{k}]", ctx)) for k in present}
+    executions = _Executions(ctx, programs, keys, store, max_executions)
+    try:
+        runs = [run for tx in range(len(programs)) for run in executions.of(tx, frozenset())]
+    except _TooMany:
+        return InputClassesAnswer(
+            "too-many", executions=executions.count,
+            reason=f"more than {max_executions:,} executions to consider (each transaction "
+                   "for every choice of where its reads come from)")
+    atoms: dict[str, Any] = {}
+    for run in runs:
+        for branch in run.branches:
+            simple = z3.simplify(branch)
+            if z3.is_true(simple) or z3.is_false(simple):
+                continue
+            atoms.setdefault(simple.sexpr(), simple)
+    atom_list = [atoms[k] for k in sorted(atoms)]
+    constraint = z3.BoolVal(True, ctx)
+    if assume is not None:
+        constraint = _formula_value(ctx, assume, store) != 0
+    solver = _new_solver(ctx, timeout_s)
+    solver.add(constraint)
+    signs: list[tuple[bool, ...]] = []
+    while True:
+        status, reason = _outcome(solver)
+        if status == "unknown":
+            return InputClassesAnswer("unknown", atoms=len(atom_list),
+                                      executions=executions.count, reason=reason)
+        if status == "unsat":
+            break
+        if len(signs) == max_classes:
+            return InputClassesAnswer(
+                "too-many", atoms=len(atom_list), executions=executions.count,
+                reason=f"more than {max_classes:,} classes of initial stores")
+        found = solver.model()
+        sign = tuple(z3.is_true(found.eval(a, model_completion=True)) for a in atom_list)
+        signs.append(sign)
+        if not atom_list:
+            break
+        solver.add(z3.Or([a != z3.BoolVal(v, ctx) for a, v in zip(atom_list, sign,
+                                                                     strict=True)]))
+    classes = []
+    for sign in signs:
+        chosen = _closest(ctx, store, initial, constraint, atom_list, sign, timeout_s)
+        if chosen is None:
+            return InputClassesAnswer("unknown", atoms=len(atom_list),
+                                      executions=executions.count,
+                                      reason="z3 could not pick a representative store "
+                                             "within the time limit")
+        classes.append(InputClass(chosen))
+    return InputClassesAnswer("complete", tuple(sorted(classes, key=lambda c: c.values)),
+                              len(atom_list), executions.count)
+
+
+def _closest(ctx: z3.Context, store: Mapping[str, Cell], initial: Mapping[str, int],
+             constraint: Any, atoms: Sequence[Any], sign: Sequence[bool],
+             timeout_s: float) -> tuple[tuple[str, int], ...] | None:
+    """The store of the class closest to ``initial``: a unique optimum, so a deterministic one."""
+    optimizer = z3.Optimize(ctx=ctx)
+    optimizer.set("timeout", max(1, int(timeout_s * 1000)))
+    optimizer.add(constraint)
+    for atom, value in zip(atoms, sign, strict=True):
+        optimizer.add(atom == z3.BoolVal(value, ctx))
+    distance = [z3.If(store[k].value >= initial[k], store[k].value - initial[k],
+                      initial[k] - store[k].value) for k in sorted(store)]
+    optimizer.minimize(z3.Sum(distance) if distance else _int(ctx, 0))
+    for key in sorted(store):
+        optimizer.minimize(store[key].value)
+    if optimizer.check() != z3.sat:
+        return None
+    found = optimizer.model()
+    return tuple((k, found.eval(store[k].value, model_completion=True).as_long())
+                 for k in sorted(store))

@@ -31,6 +31,7 @@ BLOCK_STM_MUTANTS = (
     "exists-unrecorded",
     "read-own-entries",
     "scan-keys-only",
+    "revert-keeps-writes",
 )
 
 FAST_MUTANT = ("explore", "block-stm:scan-keys-only", "--workload", "audit:txs=2", "-q")

@@ -180,6 +180,7 @@ class Flags:
     exists_unrecorded: bool = False
     read_own_entries: bool = False
     scan_keys_only: bool = False
+    revert_keeps_writes: bool = False
 
 
 def _with_workers(state: BlockStmState, workers: tuple[Worker, ...]) -> BlockStmState:
@@ -543,6 +544,8 @@ class BlockStm:
                 return attrs.evolve(worker, pc="record.write")
             previous = {k for k, _ in state.last_writes[worker.task.tx]}
             stale = tuple(sorted(previous - {k for k, _ in writes}))
+            if self._keeps_writes(worker.frame):
+                stale = ()
             worker = attrs.evolve(worker, keys=stale, cursor=0)
             stage = "record.delete"
         if stage == "record.delete" and worker.cursor < len(worker.keys):
@@ -745,6 +748,8 @@ class BlockStm:
         task, frame = worker.task, worker.frame
         assert task is not None and frame is not None
         writes = effective_writes(frame)
+        if self._keeps_writes(frame):
+            writes = state.last_writes[task.tx]
         previous = {k for k, _ in state.last_writes[task.tx]}
         if self.flags.newloc_first_incarnation:
             newloc = task.inc == 0
@@ -752,6 +757,10 @@ class BlockStm:
             newloc = bool({k for k, _ in writes} - previous)
         return self._set(state, w, attrs.evolve(worker, pc="record.swap_reads", newloc=newloc),
                          last_writes=_replace(state.last_writes, task.tx, writes))
+
+    def _keeps_writes(self, frame: Frame) -> bool:
+        """The revert-keeps-writes mutant's early return on the revert path of record()."""
+        return self.flags.revert_keeps_writes and frame.status is Status.REVERTED
 
     # record() stage 3: `last_read_set[txn_idx] ← read_set`.
     def _record_swap_reads(self, state: BlockStmState, w: int, worker: Worker) -> BlockStmState:
@@ -1172,5 +1181,26 @@ What a user sees: an audit sums balances that a lower deposit has since changed.
 Found by: shardcheck explore block-stm:scan-keys-only --workload audit:txs=2 --workers 2
 (BFS: serial-equivalence after 61 steps).""",
         KnownFailure("audit:txs=2", 2, "serial-equivalence", 61),
+    ),
+    _MutantSpec(
+        "revert-keeps-writes", "revert_keeps_writes",
+        "a reverting re-execution leaves its previous incarnation's writes in MVMemory",
+        """What is wrong: record() takes an early return when the new incarnation
+reverted, so neither the removal of locations it no longer writes nor the swap of
+last_written_locations happens. A revert is an execution whose write set is empty
+(the paper's record() treats it like any other), so the speculative writes of the
+incarnation before it stay visible to every higher transaction and in the final
+snapshot.
+Where: an error path that skips the cleanup the success path does is a classic
+porting slip; in Block-STM it only shows when an incarnation that committed
+speculatively reverts on re-execution, which takes the right balances.
+What a user sees: a transfer that reverts serially still moves money. Only some
+values show it: with balances of 10 and transfers of 2 no incarnation ever reverts,
+and exhaustive search on those values passes; `shardcheck prove-trace` and
+`explore --every-input` find the balances that break it.
+Found by: shardcheck explore block-stm:revert-keeps-writes \
+    --workload transfers:txs=2,accounts=2,seed=2 --workers 2
+(BFS: serial-equivalence after 86 steps).""",
+        KnownFailure("transfers:txs=2,accounts=2,seed=2", 2, "serial-equivalence", 86),
     ),
 )
