@@ -189,6 +189,22 @@ def _audit(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Store]:
     return tuple(block), Store({k: 10 for k in keys})
 
 
+def _bank(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Store]:
+    txs, accounts, balance = int(p["txs"]), int(p["accounts"]), int(p["balance"])
+    keys = [f"acct{a}" for a in range(accounts)]
+    block = []
+    for i in range(txs):
+        a, b, amt = keys[i % accounts], keys[(i + 1) % accounts], 1 + i % 3
+        program: tuple[Stmt, ...] = (
+            Read("src", a),
+            Read("dst", b),
+            Write(a, BinOp("-", var("src"), const(amt))),
+            Write(b, BinOp("+", var("dst"), const(amt))),
+        )
+        block.append(Transaction(i, f"transfer {amt} {a}->{b}", program))
+    return tuple(block), Store({k: balance for k in keys})
+
+
 _TXS = Param("txs", 4, "transactions in the block", 1, MAX_TRANSACTIONS)
 _MODULES = Param("modules", 1, "modules the keys are spread over (round robin)", 1, 64)
 
@@ -246,6 +262,17 @@ GENERATORS: dict[str, Generator] = {
                 Param("insert", 0, "1: deposits open new accounts (phantoms)", 0, 1),
             ),
             _audit,
+        ),
+        Generator(
+            "bank",
+            "the peers' benchmark block: transaction i moves 1 + i%3 from account i%A to "
+            "account (i+1)%A, with no balance check",
+            (
+                _TXS,
+                Param("accounts", 3, "accounts (A)", 2, 1000),
+                Param("balance", 10, "initial balance of every account", 0),
+            ),
+            _bank,
         ),
     )
 }

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from model.api import Design
+from model.designs.bank import Bank
 from model.designs.block_stm import BlockStm
 from model.designs.serial import Serial
 
 
 def builtin_designs() -> dict[str, Design]:
     """Every built-in design, by the name users type."""
-    designs: tuple[Design, ...] = (Serial(), BlockStm())
+    designs: tuple[Design, ...] = (Serial(), BlockStm(), Bank())
     return {d.name: d for d in designs}

@@ -1,0 +1,383 @@
+"""The standard benchmark: K workers run N bank transfers under an optimistic scheduler.
+
+This is the model every peer checker was measured on (shared/anchors: its ``README.md``,
+``peers.md`` and the reference semantics in ``models/bank_ref.py``), written as a
+shardcheck design so that state counts and speed can be held against minicheck, musil
+and SPIN. It is also the smallest honest example of a lost update: a scheduler with no
+validation at all.
+
+The model. A block of N transfers over A accounts (``bank:txs=N,accounts=A``):
+transaction i moves ``1 + i % 3`` from account ``i % A`` to account ``(i + 1) % A``.
+Shared state is ``nxt``, the next transaction to claim, and the balances. Each worker
+repeats five atomic steps:
+
+1. ``claim``: if ``nxt < N`` then ``i = nxt; nxt += 1``; otherwise ``finish`` (DONE).
+2. ``rsrc``: ``rs = bal[src]``.
+3. ``rdst``: ``rd = bal[dst]``.
+4. ``wsrc``: ``bal[src] = rs - amt``.
+5. ``wdst``: ``bal[dst] = rd + amt``.
+
+Dead registers are reset to 0, so a state is canonical and the counts agree with the
+peers' exactly (41,115 states at K=3, N=4; 1,630,411 at K=3, N=6). What is abstracted
+away: everything but the read and write of each balance; a transfer never reverts.
+
+Properties: ``counter`` (``nxt <= N``, in every state) always holds. The ``final-sum``
+variant also checks ``final_sum`` in terminal states (the total balance is conserved),
+which lost updates break: it is the peers' variant b. The design is judged by its own
+properties only (``criteria = ()``): with no validation it is not meant to equal serial
+execution, and variant a is the exhaustive sweep the benchmark times.
+
+Workers are identical, so the design is ``Symmetric`` (sorting the workers is a sound
+canonical form: 292,315 states instead of 1,630,411 at N=6). It also offers the
+explorer's optional fast path, ``compact``: a state packs into one int and successors
+are computed on ints, with no ``Action`` objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import attrs
+
+from model.api import Action, Config, KnownFailure, Mutant, Outcome, Property
+from model.encoding import Constant
+from model.language import BinOp, Const, Read, Transaction, Var, Write
+from model.store import Store
+
+CLAIM, RSRC, RDST, WSRC, WDST, DONE = "claim", "rsrc", "rdst", "wsrc", "wdst", "done"
+_PCS = (CLAIM, RSRC, RDST, WSRC, WDST, DONE)
+_PC_CODE = {pc: n for n, pc in enumerate(_PCS)}
+
+
+class Worker(NamedTuple):
+    """One worker: where it is and its registers (0 when dead)."""
+
+    pc: str
+    tx: int
+    rs: int
+    rd: int
+
+
+IDLE = Worker(CLAIM, 0, 0, 0)
+
+
+@attrs.frozen
+class Transfers:
+    """The block as the design runs it: per transaction its source, destination, amount."""
+
+    accounts: tuple[str, ...]
+    src: tuple[int, ...]
+    dst: tuple[int, ...]
+    amount: tuple[int, ...]
+    total: int
+    """The sum of the initial balances, which a correct run conserves."""
+
+
+@attrs.frozen
+class BankState:
+    """Shared memory (the claim counter and the balances) and every worker."""
+
+    block: Constant[Transfers]
+    nxt: int
+    balances: tuple[int, ...]
+    workers: tuple[Worker, ...]
+
+
+def _amount(stmt: object, op: str, var: str, key: str) -> int | None:
+    if not (isinstance(stmt, Write) and stmt.key == key and isinstance(stmt.expr, BinOp)):
+        return None
+    expr = stmt.expr
+    if expr.op != op or expr.left != Var(var) or not isinstance(expr.right, Const):
+        return None
+    return expr.right.value
+
+
+def _transfer(tx: Transaction) -> tuple[str, str, int]:
+    """The (source key, destination key, amount) of a transfer program."""
+    program = tx.program
+    if len(program) == 4 and isinstance(program[0], Read) and isinstance(program[1], Read):
+        rs, rd = program[0], program[1]
+        out = _amount(program[2], "-", rs.var, rs.key)
+        into = _amount(program[3], "+", rd.var, rd.key)
+        if out is not None and out == into and rs.key != rd.key:
+            return rs.key, rd.key, out
+    raise ValueError(
+        f"the bank design runs blocks of plain transfers (read src, read dst, write "
+        f"src - amt, write dst + amt); transaction {tx.index} ({tx.label!r}) is not one: "
+        "use a bank workload, e.g. --workload bank:txs=4,accounts=3")
+
+
+def transfers(config: Config) -> tuple[Transfers, tuple[int, ...]]:
+    """The block of ``config`` as transfers, and the initial balances."""
+    block = config.workload.block
+    moves = [_transfer(tx) for tx in block]
+    keys = sorted({k for s, d, _ in moves for k in (s, d)})
+    store = config.workload.initial
+    balances = tuple(store.get(k) or 0 for k in keys)
+    plan = Transfers(
+        tuple(keys),
+        tuple(keys.index(s) for s, _, _ in moves),
+        tuple(keys.index(d) for _, d, _ in moves),
+        tuple(a for _, _, a in moves),
+        sum(balances),
+    )
+    return plan, balances
+
+
+def _set(items: tuple[Worker, ...], w: int, worker: Worker) -> tuple[Worker, ...]:
+    return (*items[:w], worker, *items[w + 1:])
+
+
+class Bank:
+    """K identical workers run a block of transfers with no validation (peers' model)."""
+
+    name = "bank"
+    summary = "standard benchmark: K workers run N transfers with no validation (peers' model)"
+    criteria: tuple[str, ...] = ()
+
+    def __init__(self, final_sum: bool = False) -> None:
+        self.final_sum = final_sum
+
+    def initial(self, config: Config) -> BankState:
+        """Every balance as the workload starts it, every worker about to claim."""
+        plan, balances = transfers(config)
+        return BankState(Constant(plan), 0, balances, (IDLE,) * config.workers)
+
+    def actions(self, state: BankState) -> Sequence[Action]:
+        """One action per worker that is not DONE, in worker order."""
+        plan = state.block.value
+        out = []
+        for w, worker in enumerate(state.workers):
+            actor = f"w{w}"
+            pc, tx = worker.pc, worker.tx
+            if pc == CLAIM:
+                if state.nxt < len(plan.src):
+                    out.append(Action(actor, "claim", {"tx": state.nxt},
+                                      reads={"nxt"}, writes={"nxt"}))
+                else:
+                    out.append(Action(actor, "finish", reads={"nxt"}))
+            elif pc == RSRC:
+                key = plan.accounts[plan.src[tx]]
+                out.append(Action(actor, "rsrc", {"tx": tx, "key": key}, reads={key}))
+            elif pc == RDST:
+                key = plan.accounts[plan.dst[tx]]
+                out.append(Action(actor, "rdst", {"tx": tx, "key": key}, reads={key}))
+            elif pc == WSRC:
+                key = plan.accounts[plan.src[tx]]
+                out.append(Action(actor, "wsrc", {"tx": tx, "key": key}, writes={key}))
+            elif pc == WDST:
+                key = plan.accounts[plan.dst[tx]]
+                out.append(Action(actor, "wdst", {"tx": tx, "key": key}, writes={key}))
+        return tuple(out)
+
+    def step(self, state: BankState, action: Action) -> BankState:
+        """Run the worker's next step (the action names the worker)."""
+        w = int(action.actor[1:])
+        return self._step(state, w)
+
+    def _step(self, state: BankState, w: int) -> BankState:
+        plan = state.block.value
+        worker = state.workers[w]
+        pc, tx, bal = worker.pc, worker.tx, state.balances
+        if pc == CLAIM:
+            if state.nxt < len(plan.src):
+                return BankState(state.block, state.nxt + 1, bal,
+                                 _set(state.workers, w, Worker(RSRC, state.nxt, 0, 0)))
+            return attrs.evolve(state, workers=_set(state.workers, w, Worker(DONE, 0, 0, 0)))
+        if pc == RSRC:
+            moved = Worker(RDST, tx, bal[plan.src[tx]], 0)
+        elif pc == RDST:
+            moved = Worker(WSRC, tx, worker.rs, bal[plan.dst[tx]])
+        elif pc == WSRC:
+            src = plan.src[tx]
+            bal = (*bal[:src], worker.rs - plan.amount[tx], *bal[src + 1:])
+            moved = Worker(WDST, tx, 0, worker.rd)
+        elif pc == WDST:
+            dst = plan.dst[tx]
+            bal = (*bal[:dst], worker.rd + plan.amount[tx], *bal[dst + 1:])
+            moved = IDLE
+        else:
+            raise ValueError(f"worker w{w} is done and has no step")
+        return BankState(state.block, state.nxt, bal, _set(state.workers, w, moved))
+
+    def is_terminal(self, state: BankState) -> bool:
+        """Every worker is DONE."""
+        return all(worker.pc == DONE for worker in state.workers)
+
+    def outcome(self, state: BankState) -> Outcome:
+        """The final balances; the design keeps no read records (criteria = ())."""
+        plan = state.block.value
+        store = Store(dict(zip(plan.accounts, state.balances, strict=True)))
+        return Outcome(store, tuple(range(len(plan.src))), ())
+
+    def canonical(self, state: BankState) -> BankState:
+        """Workers are identical: sorting them picks one state per renaming."""
+        ordered = tuple(sorted(state.workers))
+        if ordered == state.workers:
+            return state
+        return BankState(state.block, state.nxt, state.balances, ordered)
+
+    def properties(self) -> Sequence[Property]:
+        """``counter`` always; ``final_sum`` in the final-sum variant."""
+        counter = Property("counter", "the claim counter never passes the block size (nxt <= N)",
+                           "state", _counter)
+        if not self.final_sum:
+            return (counter,)
+        return (counter, Property("final_sum", "when every worker is done the total balance "
+                                  "is what it was at the start", "terminal", _final_sum))
+
+    def mutants(self) -> Sequence[Mutant]:
+        """The final-sum variant (the peers' variant b)."""
+        if self.final_sum:
+            return ()
+        return (Mutant(
+            "final-sum",
+            "also check that the total balance is conserved (the peers' variant b)",
+            "The design has no validation, so two workers that read the same balance "
+            "before either writes it lose one update. The base design checks only the "
+            "claim counter (the peers' variant a, an exhaustive sweep); this variant adds "
+            "final_sum, which lost updates break, so a search stops at the first "
+            "counterexample. Every one is exactly 5N + K steps long.",
+            Bank(final_sum=True),
+            KnownFailure("bank:txs=2,accounts=3", 2, "final_sum", 12)),)
+
+    def compact(self, initial: BankState) -> BankPacking:
+        """The fast path: states as ints, successors computed on ints."""
+        return BankPacking(initial)
+
+
+def _counter(state: BankState) -> str | None:
+    n = len(state.block.value.src)
+    return None if state.nxt <= n else f"nxt = {state.nxt} passed the block size {n}"
+
+
+def _final_sum(state: BankState) -> str | None:
+    total = state.block.value.total
+    got = sum(state.balances)
+    if got == total:
+        return None
+    return f"the balances sum to {got}, not {total}: an update was lost"
+
+
+class BankPacking:
+    """A run's states as ints: ``nxt``, each balance, then each worker, in bit fields.
+
+    A balance is stored as its distance above the lowest value any run can reach (every
+    write moves at most the block's total amount); a dead register is stored as 0, and
+    since the program counter says which registers are live, the packing is injective.
+    """
+
+    def __init__(self, initial: BankState) -> None:
+        plan = initial.block.value
+        self.block = initial.block
+        self.n = n = len(plan.src)
+        self.k = k = len(initial.workers)
+        self.a = a = len(plan.accounts)
+        spread = sum(plan.amount)
+        self.low = low = min(initial.balances) - spread
+        high = max(initial.balances) + spread
+        bw = max(1, (high - low).bit_length())
+        tw = max(1, (n - 1).bit_length())
+        nw = max(1, (n + 1).bit_length())
+        self.bw, self.tw, self.nw = bw, tw, nw
+        self.bal_shift = tuple(nw + j * bw for j in range(a))
+        base = nw + a * bw
+        self.ww = ww = 3 + tw + 2 * bw
+        self.w_shift = tuple(base + w * ww for w in range(k))
+        self.w_mask = (1 << ww) - 1
+        self.bmask = (1 << bw) - 1
+        self.tmask = (1 << tw) - 1
+        self.nmask = (1 << nw) - 1
+        self.base = base
+        # Per worker and transaction, the shifts the hot loop needs.
+        self.src_shift = tuple(self.bal_shift[s] for s in plan.src)
+        self.dst_shift = tuple(self.bal_shift[d] for d in plan.dst)
+        self.amount = plan.amount
+        done = _PC_CODE[DONE]
+        self.all_done = sum(done << s for s in self.w_shift)
+        self.pc_mask_all = sum(7 << s for s in self.w_shift)
+
+    def pack(self, state: BankState) -> int:
+        """The int a state packs into."""
+        code = state.nxt
+        for j, b in enumerate(state.balances):
+            code |= (b - self.low) << self.bal_shift[j]
+        for w, worker in enumerate(state.workers):
+            field = _PC_CODE[worker.pc] | worker.tx << 3
+            if worker.pc in (RDST, WSRC):
+                field |= (worker.rs - self.low) << (3 + self.tw)
+            if worker.pc in (WSRC, WDST):
+                field |= (worker.rd - self.low) << (3 + self.tw + self.bw)
+            code |= field << self.w_shift[w]
+        return code
+
+    def unpack(self, code: int) -> BankState:
+        """The state an int stands for (``pack``'s inverse)."""
+        nxt = code & self.nmask
+        balances = tuple(((code >> s) & self.bmask) + self.low for s in self.bal_shift)
+        workers = []
+        for shift in self.w_shift:
+            field = code >> shift
+            pc = _PCS[field & 7]
+            tx = (field >> 3) & self.tmask
+            rs = ((field >> (3 + self.tw)) & self.bmask) + self.low if pc in (RDST, WSRC) else 0
+            rd = ((field >> (3 + self.tw + self.bw)) & self.bmask) + self.low \
+                if pc in (WSRC, WDST) else 0
+            workers.append(Worker(pc, tx, rs, rd))
+        return BankState(self.block, nxt, balances, tuple(workers))
+
+    def successors(self, code: int) -> list[int]:
+        """``pack(step(s, a))`` for each ``a`` in ``actions(s)``, in order; none when terminal."""
+        out = []
+        nxt = code & self.nmask
+        tw, bw, bmask, tmask = self.tw, self.bw, self.bmask, self.tmask
+        rs_at, rd_at = 3 + tw, 3 + tw + bw
+        for shift in self.w_shift:
+            field = code >> shift
+            pc = field & 7
+            if pc == 0:  # claim or finish
+                if nxt < self.n:
+                    out.append(code + 1 + ((1 | nxt << 3) << shift))
+                else:
+                    out.append(code + (5 << shift))
+            elif pc == 1:  # rsrc: rs = bal[src]
+                tx = (field >> 3) & tmask
+                value = (code >> self.src_shift[tx]) & bmask
+                out.append(code + ((1 | value << rs_at) << shift))
+            elif pc == 2:  # rdst: rd = bal[dst]
+                tx = (field >> 3) & tmask
+                value = (code >> self.dst_shift[tx]) & bmask
+                out.append(code + ((1 | value << rd_at) << shift))
+            elif pc == 3:  # wsrc: bal[src] = rs - amt; rs = 0
+                tx = (field >> 3) & tmask
+                rs = (field >> rs_at) & bmask
+                at = self.src_shift[tx]
+                old = (code >> at) & bmask
+                code2 = code + ((rs - self.amount[tx] - old) << at)
+                out.append(code2 + ((1 - (rs << rs_at)) << shift))
+            elif pc == 4:  # wdst: bal[dst] = rd + amt; back to claim, registers cleared
+                tx = (field >> 3) & tmask
+                rd = (field >> rd_at) & bmask
+                at = self.dst_shift[tx]
+                old = (code >> at) & bmask
+                code2 = code + ((rd + self.amount[tx] - old) << at)
+                out.append(code2 - ((field & self.w_mask) << shift))
+        return out
+
+    def canonical(self, code: int) -> int:
+        """The packed form of ``canonical(unpack(code))``'s class: workers sorted."""
+        low = code & ((1 << self.base) - 1)
+        ww, mask = self.ww, self.w_mask
+        fields = sorted((code >> s) & mask for s in self.w_shift)
+        for w, field in enumerate(fields):
+            low |= field << (self.base + w * ww)
+        return low
+
+    def suspect(self, code: int) -> bool:
+        """True when a state property might fail here (``counter``: nxt past N)."""
+        return code & self.nmask > self.n
+
+    def is_terminal(self, code: int) -> bool:
+        """Every worker is DONE."""
+        return code & self.pc_mask_all == self.all_done
