@@ -131,14 +131,28 @@ def _search_options(func: F) -> F:
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @click.option("--timeline/--no-timeline", default=True, show_default=True,
               help="Print a counterexample's per-actor timeline.")
+@click.option("--every-input", is_flag=True,
+              help="Explore once per class of initial stores that z3 finds (every store of "
+                   "a class drives every execution down the same branches), instead of only "
+                   "the workload's own values.")
+@click.option("--assume", metavar="EXPR", default=None,
+              help='With --every-input: only initial stores where EXPR holds, e.g. '
+                   '"acct0 >= 0 and acct1 >= 0".')
+@click.option("--max-classes", type=click.IntRange(min=1), default=64, show_default=True,
+              help="With --every-input: give up (inconclusive) past this many classes.")
 def explore_command(design: str, workload: str, workers: int, strategy: str,
                     max_states: int | None, max_depth: int | None, time_limit: float | None,
                     step_bound: int, symmetry: bool, criteria: tuple[str, ...],
-                    trace_out: str | None, force: bool, quiet: bool, timeline: bool) -> None:
+                    trace_out: str | None, force: bool, quiet: bool, timeline: bool,
+                    every_input: bool, assume: str | None, max_classes: int) -> None:
     """Explore every schedule of DESIGN on a small configuration.
 
     DESIGN is a built-in name (`block-stm`), a mutant (`block-stm:scan-keys-only`), or
     your own design: `path/to/design.py:ClassName[:mutant]`.
+
+    With --every-input, z3 first splits the initial stores into classes on which every
+    transaction execution takes the same branches, and every schedule is explored once
+    per class (see docs/prove.md).
 
     Exit code 0: every schedule explored, nothing violated. 1: a violation (its trace is
     written). 2: bad input. 3: a bound stopped the search first (not a pass).
@@ -152,7 +166,15 @@ def explore_command(design: str, workload: str, workers: int, strategy: str,
                               criteria=criteria or None)
     if trace_out is not None:
         check_writable(trace_out, force)
-    result = _run_search(console, found, ref, config, settings, quiet)
+    if assume is not None and not every_input:
+        raise click.UsageError("--assume narrows --every-input; add --every-input")
+    if every_input:
+        from checker.cli_every_input import explore_classes
+
+        result, config = explore_classes(console, found, ref, config, settings, quiet, assume,
+                                         max_classes)
+    else:
+        result = _run_search(console, found, ref, config, settings, quiet)
     if result.verdict == "violation":
         path = _record(console, result, ref, config, settings, trace_out, force)
         if timeline and result.path:
@@ -166,6 +188,16 @@ def explore_command(design: str, workload: str, workers: int, strategy: str,
 
 def _run_search(console: Console, design: model.Design, ref: DesignRef, config: model.Config,
                 settings: SearchSettings, quiet: bool) -> SearchResult:
+    print_header(console, design, ref, config, settings)
+    with search_progress(console, quiet) as progress:
+        result = explore(design, config, settings, progress)
+    print_result(console, result)
+    return result
+
+
+def print_header(console: Console, design: model.Design, ref: DesignRef, config: model.Config,
+                 settings: SearchSettings) -> None:
+    """What is explored: design (and mutant), configuration, bounds, properties."""
     console.print(f"[bold]shardcheck explore[/bold] {ref.spec()}")
     if ref.mutant:
         base, _ = resolve_design(DesignRef(ref.name, None, ref.file))
@@ -181,10 +213,6 @@ def _run_search(console: Console, design: model.Design, ref: DesignRef, config: 
                       "(--no-symmetry explores them all)")
     names = Judge(design, config, settings.step_bound, settings.criteria).names()
     console.print(f"  checking  {', '.join(names)}")
-    with search_progress(console, quiet) as progress:
-        result = explore(design, config, settings, progress)
-    print_result(console, result)
-    return result
 
 
 def _trace_of(result: SearchResult, ref: DesignRef, config: model.Config,
@@ -407,3 +435,7 @@ main.add_command(ci_command)
 from checker.cli_prove import prove_group  # noqa: E402
 
 main.add_command(prove_group)
+
+from checker.cli_every_input import prove_trace_command  # noqa: E402
+
+main.add_command(prove_trace_command)

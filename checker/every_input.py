@@ -28,7 +28,7 @@ import attrs
 import model
 from checker.diff import changes
 from checker.errors import BadInput, Inconclusive
-from checker.explorer import Progress, SearchResult, SearchSettings, Step, explore
+from checker.explorer import SearchResult, SearchSettings, Step, explore
 from checker.guard import call_design
 from checker.invariants import StateFormula, check_atoms, parse_formula
 from checker.properties import Judge, Violation
@@ -144,19 +144,23 @@ class EveryInputResult:
 
 def explore_every_input(design: model.Design, config: model.Config, settings: SearchSettings,
                         classes: InputClasses,
-                        on_class: Callable[[int, model.Workload], Progress | None] | None = None,
+                        search: Callable[[model.Config], SearchResult] | None = None,
                         on_result: Callable[[int, ClassResult], None] | None = None
                         ) -> EveryInputResult:
     """Explore every schedule of ``design`` once per class of initial stores.
 
-    ``on_class`` is told which class starts (and may return a progress callback for its
-    search); ``on_result`` gets each class's result as it finishes.
+    ``search`` runs one class's exploration (default: ``explore`` with ``settings``; the
+    CLI wraps it in a progress display); ``on_result`` gets each class's result as it
+    finishes.
     """
+    if search is None:
+        def search(class_config: model.Config) -> SearchResult:
+            return explore(design, class_config, settings)
+
     searched: list[ClassResult] = []
     inconclusive = ""
     for number, workload in enumerate(classes.workloads, start=1):
-        progress = on_class(number, workload) if on_class else None
-        result = explore(design, attrs.evolve(config, workload=workload), settings, progress)
+        result = search(attrs.evolve(config, workload=workload))
         entry = ClassResult(workload, result)
         searched.append(entry)
         if on_result is not None:
