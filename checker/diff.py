@@ -34,11 +34,11 @@ def _walk(path: str, before: Any, after: Any, depth: int, out: list[str]) -> Non
                   getattr(before, field.name), getattr(after, field.name), depth + 1, out)
         return
     if depth < MAX_DEPTH and isinstance(before, tuple) and isinstance(after, tuple):
-        if len(before) == len(after) and not _fields(before):
+        if len(before) == len(after) and not _fields(before) and not _shifted(before, after):
             for i, (b, a) in enumerate(zip(before, after, strict=True)):
                 _walk(f"{path}[{i}]", b, a, depth + 1, out)
             return
-        if len(before) != len(after):
+        if len(before) != len(after) or not _fields(before):
             added = [x for x in after if x not in before]
             removed = [x for x in before if x not in after]
             prefix = f"{path} " if path else ""
@@ -46,6 +46,14 @@ def _walk(path: str, before: Any, after: Any, depth: int, out: list[str]) -> Non
             out.extend(f"{prefix}-{_short(x)}" for x in removed)
             return
     out.append(f"{path}: {_short(before)} → {_short(after)}")
+
+
+def _shifted(before: tuple[Any, ...], after: tuple[Any, ...]) -> bool:
+    """True when a sorted collection lost one element and gained another (a message
+    delivered and a reply sent): position by position, everything after the change
+    would look different, so it reads better as what was added and removed."""
+    differing = sum(1 for b, a in zip(before, after, strict=True) if b != a)
+    return differing > 1 and any(x not in before for x in after)
 
 
 def _fields(value: tuple[Any, ...]) -> tuple[str, ...]:

@@ -111,6 +111,54 @@ def _transfers(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Sto
     return tuple(block), store
 
 
+def _xtransfers(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Store]:
+    modules, accounts = int(p["modules"]), int(p["accounts"])
+    xtxs, txs, amount = int(p["xtxs"]), int(p["txs"]), int(p["amount"])
+    if xtxs + txs == 0:
+        raise WorkloadError("workload xtransfers: xtxs=0 and txs=0 leave the block empty; "
+                            "set xtxs=1")
+    if xtxs + txs > MAX_TRANSACTIONS:
+        raise WorkloadError(f"workload xtransfers: xtxs + txs must be at most "
+                            f"{MAX_TRANSACTIONS}, got {xtxs + txs}")
+    if xtxs and modules < 2:
+        raise WorkloadError("workload xtransfers: a cross-module transfer needs modules=2 "
+                            "or more")
+    if txs and accounts < 2:
+        raise WorkloadError("workload xtransfers: a local transfer needs two accounts in its "
+                            "module; set accounts=2")
+    if int(p["reshard"]) and accounts < 2:
+        raise WorkloadError(f"workload xtransfers: reshard splits m{modules - 1} in two, so it "
+                            "needs two accounts per module; set accounts=2")
+    # The k-th account of module m is acct{m + modules*k}: round robin, as _owners spreads.
+    keys = [f"acct{j}" for j in range(modules * accounts)]
+
+    def account(module: int, k: int) -> str:
+        return keys[module + modules * (k % accounts)]
+
+    block = []
+    for i in range(xtxs + txs):
+        if i < xtxs:
+            # Module i mod M pays the next module; the payee is the module's last account,
+            # the one a reshard moves to the new module.
+            src_m, dst_m = i % modules, (i + 1) % modules
+            a = account(src_m, i // modules)
+            b = account(dst_m, accounts - 1 - (i // modules) % accounts)
+        else:
+            j = i - xtxs
+            src_m = dst_m = j % modules
+            a, b = account(src_m, j // modules), account(src_m, j // modules + 1)
+        program: tuple[Stmt, ...] = (
+            Read("src", a),
+            Read("dst", b),
+            Require(BinOp(">=", var("src"), const(amount)), f"insufficient balance in {a}"),
+            Write(a, BinOp("-", var("src"), const(amount))),
+            Write(b, BinOp("+", var("dst"), const(amount))),
+        )
+        block.append(Transaction(i, f"move {amount} {a}@m{src_m} -> {b}@m{dst_m}", program))
+    store = Store({k: int(p["balance"]) for k in keys}, _owners(keys, modules))
+    return tuple(block), store
+
+
 def _counter(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Store]:
     txs, nkeys = int(p["txs"]), int(p["keys"])
     keys = [f"ctr{k}" for k in range(nkeys)]
@@ -223,6 +271,30 @@ GENERATORS: dict[str, Generator] = {
                 _MODULES,
             ),
             _transfers,
+        ),
+        Generator(
+            "xtransfers",
+            "transfers across modules (xtxs) and inside one (txs), for two-phase-commit "
+            "and receipts",
+            (
+                Param("modules", 2, "modules; module i's accounts are acct{i}, "
+                      "acct{i+modules}, ...", 1, 8),
+                Param("accounts", 1, "accounts per module", 1, 8),
+                Param("xtxs", 1, "cross-module transfers: transfer i pays module i+1 "
+                      "from module i", 0, MAX_TRANSACTIONS),
+                Param("txs", 0, "local transfers: transfer j moves inside module j", 0,
+                      MAX_TRANSACTIONS),
+                Param("amount", 2, "amount of every transfer", 1),
+                Param("balance", 3, "initial balance of every account", 0),
+                Param("replays", 0, "old messages the attacker may re-send (two-phase-commit)",
+                      0, 8),
+                Param("dups", 0, "messages in flight the network may duplicate", 0, 8),
+                Param("attempts", 2, "attempts of each cross-module transfer "
+                      "(two-phase-commit retries an aborted one)", 1, 8),
+                Param("reshard", 0, "1: the last module may split in two while receipts are "
+                      "in flight (receipts)", 0, 1),
+            ),
+            _xtransfers,
         ),
         Generator(
             "counter",

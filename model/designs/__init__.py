@@ -6,9 +6,12 @@ from model.api import Design
 from model.designs.bank import Bank
 from model.designs.block_stm import BlockStm
 from model.designs.serial import Serial
+from model.designs.xmodule_2pc import TwoPhaseCommit
+from model.designs.xmodule_receipts import Receipts
 
 
 def builtin_designs() -> dict[str, Design]:
     """Every built-in design, by the name users type."""
-    designs: tuple[Design, ...] = (Serial(), BlockStm(), Bank())
+    designs: tuple[Design, ...] = (Serial(), BlockStm(), Bank(), TwoPhaseCommit(),
+                                     Receipts())
     return {d.name: d for d in designs}

@@ -1,0 +1,401 @@
+"""Asynchronous receipts across modules, as NEAR and rollup messaging move value.
+
+The real systems: NEAR's receipts (docs.near.org, "Transaction execution" and "Token
+transfer flow"): a transaction's debit runs in the sender's shard and emits a receipt;
+the receiver's shard applies the receipt in a later block. Resharding must carry the
+receipts in flight to the new owner of their account (NEP-568; nearcore PRs #12513,
+#9362, #4869, issue #11966). Rollup and bridge messages follow the same pattern and
+protect against replay with a "processed message" set (designs.md §3.1).
+
+What is modelled, for each transfer T of ``amount`` from ``src`` to ``dst``:
+
+1. The module that owns ``src`` debits it in one step (or reverts T when the balance
+   does not cover the amount). When ``dst`` lives in the same module the credit happens
+   in the same step (a local transfer); otherwise the step emits a receipt addressed to
+   the module that owns ``dst`` now.
+2. The destination module applies a receipt once: it keeps the ids of the receipts it
+   has applied and discards a receipt it has seen (de-duplication by receipt id).
+3. With ``reshard=1``, the last module (the parent) may split once, at any point: the
+   second half of its accounts moves to a new module (the child). Receipts in flight to
+   the parent for a moved account are re-addressed to the child, and the child inherits
+   the parent's set of applied receipts.
+
+Cross-module transfers are not atomic by design: between the debit and the credit the
+value is in flight. Each module's ordering is abstracted as atomic steps: a debit or a
+credit is one action, as if that module's BFT consensus instance had committed it
+(``model/designs/bft*.py`` models that consensus). The network may duplicate a receipt
+in flight (``dups=``) and delivers in any order; it never drops one (a receipt is part
+of the sender's committed state and is re-sent until applied).
+
+Properties (designs.md §3.3), judged by the design itself (``criteria = ()``): INV-ONCE
+(no receipt applied twice), INV-VAL (every credit comes from a receipt a debit emitted,
+for its amount and account), INV-CONS (total balance plus receipts in flight is
+constant), INV-NDS (no account below zero) in every state; INV-EXO (every receipt applied
+exactly once, nothing left in flight) at the end. INV-ORD does not apply: transfers
+carry no nonces.
+
+Mutants (M11 of designs.md §6.2, as two): ``no-dedup`` and ``reshard-misroute``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from model.api import (
+    Action,
+    Config,
+    KnownFailure,
+    Mutant,
+    Outcome,
+    Property,
+    ReadRecord,
+    TxRecord,
+)
+from model.designs.xmodule import (
+    Transfer,
+    balances,
+    budget,
+    negative,
+    number,
+    transfers_of,
+    with_writers,
+    writer_of,
+)
+from model.encoding import Constant
+from model.network import (
+    Message,
+    Network,
+    apply_fault,
+    deliver_action,
+    fault_actions,
+    is_fault,
+    message_of,
+)
+from model.store import Store
+
+RECEIPT = "receipt"
+PENDING, SENT, DONE, REVERTED = "pending", "sent", "done", "reverted"
+
+
+@attrs.frozen
+class Spec:
+    """What a run needs throughout: the transfers, the supply, and the reshard if any."""
+
+    transfers: tuple[Transfer, ...]
+    supply: int
+    parent: str
+    child: str
+    moved: tuple[str, ...]
+    """The accounts a reshard moves from ``parent`` to ``child`` (empty: no reshard)."""
+
+
+@attrs.frozen
+class ReceiptsState:
+    """The store and its layout, each transfer's progress, applied receipts, the network."""
+
+    spec: Constant[Spec]
+    store: Store
+    writers: tuple[tuple[str, int], ...]
+    progress: tuple[str, ...]
+    records: tuple[TxRecord | None, ...]
+    applied: tuple[tuple[str, tuple[int, ...]], ...]
+    """Each module's de-duplication set: the receipt ids it has applied."""
+    credits: tuple[int, ...]
+    """Every receipt credit, in the order modules applied them."""
+    network: Network
+    resharded: bool
+    order: tuple[int, ...]
+
+
+@attrs.frozen
+class Flags:
+    """Which bug is switched on; all False is the protocol as described."""
+
+    no_dedup: bool = False
+    reshard_misroute: bool = False
+
+
+def _receipt(t: Transfer, src: str, dst: str) -> Message:
+    return Message(src, dst, RECEIPT, (("tx", t.index), ("key", t.dst), ("amount", t.amount)))
+
+
+def _applied_by(state: ReceiptsState, module: str) -> tuple[int, ...]:
+    for name, ids in state.applied:
+        if name == module:
+            return ids
+    return ()
+
+
+def _with_applied(applied: tuple[tuple[str, tuple[int, ...]], ...], module: str,
+                  ids: tuple[int, ...]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    merged = dict(applied)
+    merged[module] = ids
+    return tuple(sorted(merged.items()))
+
+
+def _replace(items: tuple, index: int, value: object) -> tuple:  # type: ignore[type-arg]
+    return (*items[:index], value, *items[index + 1:])
+
+
+class Receipts:
+    """Debit at the source, a receipt in flight, a credit applied once at the destination."""
+
+    name = "receipts"
+    summary = ("asynchronous receipts across modules (NEAR-style): debit, receipt in flight, "
+               "credit applied once; optional reshard of the destination")
+    criteria: tuple[str, ...] = ()
+
+    def __init__(self, flags: Flags = Flags(), mutant: str | None = None) -> None:
+        self.flags = flags
+        self.mutant = mutant
+
+    # The design interface -------------------------------------------------------------
+
+    def initial(self, config: Config) -> ReceiptsState:
+        """Every transfer pending, nothing in flight, the original layout."""
+        workload = config.workload
+        transfers = transfers_of(self.name, config)
+        store = workload.initial
+        modules = store.modules()
+        parent = modules[-1]
+        child = f"m{len(modules)}" if parent == f"m{len(modules) - 1}" else parent + "'"
+        moved: tuple[str, ...] = ()
+        if budget(workload, "reshard"):
+            owned = sorted((k for k, _ in store.values if store.module_of(k) == parent),
+                           key=lambda k: (len(k), k))
+            moved = tuple(owned[(len(owned) + 1) // 2:])
+        spec = Spec(transfers, balances(store), parent, child, moved)
+        return ReceiptsState(
+            spec=Constant(spec), store=store, writers=(),
+            progress=tuple(PENDING for _ in transfers),
+            records=tuple(None for _ in transfers), applied=(), credits=(),
+            network=Network(duplicates_left=budget(workload, "dups")),
+            resharded=not moved, order=())
+
+    def actions(self, state: ReceiptsState) -> Sequence[Action]:
+        """The modules' steps, then the network's duplications."""
+        return (*self._protocol_actions(state), *fault_actions(state.network))
+
+    def step(self, state: ReceiptsState, action: Action) -> ReceiptsState:
+        """Apply one action."""
+        if is_fault(action):
+            return attrs.evolve(state, network=apply_fault(state.network, action))
+        if action.name == "reshard":
+            return self._reshard(state)
+        if action.name in ("debit", "execute"):
+            return self._debit(state, number(action.param("tx")))
+        message = message_of(action)
+        return self._credit(attrs.evolve(state, network=state.network.remove(message)),
+                            message)
+
+    def is_terminal(self, state: ReceiptsState) -> bool:
+        """Nothing the modules can do is left (duplications do not count)."""
+        return not self._protocol_actions(state)
+
+    def outcome(self, state: ReceiptsState) -> Outcome:
+        """The store, and each transfer's debit and credit as one record."""
+        records = tuple(r if r is not None else TxRecord(t.index, "reverted", (), ())
+                        for t, r in zip(state.spec.value.transfers, state.records,
+                                        strict=True))
+        return Outcome(state.store, state.order, records)
+
+    def properties(self) -> Sequence[Property]:
+        """INV-ONCE, INV-VAL, INV-CONS, INV-NDS in every state; INV-EXO at the end."""
+        return (
+            Property("INV-ONCE", "no receipt is applied twice", "state", _once),
+            Property("INV-VAL", "every credit comes from a receipt a debit emitted",
+                     "state", _validity),
+            Property("INV-CONS", "total balance plus the receipts in flight not yet applied "
+                     "is constant", "state", _conservation),
+            Property("INV-NDS", "no account is spent below zero", "state",
+                     lambda s: negative(s.store)),
+            Property("INV-EXO", "at the end every emitted receipt has been applied exactly "
+                     "once and nothing is in flight", "terminal", _exactly_once),
+        )
+
+    def mutants(self) -> Sequence[Mutant]:
+        """``no-dedup`` and ``reshard-misroute`` (M11)."""
+        if self.mutant is not None:
+            return ()
+        return tuple(Mutant(name, summary, doc,
+                            Receipts(attrs.evolve(Flags(), **{flag: True}), name), failure)
+                     for name, flag, summary, doc, failure in MUTANTS)
+
+    # The protocol ----------------------------------------------------------------------
+
+    def _modules(self, state: ReceiptsState) -> tuple[str, ...]:
+        return state.store.modules()
+
+    def _protocol_actions(self, state: ReceiptsState) -> tuple[Action, ...]:
+        spec = state.spec.value
+        store = state.store
+        modules = self._modules(state)
+        out: list[Action] = []
+        for t in spec.transfers:
+            if state.progress[t.index] != PENDING:
+                continue
+            here, there = store.module_of(t.src), store.module_of(t.dst)
+            name = "execute" if here == there else "debit"
+            out.append(Action(here, name, (("tx", t.index),), frozenset({here, "store"}),
+                              frozenset({here, "store", f"inbox:{there}"})))
+        for message in state.network.distinct():
+            out.append(deliver_action(message, reads={message.dst},
+                                      writes={message.dst, "store"}))
+        if not state.resharded:
+            out.append(Action(spec.parent, "reshard", (("child", spec.child),),
+                              frozenset({spec.parent, "store"}),
+                              frozenset({spec.parent, spec.child, "store",
+                                         *(f"inbox:{m}" for m in modules),
+                                         f"inbox:{spec.child}"})))
+        return tuple(out)
+
+    def _debit(self, state: ReceiptsState, tx: int) -> ReceiptsState:
+        """The source module debits ``src`` and credits locally or emits a receipt."""
+        t = state.spec.value.transfers[tx]
+        store = state.store
+        here, there = store.module_of(t.src), store.module_of(t.dst)
+        value = store.get(t.src) or 0
+        read = ReadRecord("read", t.src, value, writer_of(state.writers, t.src))
+        if value < t.amount:
+            return attrs.evolve(
+                state, progress=_replace(state.progress, tx, REVERTED),
+                records=_replace(state.records, tx, TxRecord(tx, "reverted", (read,), ())),
+                order=(*state.order, tx))
+        debit = (t.src, value - t.amount)
+        if here == there:
+            dst_value = store.get(t.dst) or 0
+            credit = (t.dst, dst_value + t.amount)
+            reads = (read, ReadRecord("read", t.dst, dst_value, writer_of(state.writers, t.dst)))
+            return attrs.evolve(
+                state, store=store.with_writes((debit, credit)),
+                writers=with_writers(state.writers, (t.src, t.dst), tx),
+                progress=_replace(state.progress, tx, DONE),
+                records=_replace(state.records, tx,
+                                 TxRecord(tx, "committed", reads, (debit, credit))),
+                order=(*state.order, tx))
+        return attrs.evolve(
+            state, store=store.with_writes((debit,)),
+            writers=with_writers(state.writers, (t.src,), tx),
+            progress=_replace(state.progress, tx, SENT),
+            records=_replace(state.records, tx, TxRecord(tx, "committed", (read,), (debit,))),
+            network=state.network.send(_receipt(t, here, there)))
+
+    def _credit(self, state: ReceiptsState, message: Message) -> ReceiptsState:
+        """The destination applies a receipt once; a seen receipt is discarded."""
+        module = message.dst
+        tx, key, amount = (number(message.get("tx")), str(message.get("key")),
+                           number(message.get("amount")))
+        seen = _applied_by(state, module)
+        if tx in seen and not self.flags.no_dedup:
+            return state
+        if state.store.module_of(key) != module:
+            # Only a misrouted receipt gets here: the parent no longer holds the account
+            # and, finding no such account, discards the receipt.
+            assert self.flags.reshard_misroute, f"{module} got a receipt for {key}"
+            return state
+        value = state.store.get(key) or 0
+        credit = (key, value + amount)
+        old = state.records[tx]
+        assert old is not None, "a receipt is only in flight after its debit"
+        record = attrs.evolve(old, reads=(*old.reads, ReadRecord(
+            "read", key, value, writer_of(state.writers, key))), writes=(*old.writes, credit))
+        return attrs.evolve(
+            state, store=state.store.with_writes((credit,)),
+            writers=with_writers(state.writers, (key,), tx),
+            applied=_with_applied(state.applied, module, tuple(sorted({*seen, tx}))),
+            credits=(*state.credits, tx), records=_replace(state.records, tx, record),
+            order=state.order if tx in state.order else (*state.order, tx))
+
+    def _reshard(self, state: ReceiptsState) -> ReceiptsState:
+        """The parent splits: moved accounts, their receipts in flight and its applied set
+        go to the child."""
+        spec = state.spec.value
+        owners = dict(state.store.owners)
+        owners.update((key, spec.child) for key in spec.moved)
+        store = attrs.evolve(state.store, owners=owners)
+        network = state.network
+        if not self.flags.reshard_misroute:
+            for message in state.network.in_flight:
+                if (message.dst == spec.parent and message.kind == RECEIPT
+                        and message.get("key") in spec.moved):
+                    network = network.remove(message).send(
+                        Message(message.src, spec.child, message.kind, message.payload))
+        applied = _with_applied(state.applied, spec.child, _applied_by(state, spec.parent))
+        return attrs.evolve(state, store=store, network=network, applied=applied,
+                            resharded=True)
+
+
+def _once(state: ReceiptsState) -> str | None:
+    seen: set[int] = set()
+    for tx in state.credits:
+        if tx in seen:
+            return f"the receipt of T{tx} was applied twice"
+        seen.add(tx)
+    return None
+
+
+def _validity(state: ReceiptsState) -> str | None:
+    for tx in state.credits:
+        if state.progress[tx] != SENT:
+            return f"a credit for T{tx} was applied but T{tx} emitted no receipt"
+    return None
+
+
+def _in_flight_value(state: ReceiptsState) -> int:
+    credited = set(state.credits)
+    pending: dict[int, int] = {}
+    for message in state.network.in_flight:
+        tx = number(message.get("tx"))
+        if tx not in credited:
+            pending[tx] = number(message.get("amount"))
+    return sum(pending.values())
+
+
+def _conservation(state: ReceiptsState) -> str | None:
+    total = balances(state.store)
+    flight = _in_flight_value(state)
+    if total + flight != state.spec.value.supply:
+        return (f"the accounts hold {total} and receipts in flight {flight}: "
+                f"{total + flight} in all, the block started with {state.spec.value.supply}")
+    return None
+
+
+def _exactly_once(state: ReceiptsState) -> str | None:
+    if state.network.in_flight:
+        return f"{state.network.in_flight[0].label()} is still in flight"
+    credited = set(state.credits)
+    for tx, progress in enumerate(state.progress):
+        if progress == SENT and tx not in credited:
+            return f"the receipt of T{tx} was never applied"
+    return None
+
+
+MUTANTS: tuple[tuple[str, str, str, str, KnownFailure | None], ...] = (
+    ("no-dedup", "no_dedup",
+     "M11: receipts are not de-duplicated by id at the destination",
+     """What is wrong: the destination module applies every receipt that reaches it,
+without checking the ids of the receipts it has already applied. A receipt the network
+delivers twice (a retransmission, a relayer that re-submits) credits twice.
+Where: rollup bridges and cross-domain messengers keep a "processed message" mapping
+for exactly this; designs.md §3.1 and §6.2 (M11, duplicates not filtered).
+What a user sees: the destination account is credited twice for one debit: value is
+created (INV-ONCE, then conservation).
+Found by: shardcheck explore receipts:no-dedup --workload xtransfers:xtxs=1,dups=1
+(BFS: INV-ONCE after 4 steps).""",
+     KnownFailure("xtransfers:xtxs=1,dups=1", 2, "INV-ONCE", 4)),
+    ("reshard-misroute", "reshard_misroute",
+     "M11: receipts in flight keep the route of the layout they were sent under",
+     """What is wrong: when the destination module splits, receipts already in flight
+stay addressed to the parent, which no longer holds the account and discards them.
+Where: NEAR's resharding must move delayed, buffered and in-flight receipts to the
+child shards without losing or double-executing any (NEP-568; nearcore PRs #12513,
+#9362, #4869, issue #11966); designs.md §3.1 and §6.2 (M11).
+What a user sees: the debit happened and the credit never does: value is lost
+(conservation, then exactly-once at the end).
+Found by: shardcheck explore receipts:reshard-misroute \\
+    --workload xtransfers:accounts=2,reshard=1
+(BFS: INV-CONS after 3 steps).""",
+     KnownFailure("xtransfers:accounts=2,reshard=1", 2, "INV-CONS", 3)),
+)
