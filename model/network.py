@@ -17,15 +17,20 @@ canonical encoding (a duplicate appears twice), so two runs that sent the same m
 in different orders reach the same state and the same fingerprint.
 
 Footprints: a message is the shared object ``msg:<src>><dst>:<kind>:<payload>``
-(``message_object``); delivering or dropping it writes that object, sending it writes it
-too, and the budgets are the objects ``net:drops`` and ``net:duplicates``. Two actions
-that touch different messages and different actors are therefore independent, which is
-what a partial-order reduction needs to know.
+(``message_object``) and every receiver has an inbox object ``inbox:<dst>``
+(``inbox_object``). Delivering, dropping or duplicating a message writes both; a step
+that sends must write the inbox of every receiver it sends to (and may add the message
+objects); the budgets are the objects ``net:drops`` and ``net:duplicates``. Actions on
+different receivers' messages are therefore independent, which is what a partial-order
+reduction needs to know, and a send is never independent of a fault on its receiver's
+messages, which it can enable.
 
 A typical design keeps ``network: Network`` in its state and does::
 
     def actions(self, state):
-        own = tuple(deliver_action(m, writes={f"replica:{m.dst}"})
+        # the receiver's state, and the inboxes of everyone its reply may reach
+        own = tuple(deliver_action(m, writes={f"replica:{m.dst}",
+                                              *map(inbox_object, peers(m.dst))})
                     for m in state.network.distinct())
         return own + fault_actions(state.network)
 
@@ -69,7 +74,7 @@ def _payload(
     return pairs
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Message:
     """One message: who sent it, to whom, its kind and its payload (small values only).
 
@@ -95,11 +100,20 @@ class Message:
         fields = " ".join(f"{k}={v}" for k, v in self.payload)
         return f"{self.kind} {self.src}->{self.dst}" + (f" {fields}" if fields else "")
 
+    def __repr__(self) -> str:
+        # Timelines print a state's changes by repr: the label is what a reader wants.
+        return f"<{self.label()}>"
+
 
 def message_object(message: Message) -> str:
     """The footprint object standing for one message (in flight or not)."""
     fields = ",".join(f"{k}={v}" for k, v in message.payload)
     return f"msg:{message.src}>{message.dst}:{message.kind}:{fields}"
+
+
+def inbox_object(dst: str) -> str:
+    """The footprint object standing for every message in flight to ``dst``."""
+    return f"inbox:{dst}"
 
 
 @attrs.frozen
@@ -165,10 +179,10 @@ def deliver_action(message: Message, reads: Iterable[str] = (),
     ``reads`` and ``writes`` are the receiver's own footprint (its state, what its reply
     sends); the message's own object is added.
     """
-    obj = message_object(message)
+    objs = {message_object(message), inbox_object(message.dst)}
     return Action(message.dst, DELIVER,
                   (("msg", message.kind), ("from", message.src), *message.payload),
-                  frozenset(reads) | {obj}, frozenset(writes) | {obj})
+                  frozenset(reads) | objs, frozenset(writes) | objs)
 
 
 def message_of(action: Action) -> Message:
@@ -188,11 +202,10 @@ def fault_actions(network: Network) -> tuple[Action, ...]:
         if left <= 0:
             continue
         for message in network.distinct():
-            obj = message_object(message)
+            objs = frozenset({budget, message_object(message), inbox_object(message.dst)})
             out.append(Action(NETWORK_ACTOR, name,
                               (("msg", message.kind), ("from", message.src),
-                               ("to", message.dst), *message.payload),
-                              frozenset({budget, obj}), frozenset({budget, obj})))
+                               ("to", message.dst), *message.payload), objs, objs))
     return tuple(out)
 
 
