@@ -109,6 +109,13 @@ def _search_options(func: F) -> F:
         click.option("--symmetry/--no-symmetry", default=True, show_default=True,
                      help="Visit one state per renaming of interchangeable actors, for "
                           "designs that declare them (model.Symmetric)."),
+        click.option("--por/--no-por", default=True, show_default=True,
+                     help="Partial-order reduction by sleep sets: interleavings of "
+                          "independent actions are walked once; every state is still "
+                          "visited (see docs/performance.md)."),
+        click.option("--compact/--no-compact", default=True, show_default=True,
+                     help="Use a design's compact fast path (states packed into ints) when "
+                          "it offers one."),
         click.option("--criterion", "criteria", multiple=True,
                      type=click.Choice(list(model.CRITERIA)),
                      help="Judge terminal states by this criterion instead of the design's "
@@ -140,11 +147,16 @@ def _search_options(func: F) -> F:
                    '"acct0 >= 0 and acct1 >= 0".')
 @click.option("--max-classes", type=click.IntRange(min=1), default=64, show_default=True,
               help="With --every-input: give up (inconclusive) past this many classes.")
+@click.option("--audit", is_flag=True,
+              help="Instead of one search: search without reductions, then with each "
+                   "reduction alone, and compare verdicts, terminal outcomes and state "
+                   "counts (exit 1 if any differs).")
 def explore_command(design: str, workload: str, workers: int, strategy: str,
                     max_states: int | None, max_depth: int | None, time_limit: float | None,
-                    step_bound: int, symmetry: bool, criteria: tuple[str, ...],
-                    trace_out: str | None, force: bool, quiet: bool, timeline: bool,
-                    every_input: bool, assume: str | None, max_classes: int) -> None:
+                    step_bound: int, symmetry: bool, por: bool, compact: bool,
+                    criteria: tuple[str, ...], trace_out: str | None, force: bool,
+                    quiet: bool, timeline: bool, every_input: bool, assume: str | None,
+                    max_classes: int, audit: bool) -> None:
     """Explore every schedule of DESIGN on a small configuration.
 
     DESIGN is a built-in name (`block-stm`), a mutant (`block-stm:scan-keys-only`), or
@@ -163,7 +175,11 @@ def explore_command(design: str, workload: str, workers: int, strategy: str,
     settings = SearchSettings(strategy=strategy, max_states=max_states,  # type: ignore[arg-type]
                               max_depth=max_depth, time_limit=time_limit,
                               step_bound=step_bound, symmetry=symmetry,
-                              criteria=criteria or None)
+                              criteria=criteria or None, por=por, compact=compact)
+    if audit:
+        from checker.audit_report import run_audit
+
+        sys.exit(run_audit(console, found, ref.spec(), config, settings))
     if trace_out is not None:
         check_writable(trace_out, force)
     if assume is not None and not every_input:

@@ -1,28 +1,54 @@
 """Exhaustive exploration: one explorer, breadth-first or depth-first by frontier policy.
 
-States are deduplicated by their 128-bit fingerprints; each fingerprint keeps a pointer
-to its parent and the action that reached it, so a violation's path is rebuilt without
-storing paths. Breadth-first search reaches every state first by a shortest path, so
-its counterexamples are the shortest there are.
+The visited set holds 64-bit keys, never states: on the ordinary path a key is a BLAKE2b
+hash of the state's canonical encoding (of its symmetry representative), so two states
+can collide, and the result reports the probability that one did, as TLC does. A design
+that offers the compact fast path (``model.Compact``) has its states packed into ints,
+which are their own keys: no hashing, and no collision. Each state found gets a number;
+two flat arrays hold, per number, the number of its parent and the index of the action
+that reached it (8 bytes a state), so a violation's path is rebuilt by regenerating
+actions, as TLC does, and no path or action object is kept.
+
+Partial-order reduction (``SearchSettings.por``) is by sleep sets with state caching
+(Godefroid, *Partial-Order Methods for the Verification of Concurrent Systems*, LNCS
+1032, 1996, ch. 5): after a state's action ``t`` has been explored, every later sibling
+branch carries ``t`` asleep for as long as it takes actions independent of ``t`` (other
+actors, footprints without a conflict), so the same interleaving is not walked twice.
+A state reached again with fewer actions asleep than it was explored with has exactly
+those re-explored. Sleep sets prune transitions, never states: every reachable state is
+still visited and judged, so every state property, terminal outcome and deadlock is
+checked just as without the reduction (docs/performance.md). Breadth-first search then
+no longer promises a shortest counterexample. The reduction needs actions, so the
+compact path does not use it.
+
+Cyclic garbage collection is switched off during a search: states are acyclic values,
+and a collector pass over millions of live tuples costs more than the search itself.
 """
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import time
+from array import array
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import attrs
 
 import model
 from checker.diff import changes
-from checker.errors import BadInput
+from checker.errors import BadInput, DesignBug, Inconclusive
 from checker.guard import call_design
 from checker.properties import Judge, Violation
 
 Strategy = Literal["bfs", "dfs"]
 Verdict = Literal["pass", "violation", "inconclusive"]
+
+KEY_BITS = 64
+"""Bits of a visited-set key on the ordinary path."""
 
 
 def _positive_or_none(name: str) -> Callable[[Any, Any, Any], None]:
@@ -45,6 +71,10 @@ class SearchSettings:
     symmetry: bool = attrs.field(default=True)
     criteria: tuple[str, ...] | None = attrs.field(default=None)
     """Terminal criteria chosen on the command line; None: the design's own."""
+    por: bool = attrs.field(default=True)
+    """Partial-order reduction by sleep sets (ordinary path only)."""
+    compact: bool = attrs.field(default=True)
+    """Use a design's compact fast path (``model.Compactable``) when it offers one."""
 
     @strategy.validator
     def _check_strategy(self, _attribute: Any, value: str) -> None:
@@ -62,6 +92,10 @@ class SearchSettings:
         bounds.append(f"step bound {self.step_bound}")
         if not self.symmetry:
             bounds.append("no symmetry reduction")
+        if not self.por:
+            bounds.append("no partial-order reduction")
+        if not self.compact:
+            bounds.append("no compact path")
         return ", ".join(bounds)
 
 
@@ -76,6 +110,12 @@ class Stats:
     distinct_outcomes: int
     seconds: float
     complete: bool
+    collision_probability: float = 0.0
+    """Probability that two distinct states shared a visited-set key (TLC's optimistic
+    estimate: states * (generated - states) / 2^64); 0 on the compact path, whose keys
+    are the states themselves."""
+    engine: str = "ordinary"
+    """Which path ran: ``ordinary``, ``ordinary+sleep-sets`` or ``compact``."""
 
     @property
     def states_per_second(self) -> float:
@@ -106,9 +146,38 @@ class SearchResult:
     violation: Violation | None = None
     path: tuple[Step, ...] = ()
     reason: str = ""
+    outcomes: frozenset[str] = frozenset()
+    """Fingerprints of the distinct terminal outcomes found (what an audit compares)."""
 
 
 Progress = Callable[[Stats], None]
+
+
+def collision_probability(states: int, generated: int, bits: int = KEY_BITS) -> float:
+    """TLC's optimistic estimate that two of ``states`` distinct states shared a key.
+
+    ``generated`` counts every state produced (the initial one and one per transition);
+    each of the ``generated - states`` revisits could have matched a wrong one of the
+    ``states`` keys with probability ``states / 2^bits``.
+    """
+    return min(1.0, states * max(0, generated - states) / float(1 << bits))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _key_of(value: object) -> int:
+    """The ordinary path's visited-set key: 64 bits of BLAKE2b over the canonical encoding."""
+    return int.from_bytes(
+        hashlib.blake2b(model.canonical_bytes(value), digest_size=8).digest(), "little")
 
 
 class _Search:
@@ -120,42 +189,54 @@ class _Search:
         self.settings = settings
         self.judge = Judge(design, config, settings.step_bound, settings.criteria)
         self.progress = progress
-        # fingerprint -> (parent's fingerprint, index of the action among the parent's
-        # enabled actions): paths are rebuilt by regenerating actions, as TLC does, so no
-        # action object is kept per state.
-        self.parents: dict[bytes, tuple[bytes, int] | None] = {}
+        self.seen: set[int] = set()
+        # Per state number: its parent's number and the index of the action (among the
+        # parent's enabled actions) that reached it.
+        self.parents = array("I")
+        self.choices = array("I")
         self.initial: Any = None
         self.transitions = 0
         self.max_depth = 0
         self.terminal_states = 0
         self.outcomes: set[bytes] = set()
         self.started = time.monotonic()
+        self.next_report = self.started + 0.25
         self.truncated = False
+        self.engine = "ordinary"
+        self.exact_keys = False
         self.canonical: Callable[[Any], Any] | None = None
         if settings.symmetry and isinstance(design, model.Symmetric):
             self.canonical = design.canonical
 
-    def key(self, state: Any) -> bytes:
-        """The visited-set key: the fingerprint of the state's symmetry representative.
+    def key(self, state: Any) -> int:
+        """The visited-set key: of the state's symmetry representative.
 
         The frontier keeps the state as reached, so a path is a real run from the
         initial state; only the deduplication looks through renamed actors.
         """
         if self.canonical is None:
-            return model.digest(state)
-        return model.digest(self.call("canonical()", self.canonical, state))
+            return _key_of(state)
+        return _key_of(self.call("canonical()", self.canonical, state))
+
+    def add(self, parent: int, choice: int) -> int:
+        """Number a newly found state."""
+        self.parents.append(parent)
+        self.choices.append(choice)
+        return len(self.parents) - 1
 
     def stats(self, complete: bool) -> Stats:
-        return Stats(len(self.parents), self.transitions, self.max_depth, self.terminal_states,
-                     len(self.outcomes), time.monotonic() - self.started, complete)
+        states = len(self.parents)
+        collision = 0.0 if self.exact_keys else collision_probability(
+            states, self.transitions + 1)
+        return Stats(states, self.transitions, self.max_depth, self.terminal_states,
+                     len(self.outcomes), time.monotonic() - self.started, complete,
+                     collision, self.engine)
 
-    def path_to(self, fp: bytes) -> tuple[Step, ...]:
+    def path_to(self, number: int) -> tuple[Step, ...]:
         choices: list[int] = []
-        link = self.parents[fp]
-        while link is not None:
-            fp, index = link
-            choices.append(index)
-            link = self.parents[fp]
+        while number != 0:
+            choices.append(self.choices[number])
+            number = self.parents[number]
         steps: list[Step] = []
         state = self.initial
         for depth, index in enumerate(reversed(choices)):
@@ -184,6 +265,23 @@ class _Search:
             self.outcomes.add(model.digest(self.call("outcome()", self.design.outcome, state)))
         return terminal, violation
 
+    def result(self, verdict: Verdict, start: str, complete: bool,
+               violation: Violation | None = None, path: tuple[Step, ...] = (),
+               reason: str = "") -> SearchResult:
+        outcomes = frozenset(o.hex() for o in self.outcomes)
+        return SearchResult(verdict, self.stats(complete), start, violation, path, reason,
+                            outcomes)
+
+    def stopped(self, start: str, reason: str) -> SearchResult:
+        return self.result("inconclusive", start, False, reason=reason)
+
+    def packing(self, initial: Any) -> model.Compact | None:
+        """The design's compact fast path for this run, when it offers one and may use it."""
+        if not self.settings.compact or not isinstance(self.design, model.Compactable):
+            return None
+        packing: model.Compact = self.call("compact()", self.design.compact, initial)
+        return packing
+
 
 def explore(design: model.Design, config: model.Config,
             settings: SearchSettings = SearchSettings(),
@@ -192,58 +290,337 @@ def explore(design: model.Design, config: model.Config,
     search = _Search(design, config, settings, progress)
     initial = search.call("initial()", design.initial, config)
     search.initial = initial
-    root = search.key(initial)
     start = model.fingerprint(initial)  # of the state itself, as traces record it
-    search.parents[root] = None
+    with _collector_paused():
+        packing = search.packing(initial)
+        if packing is not None:
+            return _explore_compact(search, start, packing)
+        return _explore_ordinary(search, start)
+
+
+def _independent(a: model.Action, b: model.Action) -> bool:
+    return a.actor != b.actor and not a.conflicts_with(b)
+
+
+class _Asleep:
+    """What sleep-set reduction remembers of a state: the actions it was explored without.
+
+    ``naming`` is the key of the state as reached (not of its symmetry representative):
+    a sleep set names actors, so it only speaks for a state reached under the same names.
+    """
+
+    __slots__ = ("asleep", "depth", "expanded", "naming", "number")
+
+    def __init__(self, asleep: frozenset[model.Action], naming: int | None, number: int,
+                 depth: int) -> None:
+        self.asleep = asleep
+        self.naming = naming
+        self.number = number
+        self.depth = depth
+        self.expanded = False
+
+
+_Item = tuple[Any, int, int, int, "frozenset[model.Action] | None"]
+
+
+def _explore_ordinary(search: _Search, start: str) -> SearchResult:
+    settings = search.settings
+    initial = search.initial
+    por = settings.por
+    if por:
+        search.engine = "ordinary+sleep-sets"
+    root = search.key(initial)
+    search.seen.add(root)
+    search.add(0, 0)
     terminal, violation = search.visit(initial, 0)
     if violation is not None:
-        return SearchResult("violation", search.stats(False), start, violation)
-    frontier: deque[tuple[Any, bytes, int]] = deque()
+        return search.result("violation", start, False, violation)
+    memory: dict[int, _Asleep] = {}
+    named = search.canonical is not None
+    if por:
+        memory[root] = _Asleep(frozenset(), _key_of(initial) if named else root, 0, 0)
+    # (state, its number, depth, its key, redo): redo is None for a first expansion, or
+    # the actions to re-explore because the state was reached with fewer asleep.
+    frontier: deque[_Item] = deque()
     if not terminal:
-        frontier.append((initial, root, 0))
+        frontier.append((initial, 0, 0, root, None))
     take = frontier.popleft if settings.strategy == "bfs" else frontier.pop
     deadline = None if settings.time_limit is None else search.started + settings.time_limit
     next_report = search.started + 0.25
     expanded = 0
+    seen = search.seen
     while frontier:
         expanded += 1
         if expanded % 256 == 0:
             now = time.monotonic()
             if deadline is not None and now >= deadline:
-                return _stopped(search, start, f"time limit of {settings.time_limit:g}s reached")
-            if progress is not None and now >= next_report:
-                progress(search.stats(False))
+                return search.stopped(start, f"time limit of {settings.time_limit:g}s reached")
+            if search.progress is not None and now >= next_report:
+                search.progress(search.stats(False))
                 next_report = now + 0.25
-        state, fp, depth = take()
+        state, number, depth, key, redo = take()
         actions = search.actions(state, depth)
         if not actions:
             violation = search.judge.check_deadlock(depth)
-            return SearchResult("violation", search.stats(False), start, violation,
-                                search.path_to(fp))
+            return search.result("violation", start, False, violation, search.path_to(number))
         if settings.max_depth is not None and depth >= settings.max_depth:
             search.truncated = True
             continue
+        asleep: frozenset[model.Action] = frozenset()
+        if por:
+            entry = memory[key]
+            asleep = entry.asleep
+            if redo is None:
+                entry.expanded = True
+        done: list[model.Action] = []
         for index, action in enumerate(actions):
+            if redo is not None:
+                if action not in redo:
+                    continue
+            elif action in asleep:
+                continue
             nxt = search.step(state, action, depth)
             search.transitions += 1
-            nfp = search.key(nxt)
-            if nfp in search.parents:
+            nkey = search.key(nxt)
+            child_asleep: frozenset[model.Action] = frozenset()
+            if por:
+                child_asleep = frozenset(u for u in (*asleep, *done)
+                                         if _independent(u, action))
+                done.append(action)
+            if nkey in seen:
+                if por:
+                    _revisit(search, memory, frontier, nxt, nkey, child_asleep, named)
                 continue
-            search.parents[nfp] = (fp, index)
+            seen.add(nkey)
+            child = search.add(number, index)
             if depth + 1 > search.max_depth:
                 search.max_depth = depth + 1
             terminal, violation = search.visit(nxt, depth + 1)
             if violation is not None:
-                return SearchResult("violation", search.stats(False), start, violation,
-                                    search.path_to(nfp))
+                return search.result("violation", start, False, violation,
+                                     search.path_to(child))
             if settings.max_states is not None and len(search.parents) >= settings.max_states:
-                return _stopped(search, start, f"state bound of {settings.max_states:,} reached")
+                return search.stopped(start, f"state bound of {settings.max_states:,} reached")
             if not terminal:
-                frontier.append((nxt, nfp, depth + 1))
+                if por:
+                    memory[nkey] = _Asleep(child_asleep, _key_of(nxt) if named else nkey,
+                                           child, depth + 1)
+                frontier.append((nxt, child, depth + 1, nkey, None))
     if search.truncated:
-        return _stopped(search, start, f"depth bound of {settings.max_depth} cut off some runs")
-    return SearchResult("pass", search.stats(True), start)
+        return search.stopped(start, f"depth bound of {settings.max_depth} cut off some runs")
+    return search.result("pass", start, True)
 
 
-def _stopped(search: _Search, start: str, reason: str) -> SearchResult:
-    return SearchResult("inconclusive", search.stats(False), start, reason=reason)
+def _revisit(search: _Search, memory: dict[int, _Asleep], frontier: deque[_Item],
+             state: Any, key: int, asleep: frozenset[model.Action], named: bool) -> None:
+    """A known state reached again: re-explore what it was explored without and now is not."""
+    entry = memory.get(key)
+    if entry is None:  # a terminal state: nothing to explore from it
+        return
+    if entry.naming is None or not entry.asleep:
+        return  # explored with nothing asleep, under every naming
+    if (_key_of(state) if named else key) != entry.naming:
+        # Reached under other actor names: its sleep set does not speak for this state,
+        # so the state is explored in full, once, and never again.
+        entry.asleep, entry.naming = frozenset(), None
+        if not entry.expanded:
+            return
+        wake = frozenset(search.actions(state, entry.depth))
+    else:
+        if entry.asleep <= asleep:
+            return
+        wake = entry.asleep - asleep
+        entry.asleep = entry.asleep & asleep
+        if not entry.expanded:
+            return
+    if wake:
+        frontier.append((state, entry.number, entry.depth, key, wake))
+
+
+def _explore_compact(search: _Search, start: str, packing: model.Compact) -> SearchResult:
+    """The fast path: ints in the frontier and the visited set, judged only when notable.
+
+    Breadth-first search keeps the frontier as two flat lists per level (codes and their
+    numbers), depth-first search as a stack of tuples: the level form allocates nothing
+    per state beyond the int itself.
+    """
+    search.engine = "compact"
+    search.exact_keys = True
+    code0 = search.call("compact().pack()", packing.pack, search.initial)
+    try:
+        if search.settings.strategy == "bfs":
+            return _compact_levels(search, start, packing, code0)
+        return _compact_stack(search, start, packing, code0)
+    except (DesignBug, Inconclusive, BadInput):
+        raise
+    except Exception as exc:  # the packing is the design's code
+        raise DesignBug(f"design {search.design.name!r}: its compact path raised "
+                        f"{type(exc).__name__}: {exc}") from None
+
+
+class _Found(Exception):
+    """A compact search ends early: with this result."""
+
+    def __init__(self, result: SearchResult) -> None:
+        super().__init__(result.verdict)
+        self.result = result
+
+
+def _notable(search: _Search, start: str, packing: model.Compact, code: int, number: int,
+             depth: int) -> list[int] | None:
+    """Judge a state the packing flagged, the ordinary way; its successors, or None."""
+    state = search.call("compact().unpack()", packing.unpack, code)
+    terminal, violation = search.visit(state, depth)
+    if violation is not None:
+        raise _Found(search.result("violation", start, False, violation,
+                                   search.path_to(number)))
+    if terminal:
+        return None
+    return [search.call("compact().pack()", packing.pack, search.step(state, action, depth))
+            for action in search.actions(state, depth)]
+
+
+def _compact_levels(search: _Search, start: str, packing: model.Compact,
+                    code0: int) -> SearchResult:
+    settings = search.settings
+    canonical = packing.canonical if search.canonical is not None else None
+    seen = search.seen
+    seen.add(canonical(code0) if canonical is not None else code0)
+    search.add(0, 0)
+    successors = packing.successors
+    parents_append, choices_append = search.parents.append, search.choices.append
+    seen_add = seen.add
+    max_states = settings.max_states if settings.max_states is not None else -1
+    deadline = None if settings.time_limit is None else search.started + settings.time_limit
+    codes, numbers = [code0], [0]
+    found = 1
+    transitions = 0
+    depth = 0
+    try:
+        while codes:
+            judge_all = depth > settings.step_bound
+            if settings.max_depth is not None and depth >= settings.max_depth:
+                search.truncated = True
+                break
+            next_codes: list[int] = []
+            next_numbers: list[int] = []
+            push_code, push_number = next_codes.append, next_numbers.append
+            for position, code in enumerate(codes):
+                number = numbers[position]
+                nexts = None if judge_all or number == 0 else successors(code)
+                if nexts is None:
+                    search.transitions = transitions
+                    nexts = _notable(search, start, packing, code, number, depth)
+                    if nexts is None:
+                        continue
+                if not nexts:
+                    search.transitions = transitions
+                    raise _Found(search.result("violation", start, False,
+                                               search.judge.check_deadlock(depth),
+                                               search.path_to(number)))
+                transitions += len(nexts)
+                keys = nexts if canonical is None else [canonical(c) for c in nexts]
+                for key in keys:
+                    if key in seen:
+                        continue
+                    seen_add(key)
+                    index = keys.index(key)
+                    parents_append(number)
+                    choices_append(index)
+                    push_code(nexts[index])
+                    push_number(found)
+                    found += 1
+                    if found == max_states:
+                        search.transitions = transitions
+                        search.max_depth = depth + 1
+                        raise _Found(search.stopped(
+                            start, f"state bound of {settings.max_states:,} reached"))
+                if position & 1023 == 1023:
+                    search.transitions = transitions
+                    _tick(search, start, deadline)
+            codes, numbers = next_codes, next_numbers
+            if codes:
+                depth += 1
+                search.max_depth = depth
+    except _Found as end:
+        return end.result
+    search.transitions = transitions
+    if search.truncated:
+        return search.stopped(start, f"depth bound of {settings.max_depth} cut off some runs")
+    return search.result("pass", start, True)
+
+
+def _tick(search: _Search, start: str, deadline: float | None) -> None:
+    """Every so often: the time limit and the progress display."""
+    now = time.monotonic()
+    if deadline is not None and now >= deadline:
+        raise _Found(search.stopped(
+            start, f"time limit of {search.settings.time_limit:g}s reached"))
+    if search.progress is not None and now >= search.next_report:
+        search.progress(search.stats(False))
+        search.next_report = now + 0.25
+
+
+def _compact_stack(search: _Search, start: str, packing: model.Compact,
+                   code0: int) -> SearchResult:
+    settings = search.settings
+    canonical = packing.canonical if search.canonical is not None else None
+    seen = search.seen
+    seen.add(canonical(code0) if canonical is not None else code0)
+    search.add(0, 0)
+    successors = packing.successors
+    parents_append, choices_append = search.parents.append, search.choices.append
+    seen_add = seen.add
+    max_states = settings.max_states if settings.max_states is not None else -1
+    deadline = None if settings.time_limit is None else search.started + settings.time_limit
+    stack: list[tuple[int, int, int]] = [(code0, 0, 0)]
+    push, take = stack.append, stack.pop
+    found = 1
+    transitions = 0
+    expanded = 0
+    try:
+        while stack:
+            code, number, depth = take()
+            if settings.max_depth is not None and depth >= settings.max_depth:
+                search.truncated = True
+                continue
+            nexts = None if depth > settings.step_bound or number == 0 else successors(code)
+            if nexts is None:
+                search.transitions = transitions
+                nexts = _notable(search, start, packing, code, number, depth)
+                if nexts is None:
+                    continue
+            if not nexts:
+                search.transitions = transitions
+                raise _Found(search.result("violation", start, False,
+                                           search.judge.check_deadlock(depth),
+                                           search.path_to(number)))
+            transitions += len(nexts)
+            depth += 1
+            keys = nexts if canonical is None else [canonical(c) for c in nexts]
+            before = found
+            for key in keys:
+                if key in seen:
+                    continue
+                seen_add(key)
+                index = keys.index(key)
+                parents_append(number)
+                choices_append(index)
+                push((nexts[index], found, depth))
+                found += 1
+                if found == max_states:
+                    search.transitions = transitions
+                    raise _Found(search.stopped(
+                        start, f"state bound of {settings.max_states:,} reached"))
+            if found > before and depth > search.max_depth:
+                search.max_depth = depth
+            expanded += 1
+            if expanded & 1023 == 0:
+                search.transitions = transitions
+                _tick(search, start, deadline)
+    except _Found as end:
+        return end.result
+    search.transitions = transitions
+    if search.truncated:
+        return search.stopped(start, f"depth bound of {settings.max_depth} cut off some runs")
+    return search.result("pass", start, True)

@@ -321,6 +321,56 @@ class Symmetric(Protocol):
         """The representative of ``state``'s class under renaming interchangeable actors."""
 
 
+@runtime_checkable
+class Compact(Protocol):
+    """The optional fast path of a design: its states as ints, successors computed on ints.
+
+    A design offers it with a method ``compact(initial) -> Compact``, called once per run
+    with the run's initial state (so a packing can depend on the configuration the state
+    carries). The explorer then keeps ints in its frontier and visited set, never builds
+    an ``Action`` or a state object on the hot path, and goes back to the design's
+    ordinary methods wherever it needs them: to judge a *notable* state (terminal, or
+    one where a property may fail) and to rebuild a counterexample path, which is
+    therefore an ordinary run of ``actions`` and ``step``. The ordinary interface stays
+    the definition: ``shardcheck explore --audit`` runs both paths and compares them,
+    and ``--no-compact`` uses the ordinary path alone. ``model/designs/bank.py`` is a
+    complete example.
+
+    The contract, for every reachable state ``s`` and ``c = pack(s)``:
+
+    - ``unpack(pack(s)) == s``, and ``pack`` is injective (the int is the visited-set
+      key, so the compact path has no fingerprint collisions at all);
+    - ``successors(c)`` is ``[pack(step(s, a)) for a in actions(s)]``, in the same order,
+      or None when the state is *notable*: None whenever ``is_terminal(s)``, and whenever
+      a ``state`` property of ``properties()`` might fail in ``s``. The explorer unpacks a
+      notable state, judges it the ordinary way and, when it is not terminal, takes its
+      successors the ordinary way too; a list promises the state is not terminal and
+      every state property holds;
+    - ``canonical(c) == canonical(d)`` exactly when ``s`` and ``unpack(d)`` are renamings
+      of each other (for a ``Symmetric`` design; otherwise return ``c``).
+    """
+
+    def pack(self, state: Any) -> int:
+        """The int a state packs into."""
+
+    def unpack(self, code: int) -> Any:
+        """The state an int stands for."""
+
+    def successors(self, code: int) -> Sequence[int] | None:
+        """The packed states ``actions(state)`` lead to, in their order; None if notable."""
+
+    def canonical(self, code: int) -> int:
+        """One packed representative per renaming of interchangeable actors."""
+
+
+@runtime_checkable
+class Compactable(Protocol):
+    """A design that offers the compact fast path (see ``Compact``)."""
+
+    def compact(self, initial: Any) -> Compact:
+        """The packing for the run that starts in ``initial``."""
+
+
 @attrs.frozen
 class Mutant:
     """A faithful variant of a design that carries one real, documented bug."""

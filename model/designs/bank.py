@@ -35,12 +35,12 @@ are computed on ints, with no ``Action`` objects.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import attrs
 
-from model.api import Action, Config, KnownFailure, Mutant, Outcome, Property
+from model.api import Action, Config, KnownFailure, Mutant, Outcome, ParamValue, Property
 from model.encoding import Constant
 from model.language import BinOp, Const, Read, Transaction, Var, Write
 from model.store import Store
@@ -148,6 +148,7 @@ class Bank:
         """One action per worker that is not DONE, in worker order."""
         plan = state.block.value
         out = []
+        params: dict[str, ParamValue]
         for w, worker in enumerate(state.workers):
             actor = f"w{w}"
             pc, tx = worker.pc, worker.tx
@@ -157,18 +158,13 @@ class Bank:
                                       reads={"nxt"}, writes={"nxt"}))
                 else:
                     out.append(Action(actor, "finish", reads={"nxt"}))
-            elif pc == RSRC:
-                key = plan.accounts[plan.src[tx]]
-                out.append(Action(actor, "rsrc", {"tx": tx, "key": key}, reads={key}))
-            elif pc == RDST:
-                key = plan.accounts[plan.dst[tx]]
-                out.append(Action(actor, "rdst", {"tx": tx, "key": key}, reads={key}))
-            elif pc == WSRC:
-                key = plan.accounts[plan.src[tx]]
-                out.append(Action(actor, "wsrc", {"tx": tx, "key": key}, writes={key}))
-            elif pc == WDST:
-                key = plan.accounts[plan.dst[tx]]
-                out.append(Action(actor, "wdst", {"tx": tx, "key": key}, writes={key}))
+            elif pc != DONE:
+                key = plan.accounts[(plan.src if pc in (RSRC, WSRC) else plan.dst)[tx]]
+                params = {"tx": tx, "key": key}
+                if pc in (RSRC, RDST):
+                    out.append(Action(actor, pc, params, reads={key}))
+                else:
+                    out.append(Action(actor, pc, params, writes={key}))
         return tuple(out)
 
     def step(self, state: BankState, action: Action) -> BankState:
@@ -294,9 +290,7 @@ class BankPacking:
         self.src_shift = tuple(self.bal_shift[s] for s in plan.src)
         self.dst_shift = tuple(self.bal_shift[d] for d in plan.dst)
         self.amount = plan.amount
-        done = _PC_CODE[DONE]
-        self.all_done = sum(done << s for s in self.w_shift)
-        self.pc_mask_all = sum(7 << s for s in self.w_shift)
+        self._successors = self._build_successors()
 
     def pack(self, state: BankState) -> int:
         """The int a state packs into."""
@@ -327,43 +321,52 @@ class BankPacking:
             workers.append(Worker(pc, tx, rs, rd))
         return BankState(self.block, nxt, balances, tuple(workers))
 
-    def successors(self, code: int) -> list[int]:
-        """``pack(step(s, a))`` for each ``a`` in ``actions(s)``, in order; none when terminal."""
-        out = []
-        nxt = code & self.nmask
-        tw, bw, bmask, tmask = self.tw, self.bw, self.bmask, self.tmask
-        rs_at, rd_at = 3 + tw, 3 + tw + bw
-        for shift in self.w_shift:
-            field = code >> shift
-            pc = field & 7
-            if pc == 0:  # claim or finish
-                if nxt < self.n:
-                    out.append(code + 1 + ((1 | nxt << 3) << shift))
-                else:
-                    out.append(code + (5 << shift))
-            elif pc == 1:  # rsrc: rs = bal[src]
-                tx = (field >> 3) & tmask
-                value = (code >> self.src_shift[tx]) & bmask
-                out.append(code + ((1 | value << rs_at) << shift))
-            elif pc == 2:  # rdst: rd = bal[dst]
-                tx = (field >> 3) & tmask
-                value = (code >> self.dst_shift[tx]) & bmask
-                out.append(code + ((1 | value << rd_at) << shift))
-            elif pc == 3:  # wsrc: bal[src] = rs - amt; rs = 0
-                tx = (field >> 3) & tmask
-                rs = (field >> rs_at) & bmask
-                at = self.src_shift[tx]
-                old = (code >> at) & bmask
-                code2 = code + ((rs - self.amount[tx] - old) << at)
-                out.append(code2 + ((1 - (rs << rs_at)) << shift))
-            elif pc == 4:  # wdst: bal[dst] = rd + amt; back to claim, registers cleared
-                tx = (field >> 3) & tmask
-                rd = (field >> rd_at) & bmask
-                at = self.dst_shift[tx]
-                old = (code >> at) & bmask
-                code2 = code + ((rd + self.amount[tx] - old) << at)
-                out.append(code2 - ((field & self.w_mask) << shift))
-        return out
+    def successors(self, code: int) -> list[int] | None:
+        """``pack(step(s, a))`` for each ``a`` in ``actions(s)``, in order; None when the
+        state is terminal (every worker DONE) or ``counter`` might fail (nxt past N)."""
+        return self._successors(code)
+
+    def _build_successors(self) -> Callable[[int], list[int] | None]:
+        # A closure over the layout: the hot loop reads locals, not attributes.
+        n, nmask, bmask, tmask = self.n, self.nmask, self.bmask, self.tmask
+        rs_at, rd_at = 3 + self.tw, 3 + self.tw + self.bw
+        src_shift, dst_shift, amount = self.src_shift, self.dst_shift, self.amount
+        w_shift, w_mask = self.w_shift, self.w_mask
+
+        def successors(code: int) -> list[int] | None:
+            out = []
+            nxt = code & nmask
+            if nxt > n:
+                return None
+            for shift in w_shift:
+                field = code >> shift
+                pc = field & 7
+                if pc == 0:  # claim, or finish when the block is used up
+                    if nxt < n:
+                        out.append(code + 1 + ((1 | nxt << 3) << shift))
+                    else:
+                        out.append(code + (5 << shift))
+                elif pc == 1:  # rsrc: rs = bal[src]
+                    value = (code >> src_shift[(field >> 3) & tmask]) & bmask
+                    out.append(code + ((1 | value << rs_at) << shift))
+                elif pc == 2:  # rdst: rd = bal[dst]
+                    value = (code >> dst_shift[(field >> 3) & tmask]) & bmask
+                    out.append(code + ((1 | value << rd_at) << shift))
+                elif pc == 3:  # wsrc: bal[src] = rs - amt; rs = 0
+                    tx = (field >> 3) & tmask
+                    rs = (field >> rs_at) & bmask
+                    at = src_shift[tx]
+                    out.append(code + ((rs - amount[tx] - ((code >> at) & bmask)) << at)
+                               + ((1 - (rs << rs_at)) << shift))
+                elif pc == 4:  # wdst: bal[dst] = rd + amt; back to claim, registers cleared
+                    tx = (field >> 3) & tmask
+                    rd = (field >> rd_at) & bmask
+                    at = dst_shift[tx]
+                    out.append(code + ((rd + amount[tx] - ((code >> at) & bmask)) << at)
+                               - ((field & w_mask) << shift))
+            return out or None
+
+        return successors
 
     def canonical(self, code: int) -> int:
         """The packed form of ``canonical(unpack(code))``'s class: workers sorted."""
@@ -373,11 +376,3 @@ class BankPacking:
         for w, field in enumerate(fields):
             low |= field << (self.base + w * ww)
         return low
-
-    def suspect(self, code: int) -> bool:
-        """True when a state property might fail here (``counter``: nxt past N)."""
-        return code & self.nmask > self.n
-
-    def is_terminal(self, code: int) -> bool:
-        """Every worker is DONE."""
-        return code & self.pc_mask_all == self.all_done

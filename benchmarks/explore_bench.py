@@ -1,0 +1,362 @@
+"""The explorer against its peers on the standard model, and Block-STM with and without reductions.
+
+    python benchmarks/explore_bench.py                   # M, L, XL; peers when installed
+    python benchmarks/explore_bench.py --xxl             # also XXL (8.3 M states)
+    python benchmarks/explore_bench.py --json out.json   # also the raw rows as JSON
+
+The standard model is shared/anchors' bank-transfer scheduler (``bank`` here; peers.md
+has its table). Every measurement runs in a fresh process, timed from outside
+(wall clock, and peak resident memory from ``os.wait4``, as the anchors' harness does)
+and from inside (the engine's own search time). The peers run in the same invocation
+when their environments exist: minicheck and the reference BFS from
+``/tmp/anchors/venv311`` (``bash shared/anchors/run.sh --groups xcheck`` creates it) and
+SPIN when ``spin`` and ``gcc`` are on PATH. A peer that is missing is said so, and its
+row shows peers.md's stored figure, labelled as stored.
+
+The machine has two cores shared with other work: compare ratios taken in one run, not
+absolute figures across runs. The load average is printed with the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+ANCHORS = Path(os.environ.get("ANCHORS_DIR", ROOT.parent / "shared" / "anchors"))
+PEER_PYTHON = Path(os.environ.get("ANCHORS_PY311", "/tmp/anchors/venv311/bin/python"))
+
+SIZES = {"M": (3, 4), "L": (3, 5), "XL": (3, 6), "XXL": (3, 7)}
+
+# peers.md, variant a, engine states/s and peak MB (measured 2026-11-25 on this machine
+# kind); shown only for a peer that cannot run here.
+STORED = {
+    ("minicheck", "L"): (289_000, 112), ("minicheck", "XL"): (266_000, 588),
+    ("spin-dfs", "L"): (2_400_000, 145), ("spin-dfs", "XL"): (2_100_000, 196),
+    ("spin-dfs", "XXL"): (1_550_000, 450),
+}
+
+CHILD = r"""
+import json, sys, time
+import model
+from checker.explorer import SearchSettings, explore
+args = json.loads(sys.argv[1])
+base = model.builtin_designs()[args["design"]]
+design = base
+if args.get("mutant"):
+    design = next(m.design for m in base.mutants() if m.name == args["mutant"])
+config = model.Config(model.build_workload(args["workload"]), args["workers"])
+settings = SearchSettings(**args["settings"])
+started = time.perf_counter()
+result = explore(design, config, settings)
+seconds = time.perf_counter() - started
+print(json.dumps({"verdict": result.verdict, "states": result.stats.states,
+                  "transitions": result.stats.transitions, "engine_s": seconds,
+                  "cex_len": len(result.path) if result.violation else None,
+                  "complete": result.stats.complete, "engine": result.stats.engine,
+                  "collision": result.stats.collision_probability}))
+"""
+
+
+def _run(cmd: list[str], cwd: str | None = None) -> dict[str, Any]:
+    """Run a command; its wall time, CPU time, peak RSS and output."""
+    with tempfile.TemporaryFile() as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, cwd=cwd)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
+            "peak_mb": usage.ru_maxrss / 1024, "rc": os.waitstatus_to_exitcode(status),
+            "out": text}
+
+
+def _last_json(text: str) -> dict[str, Any]:
+    for line in reversed(text.strip().splitlines()):
+        if line.startswith("{"):
+            parsed: dict[str, Any] = json.loads(line)
+            return parsed
+    raise RuntimeError(f"no JSON in the output: {text[-400:]}")
+
+
+def shardcheck(label: str, design: str, workload: str, workers: int,
+               mutant: str | None = None, **settings: Any) -> dict[str, Any]:
+    """One shardcheck search in a fresh process."""
+    args = {"design": design, "mutant": mutant, "workload": workload, "workers": workers,
+            "settings": settings}
+    run = _run([sys.executable, "-c", CHILD, json.dumps(args)], cwd=str(ROOT))
+    if run["rc"] != 0:
+        raise RuntimeError(f"{label}: {run['out'][-600:]}")
+    row = _last_json(run["out"])
+    row.update(tool=label, wall_s=run["wall_s"], peak_mb=run["peak_mb"])
+    return row
+
+
+def peer_python(label: str, model_file: str, k: int, n: int, variant: str,
+                extra: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """minicheck or the reference BFS, from the anchors' environment."""
+    if not PEER_PYTHON.exists():
+        return None
+    cmd = [str(PEER_PYTHON), str(ANCHORS / "models" / model_file), "--K", str(k), "--N",
+           str(n), "--A", "3", "--variant", variant, *extra]
+    run = _run(cmd)
+    parsed = _last_json(run["out"])
+    verdict = "pass" if parsed.get("verdict") == "ok" else "violation"
+    return {"tool": label, "verdict": verdict, "states": parsed.get("states"),
+            "transitions": parsed.get("transitions"), "engine_s": parsed.get("secs"),
+            "cex_len": parsed.get("cex_len"), "wall_s": run["wall_s"],
+            "peak_mb": run["peak_mb"], "complete": True}
+
+
+def spin(label: str, k: int, n: int, variant: str, por: bool, work: Path,
+         wbits: int | None = None) -> dict[str, Any] | None:
+    """SPIN's pan, compiled untimed, run timed (the anchors' flags)."""
+    if shutil.which("spin") is None or shutil.which("gcc") is None:
+        return None
+    tag = f"K{k}N{n}{variant}{'por' if por else ''}"
+    folder = work / tag
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ANCHORS / "models" / "bank.pml", folder / "bank.pml")
+    defines = f"-DK={k} -DN={n} -DA=3" + (" -DFINALSUM" if variant == "b" else "")
+    flags = "-O2 -DSAFETY -DMEMLIM=16000" + ("" if por else " -DNOREDUCE")
+    for trail in folder.glob("*.trail"):
+        trail.unlink()
+    prep = f"spin {defines} -a bank.pml >/dev/null && gcc {flags} -o pan pan.c"
+    subprocess.run(prep, shell=True, cwd=folder, check=True)
+    run = _run(shlex.split(f"{folder}/pan -m100000" + (f" -w{wbits}" if wbits else "")),
+               cwd=str(folder))
+    text = run["out"]
+
+    def grab(pattern: str) -> str | None:
+        found = re.search(pattern, text)
+        return found.group(1) if found else None
+
+    errors = int(grab(r"errors: (\d+)") or 0)
+    trail = folder / "bank.pml.trail"
+    cex = None
+    if errors and trail.exists():
+        cex = sum(1 for line in trail.read_text().splitlines() if re.match(r"^\d+:", line))
+    stored = grab(r"(\d+) states, stored")
+    moves = grab(r"(\d+) transitions \(= stored\+matched\)")
+    return {"tool": label, "verdict": "violation" if errors else "pass",
+            "states": int(stored) if stored else None,
+            "transitions": int(moves) - 1 if moves else None,
+            "engine_s": float(grab(r"pan: elapsed time ([\d.e+-]+) seconds") or "nan"),
+            "cex_len": cex, "wall_s": run["wall_s"], "peak_mb": run["peak_mb"],
+            "complete": True}
+
+
+def _rate(row: dict[str, Any]) -> float | None:
+    if row.get("states") and row.get("engine_s"):
+        return float(row["states"]) / max(float(row["engine_s"]), 1e-9)
+    return None
+
+
+def bank_rows(size: str, ordinary: bool, work: Path) -> list[dict[str, Any]]:
+    """Variant a (exhaustive sweep) and variant b (first counterexample) at one size."""
+    k, n = SIZES[size]
+    spec = f"bank:txs={n},accounts=3"
+    none = {"por": False, "symmetry": False}
+    rows: list[dict[str, Any]] = []
+
+    def add(row: dict[str, Any] | None, variant: str, stored_as: str | None = None) -> None:
+        if row is None and stored_as is not None and (stored_as, size) in STORED:
+            rate, peak = STORED[(stored_as, size)]
+            row = {"tool": f"{stored_as} (stored, peers.md)", "engine_rate": rate,
+                   "peak_mb": peak, "stored": True}
+        if row is None:
+            return
+        row.update(size=size, variant=variant)
+        row.setdefault("engine_rate", _rate(row))
+        rows.append(row)
+
+    add(shardcheck("shardcheck compact", "bank", spec, k, **none), "a")
+    add(shardcheck("shardcheck compact + symmetry", "bank", spec, k, por=False,
+                   symmetry=True), "a")
+    if ordinary:
+        add(shardcheck("shardcheck ordinary", "bank", spec, k, compact=False, **none), "a")
+        add(shardcheck("shardcheck ordinary + sleep sets", "bank", spec, k, compact=False,
+                       por=True, symmetry=False), "a")
+    add(peer_python("minicheck", "bank_minicheck.py", k, n, "a"), "a", "minicheck")
+    add(peer_python("reference BFS (gc off)", "bank_ref.py", k, n, "a", ("--no-gc",)), "a")
+    add(spin("SPIN DFS (no POR)", k, n, "a", por=False, work=work), "a", "spin-dfs")
+    add(spin("SPIN DFS (POR)", k, n, "a", por=True, work=work), "a")
+    # Variant b: the time to the first counterexample.
+    add(shardcheck("shardcheck compact BFS", "bank", spec, k, mutant="final-sum", **none), "b")
+    add(shardcheck("shardcheck compact DFS", "bank", spec, k, mutant="final-sum",
+                   strategy="dfs", **none), "b")
+    add(peer_python("minicheck", "bank_minicheck.py", k, n, "b"), "b")
+    add(spin("SPIN DFS", k, n, "b", por=False, work=work), "b")
+    return rows
+
+
+def block_stm_rows(workload: str, workers: int, time_limit: float) -> list[dict[str, Any]]:
+    """Block-STM with each reduction on and off (bounded by a time limit)."""
+    rows = []
+    for label, settings in (
+        ("none", {"por": False, "symmetry": False}),
+        ("sleep sets", {"por": True, "symmetry": False}),
+        ("symmetry", {"por": False, "symmetry": True}),
+        ("sleep sets + symmetry", {"por": True, "symmetry": True}),
+    ):
+        row = shardcheck(f"block-stm, {label}", "block-stm", workload, workers,
+                         time_limit=time_limit, **settings)
+        row.update(size=f"{workload} x{workers}", variant="a", reduction=label)
+        row["engine_rate"] = _rate(row)
+        rows.append(row)
+    return rows
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return "—"
+        return f"{value:,.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The rows as a markdown table."""
+    head = ("| tool | size | var | verdict | states | transitions | engine s | wall s | "
+            "states/s (engine) | peak MB | cex len |")
+    lines = [head, "|" + "---|" * 11]
+    for r in rows:
+        lines.append("| " + " | ".join([
+            r["tool"], r["size"], r["variant"], r.get("verdict", "—") if not r.get("stored")
+            else "stored", _fmt(r.get("states")), _fmt(r.get("transitions")),
+            _fmt(r.get("engine_s"), 3), _fmt(r.get("wall_s"), 3),
+            _fmt(round(r["engine_rate"]) if r.get("engine_rate") else None),
+            _fmt(r.get("peak_mb"), 0), _fmt(r.get("cex_len"))]) + " |")
+    return "\n".join(lines)
+
+
+def ratios(rows: list[dict[str, Any]]) -> list[str]:
+    """The acceptance ratios: shardcheck's compact rate against each peer's, per size."""
+    out = []
+    for size in dict.fromkeys(r["size"] for r in rows if r["size"] in SIZES):
+        ours = next((r for r in rows if r["size"] == size and r["variant"] == "a"
+                     and r["tool"] == "shardcheck compact"), None)
+        if ours is None or not ours.get("engine_rate"):
+            continue
+        for r in rows:
+            if r["size"] != size or r["variant"] != "a" or r is ours:
+                continue
+            if r["tool"].startswith("shardcheck") or not r.get("engine_rate"):
+                continue
+            out.append(f"{size}: shardcheck compact / {r['tool']} = "
+                       f"{ours['engine_rate'] / r['engine_rate']:.2f}x distinct states/s")
+        sym = next((r for r in rows if r["size"] == size and r["variant"] == "a"
+                    and r["tool"] == "shardcheck compact + symmetry"), None)
+        spin_por = next((r for r in rows if r["size"] == size and r["variant"] == "a"
+                         and r["tool"] == "SPIN DFS (POR)"), None)
+        if sym and spin_por and spin_por.get("wall_s"):
+            out.append(f"{size}: time to exhaust, shardcheck with symmetry {sym['wall_s']:.2f}s "
+                       f"(engine {sym['engine_s']:.2f}s) vs SPIN with POR "
+                       f"{spin_por['wall_s']:.2f}s (engine {spin_por['engine_s']:.2f}s)")
+        if ours.get("peak_mb") and ours.get("states"):
+            out.append(f"{size}: shardcheck compact peak {ours['peak_mb']:.0f} MB for "
+                       f"{ours['states']:,} states")
+    return out
+
+
+def memory_per_state(rows: list[dict[str, Any]], baseline_mb: float) -> list[str]:
+    """Bytes per stored state beyond the interpreter's baseline, per size."""
+    out = []
+    for r in rows:
+        if r["tool"] == "shardcheck compact" and r["variant"] == "a" and r.get("states"):
+            per = (r["peak_mb"] - baseline_mb) * 1024 * 1024 / r["states"]
+            fits = int(4 * 1024**3 / per) if per > 0 else 0
+            out.append(f"{r['size']}: {per:,.0f} bytes per stored state (peak RSS less the "
+                       f"{baseline_mb:.0f} MB baseline); 4 GiB holds about {fits:,} states")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="M,L,XL", help="comma-separated: M, L, XL, XXL")
+    parser.add_argument("--xxl", action="store_true", help="also run XXL (8.3 M states)")
+    parser.add_argument("--ordinary-sizes", default="M",
+                        help="sizes at which the ordinary (not compact) path also runs")
+    parser.add_argument("--block-stm", default="counter:txs=4,keys=2",
+                        help="Block-STM workload for the reduction rows")
+    parser.add_argument("--block-stm-workers", type=int, default=3)
+    parser.add_argument("--block-stm-time-limit", type=float, default=120.0)
+    parser.add_argument("--block-stm-small", default="counter:txs=3,keys=1",
+                        help="a Block-STM workload (2 workers) small enough to finish "
+                             "unreduced, for the complete reduction factor")
+    parser.add_argument("--json", dest="json_out", default=None, help="write rows as JSON")
+    args = parser.parse_args(argv)
+    sizes = [s for s in args.sizes.split(",") if s]
+    if args.xxl and "XXL" not in sizes:
+        sizes.append("XXL")
+    for size in sizes:
+        if size not in SIZES:
+            parser.error(f"unknown size {size!r}; choose from {', '.join(SIZES)}")
+    ordinary = set(args.ordinary_sizes.split(","))
+    notes = []
+    if not PEER_PYTHON.exists():
+        notes.append(f"minicheck / reference BFS: {PEER_PYTHON} missing (run "
+                     "`bash shared/anchors/run.sh --groups xcheck`); stored figures shown")
+    if shutil.which("spin") is None:
+        notes.append("SPIN: not on PATH (apt-get install spin); stored figures shown")
+    rows: list[dict[str, Any]] = []
+    baseline = shardcheck("baseline", "bank", "bank:txs=1,accounts=3", 2, por=False,
+                          symmetry=False)["peak_mb"]
+    with tempfile.TemporaryDirectory(prefix="explore-bench-spin-") as work:
+        for size in sizes:
+            print(f"... bank {size}", file=sys.stderr, flush=True)
+            rows += bank_rows(size, size in ordinary, Path(work))
+    print(f"... block-stm {args.block_stm} x{args.block_stm_workers}", file=sys.stderr,
+          flush=True)
+    rows += block_stm_rows(args.block_stm, args.block_stm_workers, args.block_stm_time_limit)
+    rows += block_stm_rows(args.block_stm_small, 2, args.block_stm_time_limit)
+    load = os.getloadavg()
+    print(f"## explore benchmark ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "
+          f"{os.cpu_count()} cores)\n")
+    print(table(rows))
+    print()
+    for line in ratios(rows) + memory_per_state(rows, baseline):
+        print(f"- {line}")
+    for workload in (f"{args.block_stm} x{args.block_stm_workers}",
+                     f"{args.block_stm_small} x2"):
+        group = {r["reduction"]: r for r in rows if r.get("reduction") and r["size"] == workload}
+        none = group.get("none")
+        for label, r in group.items():
+            if label == "none" or none is None:
+                continue
+            if none.get("complete") and r.get("complete"):
+                print(f"- block-stm {workload}, {label}: {none['states'] / r['states']:.2f}x "
+                      f"fewer states, {none['transitions'] / r['transitions']:.2f}x fewer "
+                      f"transitions, {none['engine_s'] / r['engine_s']:.2f}x less time "
+                      f"(verdicts {none['verdict']} / {r['verdict']})")
+            else:
+                print(f"- block-stm {workload}, {label}: not complete within "
+                      f"{args.block_stm_time_limit:g}s ({r['states']:,} states at "
+                      f"{r['engine_rate'] or 0:,.0f} states/s; none: "
+                      f"{none['engine_rate'] or 0:,.0f} states/s)")
+    for note in notes:
+        print(f"- {note}")
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps({"load": load, "rows": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
