@@ -291,6 +291,7 @@ class BankPacking:
         self.dst_shift = tuple(self.bal_shift[d] for d in plan.dst)
         self.amount = plan.amount
         self._successors = self._build_successors()
+        self._canonical = self._build_canonical()
 
     def pack(self, state: BankState) -> int:
         """The int a state packs into."""
@@ -369,10 +370,18 @@ class BankPacking:
         return successors
 
     def canonical(self, code: int) -> int:
-        """The packed form of ``canonical(unpack(code))``'s class: workers sorted."""
-        low = code & ((1 << self.base) - 1)
-        ww, mask = self.ww, self.w_mask
-        fields = sorted((code >> s) & mask for s in self.w_shift)
-        for w, field in enumerate(fields):
-            low |= field << (self.base + w * ww)
-        return low
+        """Workers sorted by their packed fields: one int per renaming of the workers."""
+        return self._canonical(code)
+
+    def _build_canonical(self) -> Callable[[int], int]:
+        low_mask = (1 << self.base) - 1
+        shifts, mask = self.w_shift, self.w_mask
+
+        def canonical(code: int) -> int:
+            fields = sorted([(code >> s) & mask for s in shifts])
+            out = code & low_mask
+            for shift, field in zip(shifts, fields, strict=True):
+                out |= field << shift
+            return out
+
+        return canonical
