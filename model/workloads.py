@@ -253,6 +253,28 @@ def _bank(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Store]:
     return tuple(block), Store({k: balance for k in keys})
 
 
+def _bft(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Store]:
+    replicas, f = int(p["replicas"]), int(p["f"])
+    byzantine, crashes = int(p["byzantine"]), int(p["crashes"])
+    if replicas != 3 * f + 1:
+        raise WorkloadError(f"workload bft: replicas must be 3f + 1 = {3 * f + 1} for f={f}, "
+                            f"got {replicas}; set replicas={3 * f + 1} or f to match")
+    if byzantine + crashes > f:
+        raise WorkloadError(f"workload bft: byzantine + crashes = {byzantine + crashes} exceeds "
+                            f"f={f}; Tendermint tolerates at most f faulty replicas per module")
+    modules = int(p["modules"])
+    keys = [f"m{m}/x" for m in range(modules)]
+    block = []
+    for i in range(int(p["txs"])):
+        # Each transaction appends its digit to its module's key, so the order a block
+        # executes in shows in the state root.
+        key = keys[i % modules]
+        program = (Read("x", key),
+                   Write(key, BinOp("+", BinOp("*", var("x"), const(10)), const(i + 1))))
+        block.append(Transaction(i, f"{key} := {key}*10 + {i + 1}", program))
+    return tuple(block), Store({k: 0 for k in keys}, {k: k.split("/")[0] for k in keys})
+
+
 _TXS = Param("txs", 4, "transactions in the block", 1, MAX_TRANSACTIONS)
 _MODULES = Param("modules", 1, "modules the keys are spread over (round robin)", 1, 64)
 
@@ -334,6 +356,28 @@ GENERATORS: dict[str, Generator] = {
                 Param("insert", 0, "1: deposits open new accounts (phantoms)", 0, 1),
             ),
             _audit,
+        ),
+        Generator(
+            "bft",
+            "per-module Tendermint consensus: transaction i appends to module i mod modules",
+            (
+                Param("modules", 1, "modules, each with its own consensus instance", 1, 8),
+                Param("replicas", 4, "replicas per module (must be 3f + 1)", 1, 13),
+                Param("f", 1, "faults each module tolerates", 0, 4),
+                Param("byzantine", 1, "equivocating replicas per module (r0, r1, ...)", 0, 4),
+                Param("crashes", 0, "honest replicas that may crash, over all modules", 0, 4),
+                Param("drops", 0, "messages the network may drop", 0, 8),
+                Param("duplicates", 0, "messages the network may duplicate", 0, 8),
+                Param("txs", 2, "transactions, split round robin over the modules", 1,
+                      MAX_TRANSACTIONS),
+                Param("rounds", 2, "rounds each replica may reach (timeouts stop at the last)",
+                      1, 8),
+                Param("exec", "serial", "how a replica executes a decided block",
+                      choices=("serial", "block-stm")),
+                Param("version_faults", 0, "failed shared-object version initialisations, "
+                      "each retried", 0, 4),
+            ),
+            _bft,
         ),
         Generator(
             "bank",

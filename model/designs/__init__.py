@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from model.api import Design
 from model.designs.bank import Bank
+from model.designs.bft import Bft
 from model.designs.block_stm import BlockStm
 from model.designs.serial import Serial
 from model.designs.xmodule_2pc import TwoPhaseCommit
@@ -13,5 +14,5 @@ from model.designs.xmodule_receipts import Receipts
 def builtin_designs() -> dict[str, Design]:
     """Every built-in design, by the name users type."""
     designs: tuple[Design, ...] = (Serial(), BlockStm(), Bank(), TwoPhaseCommit(),
-                                     Receipts())
+                                     Receipts(), Bft())
     return {d.name: d for d in designs}
