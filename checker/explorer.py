@@ -40,7 +40,7 @@ import attrs
 
 import model
 from checker.diff import changes
-from checker.errors import BadInput, DesignBug, Inconclusive
+from checker.errors import USER_CODE_FAILURES, BadInput, DesignBug, Inconclusive
 from checker.guard import call_design
 from checker.properties import Judge, Violation
 
@@ -245,12 +245,25 @@ class _Search:
             steps.append(Step(action, model.fingerprint(state), changes(previous, state)))
         return tuple(steps)
 
+    # actions() and step() run once per state and per transition: their error message is
+    # only written when the design's code fails.
     def actions(self, state: Any, depth: int) -> tuple[model.Action, ...]:
-        return tuple(self.call(f"actions() at depth {depth}", self.design.actions, state))
+        try:
+            return tuple(self.design.actions(state))
+        except USER_CODE_FAILURES as exc:
+            raise self.failure(f"actions() at depth {depth}", exc) from None
 
     def step(self, state: Any, action: model.Action, depth: int) -> Any:
-        return self.call(f"step() on {action.actor} {action.label()} at depth {depth}",
-                         self.design.step, state, action)
+        try:
+            return self.design.step(state, action)
+        except USER_CODE_FAILURES as exc:
+            raise self.failure(f"step() on {action.actor} {action.label()} at depth {depth}",
+                               exc) from None
+
+    def failure(self, what: str, exc: BaseException) -> DesignBug:
+        """The error for the design's code failing, worded as ``call_design`` words it."""
+        return DesignBug(f"design {self.design.name!r}: {what} raised "
+                         f"{type(exc).__name__}: {exc}")
 
     def call(self, what: str, function: Callable[..., Any], *args: Any) -> Any:
         """Call the design's code; what goes wrong in it is reported as the design's."""

@@ -24,6 +24,10 @@ def stats_table(stats: Stats) -> Table:
     table.add_row("time", f"{stats.seconds:.2f}s")
     table.add_row("states/second", f"{stats.states_per_second:,.0f}")
     table.add_row("complete", "yes" if stats.complete else "no")
+    table.add_row("search", stats.engine)
+    if stats.collision_probability > 0:
+        # TLC's estimate: the visited set holds 64-bit keys, not states.
+        table.add_row("collision chance", f"{stats.collision_probability:.1e}")
     return table
 
 

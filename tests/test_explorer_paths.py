@@ -1,0 +1,87 @@
+"""The explorer's two paths (ordinary and compact) and its bounds agree and report honestly."""
+
+from __future__ import annotations
+
+import pytest
+
+import model
+from checker.errors import DesignBug
+from checker.explorer import SearchSettings, collision_probability, explore
+from model.designs.bank import Bank, BankPacking, BankState
+
+BANK = Bank()
+FINAL_SUM = next(m.design for m in BANK.mutants() if m.name == "final-sum")
+
+
+def _config(workers: int = 3, txs: int = 3) -> model.Config:
+    return model.Config(model.build_workload(f"bank:txs={txs},accounts=3"), workers)
+
+
+@pytest.mark.parametrize("strategy", ["bfs", "dfs"])
+@pytest.mark.parametrize("symmetry", [False, True])
+def test_compact_and_ordinary_paths_count_the_same_states(strategy: str, symmetry: bool) -> None:
+    """Same states, transitions and outcomes on both paths, either strategy."""
+    results = [explore(BANK, _config(), SearchSettings(
+        strategy=strategy, symmetry=symmetry, por=False, compact=compact))  # type: ignore[arg-type]
+        for compact in (True, False)]
+    fast, ordinary = results
+    assert fast.stats.engine == "compact" and ordinary.stats.engine == "ordinary"
+    assert fast.stats.states == ordinary.stats.states
+    assert fast.stats.transitions == ordinary.stats.transitions
+    assert fast.outcomes == ordinary.outcomes
+
+
+def test_the_compact_path_has_no_collision_and_the_ordinary_path_reports_its_chance() -> None:
+    """Packed states are their own keys; 64-bit fingerprints carry TLC's estimate."""
+    fast = explore(BANK, _config(), SearchSettings(compact=True))
+    ordinary = explore(BANK, _config(), SearchSettings(compact=False, por=False))
+    assert fast.stats.collision_probability == 0.0
+    expected = collision_probability(ordinary.stats.states, ordinary.stats.transitions + 1)
+    assert ordinary.stats.collision_probability == expected > 0
+
+
+@pytest.mark.parametrize("strategy", ["bfs", "dfs"])
+def test_the_compact_path_finds_the_lost_update_with_a_replayable_path(strategy: str) -> None:
+    """The path is rebuilt through actions() and step(): it is an ordinary run."""
+    result = explore(FINAL_SUM, _config(2, 3), SearchSettings(strategy=strategy))  # type: ignore[arg-type]
+    assert result.stats.engine == "compact"
+    assert result.violation is not None and result.violation.property == "final_sum"
+    assert len(result.path) == 5 * 3 + 2
+    state = FINAL_SUM.initial(_config(2, 3))
+    for step in result.path:
+        assert step.action in FINAL_SUM.actions(state)
+        state = FINAL_SUM.step(state, step.action)
+        assert model.fingerprint(state) == step.fingerprint
+
+
+def test_dfs_finds_the_lost_update_long_before_bfs_has_swept() -> None:
+    """Every counterexample is at the maximum depth: BFS sweeps, DFS dives."""
+    bfs = explore(FINAL_SUM, _config(3, 4), SearchSettings(symmetry=False))
+    dfs = explore(FINAL_SUM, _config(3, 4), SearchSettings(symmetry=False, strategy="dfs"))
+    assert bfs.verdict == dfs.verdict == "violation"
+    assert dfs.stats.states * 100 < bfs.stats.states
+
+
+@pytest.mark.parametrize("compact", [True, False])
+def test_a_state_bound_is_inconclusive_on_either_path(compact: bool) -> None:
+    """Stopping early is never a pass."""
+    result = explore(BANK, _config(), SearchSettings(max_states=100, compact=compact))
+    assert result.verdict == "inconclusive"
+    assert "state bound of 100" in result.reason
+    assert result.stats.states == 100
+
+
+class _BrokenPacking(BankPacking):
+    def successors(self, code: int) -> list[int] | None:
+        raise ZeroDivisionError("division by zero")
+
+
+class _BrokenBank(Bank):
+    def compact(self, initial: BankState) -> BankPacking:
+        return _BrokenPacking(initial)
+
+
+def test_a_failing_compact_path_is_reported_as_the_designs_bug() -> None:
+    """The packing is the design's code: its failure names the design, not shardcheck."""
+    with pytest.raises(DesignBug, match="compact path raised ZeroDivisionError"):
+        explore(_BrokenBank(), _config())
