@@ -1,4 +1,5 @@
-"""Solver times for `shardcheck prove` claims on the standard workloads.
+"""Solver times for `shardcheck prove` claims and for schedules checked for every input,
+on the standard workloads.
 
 Run: python benchmarks/prove_bench.py
 """
@@ -8,10 +9,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from fractions import Fraction
+from pathlib import Path
 
 import model
+from checker import SearchSettings, explore, load_trace
+from checker.designs import resolve_design
+from checker.every_input import explore_every_input, input_classes, prove_trace
 from checker.invariants import Invariant, conserved_sum
 from checker.prove import QuorumConfig, prove_commute, prove_invariant, prove_quorum
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TIMEOUT_S = 60.0
 
@@ -45,5 +52,47 @@ def main() -> None:
               lambda c=weak: prove_quorum(c, TIMEOUT_S).verdict)
 
 
+def every_input() -> None:
+    """Classes of initial stores per workload; explore --every-input against plain explore;
+    prove-trace on every kept Block-STM trace."""
+    print()
+    print(f"{'input classes (z3)':<44} {'classes':>7} {'atoms':>6} {'executions':>10} "
+          f"{'time':>9}")
+    for spec in ("transfers:txs=2", "transfers:txs=3", "transfers:txs=4",
+                 "transfers:txs=4,accounts=2", "counter:txs=3,keys=1", "condwrite:txs=3",
+                 "registry:txs=2", "audit:txs=2"):
+        start = time.perf_counter()
+        found = input_classes(model.build_workload(spec), timeout_s=TIMEOUT_S, max_classes=4096)
+        print(f"{spec:<44} {len(found.workloads):>7} {found.atoms:>6} {found.executions:>10,} "
+              f"{time.perf_counter() - start:8.3f} s")
+    print()
+    print(f"{'block-stm, 2 workers':<44} {'plain':>9} {'every input':>12} {'ratio':>6} "
+          f"{'classes':>7}")
+    design, _ = resolve_design("block-stm")
+    for spec in ("transfers:txs=2,accounts=2,seed=2,balance=10", "transfers:txs=2",
+                 "transfers:txs=2,accounts=2", "condwrite:txs=2", "registry:txs=2"):
+        config = model.Config(model.build_workload(spec), 2)
+        start = time.perf_counter()
+        explore(design, config, SearchSettings())
+        plain = time.perf_counter() - start
+        start = time.perf_counter()
+        classes = input_classes(config.workload, timeout_s=TIMEOUT_S)
+        result = explore_every_input(design, config, SearchSettings(), classes)
+        every = time.perf_counter() - start
+        assert result.verdict == "pass", result
+        print(f"{spec:<44} {plain:8.2f}s {every:11.2f}s {every / plain:5.1f}x "
+              f"{len(classes.workloads):>7}")
+    print()
+    print(f"{'prove-trace on traces/block-stm/':<44} {'steps':>6} {'classes':>7} "
+          f"{'verdict':>8} {'time':>9}")
+    for path in sorted((ROOT / "traces" / "block-stm").glob("*.trace.json")):
+        trace = load_trace(path)
+        start = time.perf_counter()
+        proof = prove_trace(trace, None, timeout_s=TIMEOUT_S)
+        print(f"{path.name:<44} {len(trace.steps):>6} {len(proof.runs):>7} "
+              f"{proof.verdict:>8} {time.perf_counter() - start:8.3f} s")
+
+
 if __name__ == "__main__":
     main()
+    every_input()

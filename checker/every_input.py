@@ -84,8 +84,12 @@ def input_classes(workload: model.Workload, assume: StateFormula | None = None,
                            DEFAULT_MAX_EXECUTIONS, timeout_s)
     seconds = time.monotonic() - started
     if answer.status != "complete":
-        hint = (" (raise --max-classes, narrow the stores with --assume, or use a smaller "
-                "block)" if answer.status == "too-many" else "")
+        if answer.status == "unknown":
+            hint = " (raise --timeout, or narrow the stores with --assume)"
+        elif answer.classes or "classes" in answer.reason:
+            hint = " (raise --max-classes, or narrow the stores with --assume)"
+        else:
+            hint = " (use a smaller block)"
         raise Inconclusive(f"the classes of initial stores could not all be found: "
                            f"{answer.reason}{hint}")
     if not answer.classes:

@@ -694,13 +694,18 @@ class _Executions:
         absent = Cell(z3.BoolVal(False, self.ctx), _int(self.ctx, 0))
         for _pc, key in slots:
             sources = [self.initial.get(key, absent)]
+            # Executions that differ elsewhere often write a key the same value: one
+            # source per distinct term keeps the product small.
+            seen: set[str] = set()
             for other in range(len(self.programs)):
                 if other in inner or key not in self.writers[other]:
                     continue
                 for run in self.of(other, inner):
                     for written_key, _written, value in run.writes:
-                        if written_key == key:
-                            sources.append(Cell(z3.BoolVal(True, self.ctx), value))
+                        term = z3.simplify(value)
+                        if written_key == key and term.sexpr() not in seen:
+                            seen.add(term.sexpr())
+                            sources.append(Cell(z3.BoolVal(True, self.ctx), term))
             choices.append(sources)
         runs: list[SymbolicRun] = []
         for combination in _product(choices):
