@@ -130,7 +130,7 @@ def test_early_release_breaks_the_global_order_too() -> None:
     assert design.is_terminal(state)
     report = check_history(from_outcome(design.outcome(state), workload), ["global-order"])
     assert [v.status for v in report.verdicts] == ["violated"]
-    statuses = set()
+    statuses: set[str] = set()
     for terminal in _terminal_states(TWO_PC, workload):
         report = check_history(from_outcome(TWO_PC.outcome(terminal), workload),
                                ["global-order"])
