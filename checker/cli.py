@@ -151,12 +151,18 @@ def _search_options(func: F) -> F:
               help="Instead of one search: search without reductions, then with each "
                    "reduction alone, and compare verdicts, terminal outcomes and state "
                    "counts (exit 1 if any differs).")
+@click.option("--jobs", "-j", type=int, default=1, show_default=True,
+              help="Search breadth-first with this many local processes; the result is the "
+                   "serial --no-por --no-compact one, byte for byte (docs/parallel.md).")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Search on a Dask cluster (tcp://host:8786), one partition per worker, "
+                   "or --jobs partitions; needs pip install 'shardcheck[cluster]'.")
 def explore_command(design: str, workload: str, workers: int, strategy: str,
                     max_states: int | None, max_depth: int | None, time_limit: float | None,
                     step_bound: int, symmetry: bool, por: bool, compact: bool,
                     criteria: tuple[str, ...], trace_out: str | None, force: bool,
                     quiet: bool, timeline: bool, every_input: bool, assume: str | None,
-                    max_classes: int, audit: bool) -> None:
+                    max_classes: int, audit: bool, jobs: int, scheduler: str | None) -> None:
     """Explore every schedule of DESIGN on a small configuration.
 
     DESIGN is a built-in name (`block-stm`), a mutant (`block-stm:scan-keys-only`), or
@@ -176,6 +182,7 @@ def explore_command(design: str, workload: str, workers: int, strategy: str,
                               max_depth=max_depth, time_limit=time_limit,
                               step_bound=step_bound, symmetry=symmetry,
                               criteria=criteria or None, por=por, compact=compact)
+    parallel = _parallel(jobs, scheduler, settings, audit or every_input)
     if audit:
         from checker.audit_report import run_audit
 
@@ -190,7 +197,7 @@ def explore_command(design: str, workload: str, workers: int, strategy: str,
         result, config = explore_classes(console, found, ref, config, settings, quiet, assume,
                                          max_classes)
     else:
-        result = _run_search(console, found, ref, config, settings, quiet)
+        result = _run_search(console, found, ref, config, settings, quiet, parallel)
     if result.verdict == "violation":
         path = _record(console, result, ref, config, settings, trace_out, force)
         if timeline and result.path:
@@ -202,17 +209,41 @@ def explore_command(design: str, workload: str, workers: int, strategy: str,
     sys.exit(EXIT_OK if result.verdict == "pass" else EXIT_INCONCLUSIVE)
 
 
+def _parallel(jobs: int, scheduler: str | None, settings: SearchSettings,
+              other_mode: bool) -> tuple[int, str | None] | None:
+    """Where a search runs: None for this process, else (jobs, scheduler address)."""
+    from checker.errors import BadInput
+    from checker.parallel import check_jobs, check_settings
+
+    check_jobs(jobs)
+    if jobs == 1 and scheduler is None:
+        return None
+    if other_mode:
+        raise BadInput("--jobs and --scheduler run one plain search; drop --audit or "
+                       "--every-input, or run them without --jobs")
+    check_settings(settings)
+    return jobs, scheduler
+
+
 def _run_search(console: Console, design: model.Design, ref: DesignRef, config: model.Config,
-                settings: SearchSettings, quiet: bool) -> SearchResult:
-    print_header(console, design, ref, config, settings)
+                settings: SearchSettings, quiet: bool,
+                parallel: tuple[int, str | None] | None = None) -> SearchResult:
+    print_header(console, design, ref, config, settings, parallel)
     with search_progress(console, quiet) as progress:
-        result = explore(design, config, settings, progress)
+        if parallel is None:
+            result = explore(design, config, settings, progress)
+        else:
+            from checker.parallel import explore_parallel
+
+            result = explore_parallel(ref, config, settings, jobs=parallel[0],
+                                      scheduler=parallel[1], progress=progress)
     print_result(console, result)
     return result
 
 
 def print_header(console: Console, design: model.Design, ref: DesignRef, config: model.Config,
-                 settings: SearchSettings) -> None:
+                 settings: SearchSettings,
+                 parallel: tuple[int, str | None] | None = None) -> None:
     """What is explored: design (and mutant), configuration, bounds, properties."""
     console.print(f"[bold]shardcheck explore[/bold] {ref.spec()}")
     if ref.mutant:
@@ -223,6 +254,11 @@ def print_header(console: Console, design: model.Design, ref: DesignRef, config:
     else:
         console.print(f"  design    {design.name}: {design.summary}")
     console.print(f"  config    {config.describe()}")
+    if parallel is not None:
+        from checker.parallel import describe_parallel, parallel_settings
+
+        settings = parallel_settings(settings)
+        console.print(f"  parallel  {describe_parallel(*parallel)}")
     console.print(f"  search    {settings.describe()}")
     if settings.symmetry and isinstance(design, model.Symmetric):
         console.print("  symmetry  actors are interchangeable: one state per renaming "

@@ -1,0 +1,744 @@
+"""Parallel breadth-first exploration: the frontier partitioned by fingerprint.
+
+The search runs level by level. Each of N partitions owns the states whose visited-set
+key (the serial explorer's 64-bit fingerprint) is its index modulo N: it keeps their part
+of the visited set with a parent pointer per state. One level takes three rounds:
+
+1. **expand** — every partition runs ``actions()`` and ``step()`` on the frontier states
+   it holds and sends each successor's key to the key's owner, with its parent's key and
+   its *discovery key*: (the position of its parent in the level, the index of the
+   action). The successor itself stays where it was generated: only integers travel.
+2. **dedup** — every owner drops the keys it has visited and, per new key, keeps the
+   sender with the smallest discovery key.
+3. **judge** — every partition judges the new states it generated and won (terminal?
+   violated properties? outcome) and reports, per new state, only its discovery key,
+   whether it is terminal, its outcome's digest and any violation.
+
+The coordinator then merges the reports in discovery-key order, which is exactly the
+order in which the serial breadth-first search (``checker.explorer``) meets the same
+states, and replays the serial bookkeeping over it: state and transition counts, the
+first violation, deadlock, a state bound reached in the middle of a level. So the result
+is the serial one: the same verdict, the same counts, the same counterexample. Positions
+in the next level are the ranks of the non-terminal new states in that order. When one
+partition holds clearly more of the next level than its share (a search starts with one
+state in one place), some of its states move, pickled, to the others.
+
+Partitions are hosted either by local processes (fresh interpreters, as multiprocessing's
+spawn starts them; never fork, whose copied locks and threads can hang a child) or, through
+``checker.cluster``, by Dask actors on a cluster. Both load the design by its spec (a
+built-in name or ``file.py:Name``), never by pickling design objects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import heapq
+import os
+import pickle
+import socket
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, Protocol
+
+import attrs
+
+import model
+from checker.designs import DesignRef, resolve_design
+from checker.diff import changes
+from checker.errors import BadInput, InternalError, ShardcheckError
+from checker.explorer import (
+    Progress,
+    SearchResult,
+    SearchSettings,
+    Stats,
+    Step,
+    Verdict,
+    collision_probability,
+)
+from checker.guard import call_design
+from checker.properties import Judge, Violation
+
+MAX_JOBS = 256
+_DEFAULT = SearchSettings()
+
+
+@attrs.frozen(kw_only=True)
+class Job:
+    """What every partition needs to rebuild the search on its own: plain data only."""
+
+    design: str
+    """The design's spec (``block-stm:mutant`` or ``/absolute/path.py:Name[:mutant]``)."""
+    workload: str
+    workers: int
+    settings: SearchSettings
+
+    @classmethod
+    def of(cls, ref: DesignRef, config: model.Config, settings: SearchSettings) -> Job:
+        """The job for a design reference; a file path is made absolute for other processes."""
+        if ref.file is not None:
+            ref = attrs.evolve(ref, file=str(Path(ref.file).resolve()))
+        return cls(design=ref.spec(), workload=config.workload.spec, workers=config.workers,
+                   settings=settings)
+
+    def load(self) -> tuple[model.Design, model.Config]:
+        """The design and configuration this job names."""
+        design, _ = resolve_design(self.design)
+        return design, model.Config(model.build_workload(self.workload), self.workers)
+
+
+def state_key(value: object) -> int:
+    """The visited-set key, as the serial explorer computes it: 64 bits of BLAKE2b over
+    the canonical encoding. The same keys make the same collisions, so even the
+    reported collision probability is the serial one."""
+    return int.from_bytes(
+        hashlib.blake2b(model.canonical_bytes(value), digest_size=8).digest(), "little")
+
+
+def owner(key: int, partitions: int) -> int:
+    """The partition that owns a key."""
+    return key % partitions
+
+
+def parallel_settings(settings: SearchSettings) -> SearchSettings:
+    """The settings a parallel search runs with: every transition, no reduction of them.
+
+    Sleep sets prune transitions in an order that depends on the whole search history,
+    which no level-by-level partition can reproduce; and the compact fast path is a
+    different engine. So a parallel search is the serial ordinary one with ``--no-por
+    --no-compact``, state for state and transition for transition.
+    """
+    return attrs.evolve(settings, por=False, compact=False)
+
+
+# A candidate successor: (position of the parent, action index, key, parent's key, state).
+_Candidate = tuple[int, int, int, int, Any]
+
+
+@attrs.frozen
+class Expanded:
+    """One partition's report of expanding its frontier (the coordinator's bookkeeping)."""
+
+    positions: tuple[int, ...]
+    """The frontier positions it expanded, in order."""
+    actions: tuple[int, ...]
+    """Per position: the transitions taken (0 when cut off by the depth bound)."""
+    deadlocks: tuple[tuple[int, int], ...]
+    """Positions (and keys) of frontier states with no enabled action."""
+    outboxes: tuple[list[int], ...]
+    """Per owner: its candidates, flat (key, parent position, action index, parent key)."""
+
+
+@attrs.frozen
+class Absorbed:
+    """One partition's report of its new states, in discovery order."""
+
+    discovered: tuple[tuple[int, int], ...]
+    """Discovery key (parent position, action index) of each new state, ascending."""
+    terminal: tuple[bool, ...]
+    outcomes: dict[int, bytes]
+    """Index of a terminal, unviolated new state -> digest of its outcome."""
+    violations: dict[int, tuple[Violation, int]]
+    """Index of a violating new state -> the violation and the state's key."""
+
+
+class Partition:
+    """The keys one worker owns (its part of the visited set) and the states it holds.
+
+    A successor stays with the partition that generated it; only its key travels, to
+    the key's owner, which decides whether it is new. So no state is pickled on the
+    ordinary path; states move only when the coordinator evens out the frontier
+    (:meth:`give`, :meth:`take`), because a search starts with one state in one place.
+    """
+
+    def __init__(self, index: int, count: int, job: Job) -> None:
+        self.index = index
+        self.count = count
+        design, config = job.load()
+        self.design = design
+        self.settings = job.settings
+        self.judge = Judge(design, config, job.settings.step_bound, job.settings.criteria)
+        self.canonical: Callable[[Any], Any] | None = None
+        if job.settings.symmetry and isinstance(design, model.Symmetric):
+            self.canonical = design.canonical
+        self.parents: dict[int, tuple[int, int] | None] = {}
+        self.frontier: list[tuple[int, Any, int]] = []
+        self.sent: list[list[_Candidate]] = []
+        self.pending: list[_Candidate] = []
+        self.depth = 0
+
+    def _call(self, what: str, function: Callable[..., Any], *args: Any) -> Any:
+        return call_design(f"design {self.design.name!r}", what, function, *args)
+
+    def _key(self, state: Any) -> int:
+        if self.canonical is None:
+            return state_key(state)
+        return state_key(self._call("canonical()", self.canonical, state))
+
+    def start(self, state: Any, key: int) -> None:
+        """Own the initial state's key and hold the state."""
+        self.parents[key] = None
+        self.frontier = [(0, state, key)]
+
+    def commit(self, positions: Sequence[int]) -> int:
+        """Make last level's new states the frontier, at the positions the coordinator gave.
+
+        ``positions`` lines up with the states :meth:`judge` kept, ``-1`` for those that
+        leave the frontier (terminal ones). Returns how many states the frontier holds.
+        """
+        self.frontier = [(at, c[4], c[2]) for at, c in zip(positions, self.pending, strict=True)
+                         if at >= 0]
+        self.pending = []
+        self.depth += 1
+        return len(self.frontier)
+
+    def give(self, counts: Sequence[int]) -> list[bytes]:
+        """Hand ``counts[p]`` frontier states to partition ``p``, pickled, one batch each."""
+        batches: list[bytes] = []
+        for count in counts:
+            moving, self.frontier = self.frontier[:count], self.frontier[count:]
+            batches.append(pickle.dumps(moving, pickle.HIGHEST_PROTOCOL) if moving else b"")
+        return batches
+
+    def take(self, batches: Sequence[bytes]) -> None:
+        """Hold the frontier states other partitions handed over."""
+        for batch in batches:
+            if batch:
+                self.frontier.extend(pickle.loads(batch))
+
+    def expand(self) -> Expanded:
+        """Run every enabled action of every frontier state; send each new key to its owner."""
+        self.frontier.sort(key=lambda entry: entry[0])
+        cut = self.settings.max_depth is not None and self.depth >= self.settings.max_depth
+        sent: list[list[_Candidate]] = [[] for _ in range(self.count)]
+        seen: set[int] = set()
+        expanded: list[int] = []
+        taken: list[int] = []
+        deadlocks: list[tuple[int, int]] = []
+        parents = self.parents
+        for at, state, key in self.frontier:
+            actions = self._call(f"actions() at depth {self.depth}", self.design.actions, state)
+            expanded.append(at)
+            if not actions:
+                deadlocks.append((at, key))
+                taken.append(0)
+                continue
+            if cut:
+                taken.append(0)
+                continue
+            taken.append(len(actions))
+            for index, action in enumerate(actions):
+                nxt = self._call(f"step() on {action.actor} {action.label()} at depth "
+                                 f"{self.depth}", self.design.step, state, action)
+                nkey = self._key(nxt)
+                # The frontier runs in discovery order, so the first candidate for a key
+                # is the one with the smallest discovery key: later ones can only lose.
+                if nkey in seen:
+                    continue
+                seen.add(nkey)
+                home = nkey % self.count
+                if home == self.index and nkey in parents:
+                    continue
+                sent[home].append((at, index, nkey, key, nxt))
+        self.frontier = []
+        self.sent = sent
+        outboxes = tuple([n for c in box for n in (c[2], c[0], c[1], c[3])] for box in sent)
+        return Expanded(tuple(expanded), tuple(taken), tuple(deadlocks), outboxes)
+
+    def dedup(self, inboxes: Sequence[list[int]]) -> list[list[int]]:
+        """Decide which keys sent here are new; per sender, the indices of its winners.
+
+        A key already visited loses; among the senders of a new key, the smallest
+        discovery key wins, as the serial search would have found it first.
+        """
+        best: dict[int, tuple[int, int, int, int, int]] = {}
+        parents = self.parents
+        for sender, flat in enumerate(inboxes):
+            for number in range(len(flat) // 4):
+                key, at, index, parent = flat[4 * number: 4 * number + 4]
+                if key in parents:
+                    continue
+                held = best.get(key)
+                if held is None or (at, index) < held[:2]:
+                    best[key] = (at, index, sender, number, parent)
+        winners: list[list[int]] = [[] for _ in inboxes]
+        for key, (_at, index, sender, number, parent) in best.items():
+            parents[key] = (parent, index)
+            winners[sender].append(number)
+        return winners
+
+    def judge_new(self, winners: Sequence[list[int]]) -> Absorbed:
+        """Judge the new states this partition generated (``winners[owner]`` indexes what
+        it sent to each owner), and keep them for the next level."""
+        kept = sorted((self.sent[home][number] for home, numbers in enumerate(winners)
+                       for number in numbers), key=lambda c: (c[0], c[1]))
+        self.sent = []
+        depth = self.depth + 1
+        terminal: list[bool] = []
+        outcomes: dict[int, bytes] = {}
+        violations: dict[int, tuple[Violation, int]] = {}
+        for number, (_at, _index, key, _parent, state) in enumerate(kept):
+            ends = bool(self._call("is_terminal()", self.design.is_terminal, state))
+            violation = self.judge.check_state(state, depth, ends)
+            terminal.append(ends)
+            if violation is not None:
+                violations[number] = (violation, key)
+            elif ends:
+                outcomes[number] = model.digest(
+                    self._call("outcome()", self.design.outcome, state))
+        self.pending = kept
+        return Absorbed(tuple((c[0], c[1]) for c in kept), tuple(terminal), outcomes, violations)
+
+    def parent(self, key: int) -> tuple[int, int] | None:
+        """The parent pointer of a state this partition owns."""
+        return self.parents[key]
+
+
+class Host(Protocol):
+    """Where the partitions live: local processes, or actors on a Dask cluster."""
+
+    @property
+    def size(self) -> int:
+        """How many partitions."""
+        ...
+
+    def call_all(self, method: str, arguments: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """Call ``method`` on every partition at once, with its own arguments; wait for all."""
+        ...
+
+    def call(self, index: int, method: str, *arguments: Any) -> Any:
+        """Call ``method`` on one partition."""
+        ...
+
+    def close(self) -> None:
+        """Stop the partitions."""
+        ...
+
+
+class InProcessHost:
+    """Every partition in this process, one after another: for tests and for debugging."""
+
+    def __init__(self, jobs: int, job: Job) -> None:
+        self.partitions = [Partition(i, jobs, job) for i in range(jobs)]
+
+    @property
+    def size(self) -> int:
+        """How many partitions."""
+        return len(self.partitions)
+
+    def call_all(self, method: str, arguments: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """Call ``method`` on each partition in turn."""
+        return [getattr(p, method)(*args) for p, args in zip(self.partitions, arguments,
+                                                             strict=True)]
+
+    def call(self, index: int, method: str, *arguments: Any) -> Any:
+        """Call ``method`` on one partition."""
+        return getattr(self.partitions[index], method)(*arguments)
+
+    def close(self) -> None:
+        """Nothing to stop."""
+
+
+def serve(descriptor: int) -> None:
+    """A worker process: build the object it is told to, then answer calls on it.
+
+    The first message names a top-level callable and its arguments; every later one is
+    ``(method, arguments)``, answered with ``("ok", value)`` or ``("error", exception)``;
+    None or a closed socket ends the process.
+    """
+    # States are acyclic values; a collector pass over millions of them costs more than
+    # the search (the serial explorer pauses it too).
+    gc.disable()
+    connection = Connection(descriptor)
+    try:
+        build, arguments = connection.recv()
+        served: Any = build(*arguments)
+        connection.send(("ok", None))
+    except Exception as exc:  # reported to the coordinator, which raises it there
+        connection.send(_failure(exc))
+        return
+    while True:
+        try:
+            message = connection.recv()
+        except EOFError:
+            return
+        if message is None:
+            return
+        method, arguments = message
+        try:
+            connection.send(("ok", getattr(served, method)(*arguments)))
+        except Exception as exc:  # reported to the coordinator, which raises it there
+            connection.send(_failure(exc))
+
+
+def _failure(exc: Exception) -> tuple[str, Any]:
+    if isinstance(exc, ShardcheckError):
+        return ("error", exc)
+    return ("error", InternalError(
+        f"a worker process failed: {type(exc).__name__}: {exc}\n"
+        + "".join(traceback.format_exception(exc))))
+
+
+def _start_worker() -> tuple[subprocess.Popen[bytes], Connection]:
+    """A fresh interpreter running :func:`serve` on one end of a socket pair.
+
+    A new interpreter, as multiprocessing's spawn would start, but without re-importing
+    the caller's ``__main__``: a user's script without an ``if __name__ == "__main__"``
+    guard must not run again in every worker. The package's own directory goes first on
+    the worker's path, so a checkout that is not installed works too.
+    """
+    ours, theirs = socket.socketpair()
+    root = str(Path(__file__).resolve().parent.parent)
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(
+        p for p in (root, environment.get("PYTHONPATH")) if p)
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-c",
+             f"from checker.parallel import serve; serve({theirs.fileno()})"],
+            pass_fds=(theirs.fileno(),), env=environment, stdin=subprocess.DEVNULL)
+    except OSError as exc:
+        ours.close()
+        raise InternalError(f"could not start a worker process: {exc}") from None
+    finally:
+        theirs.close()
+    return process, Connection(ours.detach())
+
+
+class ProcessHost:
+    """One local process per served object (a partition, a fuzz shard), over a socket."""
+
+    def __init__(self, builds: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]]) -> None:
+        self.connections: list[Connection] = []
+        self.processes: list[subprocess.Popen[bytes]] = []
+        try:
+            for build in builds:
+                process, connection = _start_worker()
+                self.processes.append(process)
+                self.connections.append(connection)
+                connection.send(build)
+            for index in range(len(builds)):
+                self._receive(index)
+        except BaseException:
+            self.close()
+            raise
+
+    @classmethod
+    def partitions(cls, jobs: int, job: Job) -> ProcessHost:
+        """A host of ``jobs`` partitions of one search."""
+        return cls([(Partition, (index, jobs, job)) for index in range(jobs)])
+
+    @property
+    def size(self) -> int:
+        """How many partitions."""
+        return len(self.connections)
+
+    def _receive(self, index: int) -> Any:
+        try:
+            status, value = self.connections[index].recv()
+        except (EOFError, OSError):
+            code = self.processes[index].poll()
+            raise InternalError(f"worker process {index} died (exit code {code})") from None
+        if status == "error":
+            raise value
+        return value
+
+    def call_all(self, method: str, arguments: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """Send every partition its call, then collect the answers in order."""
+        for connection, args in zip(self.connections, arguments, strict=True):
+            connection.send((method, args))
+        answers: list[Any] = []
+        failure: BaseException | None = None
+        for index in range(len(self.connections)):
+            try:
+                answers.append(self._receive(index))
+            except ShardcheckError as exc:  # keep the pipes in step: read every answer
+                failure = failure or exc
+                answers.append(None)
+        if failure is not None:
+            raise failure
+        return answers
+
+    def call(self, index: int, method: str, *arguments: Any) -> Any:
+        """Call ``method`` on one partition."""
+        self.connections[index].send((method, arguments))
+        return self._receive(index)
+
+    def close(self) -> None:
+        """Tell every worker to stop, and wait a moment for it; then make sure it has."""
+        for connection in self.connections:
+            with contextlib.suppress(OSError):  # a worker that already died
+                connection.send(None)
+        for process in self.processes:
+            try:
+                process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for connection in self.connections:
+            connection.close()
+        self.connections, self.processes = [], []
+
+
+def check_jobs(jobs: int) -> None:
+    """Refuse a job count that cannot be meant."""
+    if not 1 <= jobs <= MAX_JOBS:
+        raise BadInput(f"--jobs must be between 1 and {MAX_JOBS}, got {jobs}")
+
+
+def check_settings(settings: SearchSettings) -> None:
+    """Parallel search is breadth-first only: say so rather than search another way."""
+    if settings.strategy != "bfs":
+        raise BadInput("parallel exploration is breadth-first: drop --strategy dfs, or run "
+                       "with --jobs 1")
+
+
+@attrs.define(eq=False)
+class _Tally:
+    """The coordinator's mutable bookkeeping: the serial explorer's counters, replayed."""
+
+    started: float
+    states: int = 1
+    transitions: int = 0
+    max_depth: int = 0
+    terminal_states: int = 0
+    outcomes: set[bytes] = attrs.field(factory=set)
+
+    def stats(self, complete: bool) -> Stats:
+        return Stats(self.states, self.transitions, self.max_depth, self.terminal_states,
+                     len(self.outcomes), time.monotonic() - self.started, complete,
+                     collision_probability(self.states, self.transitions + 1), "ordinary")
+
+    def result(self, verdict: Verdict, start: str, complete: bool,
+               violation: Violation | None = None, path: tuple[Step, ...] = (),
+               reason: str = "") -> SearchResult:
+        return SearchResult(verdict, self.stats(complete), start, violation, path, reason,
+                            frozenset(o.hex() for o in self.outcomes))
+
+
+@attrs.frozen
+class _Stop:
+    """Where the serial search would have stopped within a level."""
+
+    verdict: str
+    violation: Violation | None = None
+    key: int | None = None
+    reason: str = ""
+
+
+def explore_on(host: Host, design: model.Design, config: model.Config,
+               settings: SearchSettings = _DEFAULT,
+               progress: Progress | None = None) -> SearchResult:
+    """Breadth-first search of ``design`` on ``config`` by the partitions of ``host``.
+
+    ``design`` is the coordinator's own copy, for the initial state and for rebuilding a
+    counterexample's path; the partitions load theirs from the job they were given.
+    """
+    check_settings(settings)
+    settings = parallel_settings(settings)
+    tally = _Tally(time.monotonic())
+    judge = Judge(design, config, settings.step_bound, settings.criteria)
+    who = f"design {design.name!r}"
+    initial = call_design(who, "initial()", design.initial, config)
+    start = model.fingerprint(initial)
+    terminal = bool(call_design(who, "is_terminal()", design.is_terminal, initial))
+    violation = judge.check_state(initial, 0, terminal)
+    if violation is not None:
+        return tally.result("violation", start, False, violation)
+    if terminal:
+        tally.terminal_states += 1
+        tally.outcomes.add(model.digest(call_design(who, "outcome()", design.outcome, initial)))
+        return tally.result("pass", start, True)
+    canonical = design.canonical if settings.symmetry and isinstance(design, model.Symmetric) \
+        else None
+    root = state_key(initial if canonical is None
+                     else call_design(who, "canonical()", canonical, initial))
+    host.call(owner(root, host.size), "start", initial, root)
+    deadline = None if settings.time_limit is None else tally.started + settings.time_limit
+    next_report = tally.started + 0.25
+    depth = 0
+    truncated = False
+    level_size = 1
+    while level_size:
+        expanded: list[Expanded] = host.call_all("expand", [()] * host.size)
+        if deadline is not None and time.monotonic() >= deadline:
+            return _stopped(tally, start, f"time limit of {settings.time_limit:g}s reached")
+        inboxes = [[report.outboxes[home] for report in expanded] for home in range(host.size)]
+        decided: list[list[list[int]]] = host.call_all("dedup", [(box,) for box in inboxes])
+        winners = [[decided[home][sender] for home in range(host.size)]
+                   for sender in range(host.size)]
+        absorbed: list[Absorbed] = host.call_all("judge_new", [(w,) for w in winners])
+        stop, positions, level_size = _replay_level(tally, expanded, absorbed, depth, settings,
+                                                    judge)
+        if stop is not None:
+            if stop.verdict == "inconclusive":
+                return _stopped(tally, start, stop.reason)
+            assert stop.violation is not None and stop.key is not None
+            path = _path(host, design, initial, stop.key)
+            return tally.result("violation", start, False, stop.violation, path)
+        if settings.max_depth is not None and depth >= settings.max_depth and \
+                any(report.positions for report in expanded):
+            truncated = True
+        held: list[int] = host.call_all("commit", [(p,) for p in positions])
+        _even_out(host, held)
+        depth += 1
+        now = time.monotonic()
+        if deadline is not None and now >= deadline and level_size:
+            return _stopped(tally, start, f"time limit of {settings.time_limit:g}s reached")
+        if progress is not None and now >= next_report:
+            progress(tally.stats(False))
+            next_report = now + 0.25
+    if truncated:
+        return _stopped(tally, start, f"depth bound of {settings.max_depth} cut off some runs")
+    return tally.result("pass", start, True)
+
+
+def _even_out(host: Host, held: list[int]) -> None:
+    """Move frontier states from partitions that hold too many to those that hold too few.
+
+    Successors stay where they were generated, so a search that starts with one state
+    in one partition would stay there; and a level's share drifts. Moving states costs a
+    pickle each way, so only a clear imbalance is evened out.
+    """
+    total = sum(held)
+    fair = -(-total // len(held))
+    if total < 2 * len(held) or max(held) <= fair + max(8, fair // 4):
+        return
+    surplus = [max(0, h - fair) for h in held]
+    deficit = [max(0, fair - h) for h in held]
+    plan = [[0] * len(held) for _ in held]
+    receiver = 0
+    for giver, extra in enumerate(surplus):
+        while extra > 0:
+            while receiver < len(held) and deficit[receiver] == 0:
+                receiver += 1
+            if receiver == len(held):
+                break
+            moved = min(extra, deficit[receiver])
+            plan[giver][receiver] += moved
+            deficit[receiver] -= moved
+            extra -= moved
+    batches: list[list[bytes]] = host.call_all("give", [(row,) for row in plan])
+    host.call_all("take", [([batches[giver][taker] for giver in range(len(held))],)
+                           for taker in range(len(held))])
+
+
+def _stopped(tally: _Tally, start: str, reason: str) -> SearchResult:
+    return tally.result("inconclusive", start, False, reason=reason)
+
+
+def _replay_level(tally: _Tally, expanded: Sequence[Expanded], absorbed: Sequence[Absorbed],
+                  depth: int, settings: SearchSettings, judge: Judge
+                  ) -> tuple[_Stop | None, list[list[int]], int]:
+    """Count one level as the serial search would, up to where it would stop.
+
+    Returns where it stopped (if it did), each partition's positions for its new states
+    in the next level, and the size of that level.
+    """
+    taken: dict[int, int] = {}
+    deadlock: tuple[int, int] | None = None
+    for report in expanded:
+        taken.update(zip(report.positions, report.actions, strict=True))
+        for entry in report.deadlocks:
+            if deadlock is None or entry[0] < deadlock[0]:
+                deadlock = entry
+    before = tally.transitions
+
+    def transitions_before(position: int) -> int:
+        return before + sum(n for at, n in taken.items() if at < position)
+
+    merged = heapq.merge(*([(at, index, home, number) for number, (at, index)
+                            in enumerate(report.discovered)]
+                           for home, report in enumerate(absorbed)))
+    positions: list[list[int]] = [[-1] * len(report.discovered) for report in absorbed]
+    next_position = 0
+    for at, index, home, number in merged:
+        if deadlock is not None and at >= deadlock[0]:
+            break
+        new = absorbed[home]
+        tally.states += 1
+        tally.max_depth = depth + 1
+        found = new.violations.get(number)
+        if found is not None:
+            tally.transitions = transitions_before(at) + index + 1
+            return _Stop("violation", found[0], found[1]), [], 0
+        if new.terminal[number]:
+            tally.terminal_states += 1
+            tally.outcomes.add(new.outcomes[number])
+        else:
+            positions[home][number] = next_position
+            next_position += 1
+        if settings.max_states is not None and tally.states >= settings.max_states:
+            tally.transitions = transitions_before(at) + index + 1
+            return (_Stop("inconclusive", reason=f"state bound of {settings.max_states:,} "
+                          "reached"), [], 0)
+    if deadlock is not None:
+        tally.transitions = transitions_before(deadlock[0])
+        # The deadlocked state is on this level, which is at depth ``depth``.
+        return _Stop("violation", judge.check_deadlock(depth), deadlock[1]), [], 0
+    tally.transitions = before + sum(taken.values())
+    return None, list(positions), next_position
+
+
+def _path(host: Host, design: model.Design, initial: Any, key: int) -> tuple[Step, ...]:
+    """Rebuild the path to a state by following parent pointers across partitions."""
+    choices: list[int] = []
+    link = host.call(owner(key, host.size), "parent", key)
+    while link is not None:
+        key, index = link
+        choices.append(index)
+        link = host.call(owner(key, host.size), "parent", key)
+    who = f"design {design.name!r}"
+    steps: list[Step] = []
+    state = initial
+    for depth, index in enumerate(reversed(choices)):
+        actions = tuple(call_design(who, f"actions() at depth {depth}", design.actions, state))
+        action = actions[index]
+        previous = state
+        state = call_design(who, f"step() on {action.actor} {action.label()} at depth {depth}",
+                            design.step, state, action)
+        steps.append(Step(action, model.fingerprint(state), changes(previous, state)))
+    return tuple(steps)
+
+
+def describe_parallel(jobs: int, scheduler: str | None) -> str:
+    """One line for report headers: where the partitions run."""
+    if scheduler is not None:
+        count = "one partition per worker" if jobs == 1 else f"{jobs} partitions"
+        return f"Dask cluster at {scheduler}, {count}; breadth-first, every transition"
+    return f"{jobs} local processes; breadth-first, every transition"
+
+
+def explore_parallel(ref: DesignRef, config: model.Config,
+                     settings: SearchSettings = _DEFAULT, *, jobs: int,
+                     scheduler: str | None = None,
+                     progress: Progress | None = None) -> SearchResult:
+    """Search with ``jobs`` local processes, or on the Dask cluster at ``scheduler``.
+
+    ``jobs=1`` without a scheduler is the serial explorer itself, reductions and all.
+    On a cluster, ``jobs=1`` means one partition per Dask worker.
+    """
+    check_jobs(jobs)
+    design, _ = resolve_design(ref)
+    if jobs == 1 and scheduler is None:
+        from checker.explorer import explore
+        return explore(design, config, settings, progress)
+    check_settings(settings)
+    job = Job.of(ref, config, parallel_settings(settings))
+    host: Host
+    if scheduler is not None:
+        from checker.cluster import DaskHost
+
+        host = DaskHost.partitions(scheduler, None if jobs == 1 else jobs, job)
+    else:
+        host = ProcessHost.partitions(jobs, job)
+    try:
+        return explore_on(host, design, config, settings, progress)
+    finally:
+        host.close()
