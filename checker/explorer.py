@@ -201,6 +201,7 @@ class _Search:
         self.outcomes: set[bytes] = set()
         self.started = time.monotonic()
         self.next_report = self.started + 0.25
+        self.renamed = 0  # numbers given to a renaming of a state already found
         self.truncated = False
         self.engine = "ordinary"
         self.exact_keys = False
@@ -225,7 +226,7 @@ class _Search:
         return len(self.parents) - 1
 
     def stats(self, complete: bool) -> Stats:
-        states = len(self.parents)
+        states = len(self.parents) - self.renamed
         collision = 0.0 if self.exact_keys else collision_probability(
             states, self.transitions + 1)
         return Stats(states, self.transitions, self.max_depth, self.terminal_states,
@@ -402,7 +403,8 @@ def _explore_ordinary(search: _Search, start: str) -> SearchResult:
                 done.append(action)
             if nkey in seen:
                 if por:
-                    _revisit(search, memory, frontier, nxt, nkey, child_asleep, named)
+                    _revisit(search, memory, frontier, nxt, nkey, child_asleep, named,
+                             (number, index, depth + 1))
                 continue
             seen.add(nkey)
             child = search.add(number, index)
@@ -412,7 +414,8 @@ def _explore_ordinary(search: _Search, start: str) -> SearchResult:
             if violation is not None:
                 return search.result("violation", start, False, violation,
                                      search.path_to(child))
-            if settings.max_states is not None and len(search.parents) >= settings.max_states:
+            if (settings.max_states is not None
+                    and len(search.parents) - search.renamed >= settings.max_states):
                 return search.stopped(start, f"state bound of {settings.max_states:,} reached")
             if not terminal:
                 if por:
@@ -425,8 +428,12 @@ def _explore_ordinary(search: _Search, start: str) -> SearchResult:
 
 
 def _revisit(search: _Search, memory: dict[int, _Asleep], frontier: deque[_Item],
-             state: Any, key: int, asleep: frozenset[model.Action], named: bool) -> None:
-    """A known state reached again: re-explore what it was explored without and now is not."""
+             state: Any, key: int, asleep: frozenset[model.Action], named: bool,
+             reached: tuple[int, int, int]) -> None:
+    """A known state reached again: re-explore what it was explored without and now is not.
+
+    ``reached`` is how: the parent's number, the action's index, the depth.
+    """
     entry = memory.get(key)
     if entry is None:  # a terminal state: nothing to explore from it
         return
@@ -438,7 +445,13 @@ def _revisit(search: _Search, memory: dict[int, _Asleep], frontier: deque[_Item]
         entry.asleep, entry.naming = frozenset(), None
         if not entry.expanded:
             return
-        wake = frozenset(search.actions(state, entry.depth))
+        # The state explored now is this renaming, not the one numbered before: it gets
+        # a number of its own, so that a path through it is rebuilt through it.
+        parent, index, depth = reached
+        number = search.add(parent, index)
+        search.renamed += 1
+        frontier.append((state, number, depth, key, frozenset(search.actions(state, depth))))
+        return
     else:
         if entry.asleep <= asleep:
             return

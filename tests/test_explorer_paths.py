@@ -85,3 +85,19 @@ def test_a_failing_compact_path_is_reported_as_the_designs_bug() -> None:
     """The packing is the design's code: its failure names the design, not shardcheck."""
     with pytest.raises(DesignBug, match="compact path raised ZeroDivisionError"):
         explore(_BrokenBank(), _config())
+
+
+@pytest.mark.parametrize("strategy", ["bfs", "dfs"])
+def test_sleep_sets_with_symmetry_give_a_path_that_replays(strategy: str) -> None:
+    """A state re-explored under other actor names is numbered as reached, so its path
+    is a real run."""
+    config = _config(3, 3)
+    result = explore(FINAL_SUM, config, SearchSettings(
+        strategy=strategy, compact=False, por=True, symmetry=True))  # type: ignore[arg-type]
+    assert result.violation is not None
+    state = FINAL_SUM.initial(config)
+    for step in result.path:
+        assert step.action in FINAL_SUM.actions(state)
+        state = FINAL_SUM.step(state, step.action)
+    assert FINAL_SUM.is_terminal(state)
+    assert len(result.path) == 5 * 3 + 3

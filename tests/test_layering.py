@@ -15,7 +15,7 @@ HOMES = {
     "jsonschema": {"checker/trace.py"},
     "rich": {"checker/cli.py", "checker/report.py", "checker/progress.py",
              "checker/history_report.py", "checker/cli_history.py", "checker/cli_fuzz.py",
-             "checker/cli_ci.py", "checker/ci_report.py"},
+             "checker/cli_ci.py", "checker/ci_report.py", "checker/audit_report.py"},
     "z3": {"checker/solver.py"},
     "networkx": {"checker/dsg.py"},
     "hypothesis": {f"checker/fuzz/{name}.py" for name in
