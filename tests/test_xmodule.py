@@ -39,6 +39,7 @@ def run(design: model.Design, spec: str, **options: object):  # type: ignore[no-
     ("two-phase-commit", "xtransfers:xtxs=2", 3_781, 5),
     ("two-phase-commit", "xtransfers:xtxs=1,txs=1,accounts=2", 32, 2),
     ("two-phase-commit", "xtransfers:xtxs=2,accounts=2,txs=2", 2_344, 10),
+    ("two-phase-commit", "xtransfers:xtxs=1,replays=1,dups=1", 148, 1),
     ("receipts", "xtransfers:xtxs=1,dups=1", 6, 1),
     ("receipts", "xtransfers:accounts=2,reshard=1", 7, 1),
     ("receipts", "xtransfers:xtxs=2,accounts=2,txs=2,reshard=1,dups=1", 1_614, 72),

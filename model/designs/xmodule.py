@@ -10,7 +10,8 @@ Each module's own ordering is abstracted as atomic steps: here a module's decisi
 vote, a commit, a debit, a credit) is one action, as if that module's BFT consensus
 instance had committed it. The per-module consensus is modelled on its own in
 ``model/designs/bft*.py``; composing the two multiplies state spaces that are each
-explored best alone.
+explored best alone. The configuration's worker count plays no part: a module's step is
+one action whatever threads run it.
 
 Messages between modules travel through a network the explorer controls: the messages
 in flight are part of the state, each delivery is an action, and faults are actions
