@@ -525,9 +525,8 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
     try:
         while codes:
             judge_all = depth > settings.step_bound
-            if settings.max_depth is not None and depth >= settings.max_depth:
-                search.truncated = True
-                break
+            # At the depth bound a level is still judged, only not expanded.
+            cut = settings.max_depth is not None and depth >= settings.max_depth
             next_codes: list[int] = []
             next_numbers: list[int] = []
             push_code, push_number = next_codes.append, next_numbers.append
@@ -544,6 +543,9 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
                     raise _Found(search.result("violation", start, False,
                                                search.judge.check_deadlock(depth),
                                                search.path_to(number)))
+                if cut:
+                    search.truncated = True
+                    continue
                 transitions += len(nexts)
                 keys = nexts if canonical is None else [canonical(c) for c in nexts]
                 for key in keys:
@@ -564,6 +566,8 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
                 if position & 1023 == 1023:
                     search.transitions = transitions
                     _tick(search, start, deadline)
+            if cut:
+                break
             codes, numbers = next_codes, next_numbers
             if codes:
                 depth += 1
@@ -607,9 +611,6 @@ def _compact_stack(search: _Search, start: str, packing: model.Compact,
     try:
         while stack:
             code, number, depth = take()
-            if settings.max_depth is not None and depth >= settings.max_depth:
-                search.truncated = True
-                continue
             nexts = None if depth > settings.step_bound or number == 0 else successors(code)
             if nexts is None:
                 search.transitions = transitions
@@ -621,6 +622,9 @@ def _compact_stack(search: _Search, start: str, packing: model.Compact,
                 raise _Found(search.result("violation", start, False,
                                            search.judge.check_deadlock(depth),
                                            search.path_to(number)))
+            if settings.max_depth is not None and depth >= settings.max_depth:
+                search.truncated = True  # judged above, but not expanded
+                continue
             transitions += len(nexts)
             depth += 1
             keys = nexts if canonical is None else [canonical(c) for c in nexts]

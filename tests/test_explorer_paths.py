@@ -101,3 +101,16 @@ def test_sleep_sets_with_symmetry_give_a_path_that_replays(strategy: str) -> Non
         state = FINAL_SUM.step(state, step.action)
     assert FINAL_SUM.is_terminal(state)
     assert len(result.path) == 5 * 3 + 3
+
+
+@pytest.mark.parametrize("strategy", ["bfs", "dfs"])
+@pytest.mark.parametrize("max_depth", [12, 13])
+def test_a_depth_bound_judges_the_last_level_on_either_path(strategy: str,
+                                                           max_depth: int) -> None:
+    """The lost update sits at depth 12 (K=2, N=2): a bound of 12 still finds it."""
+    for compact in (True, False):
+        result = explore(FINAL_SUM, _config(2, 2), SearchSettings(
+            strategy=strategy, max_depth=max_depth, compact=compact,  # type: ignore[arg-type]
+            symmetry=False, por=False))
+        assert result.verdict == "violation", (compact, result.reason)
+        assert len(result.path) == 12
