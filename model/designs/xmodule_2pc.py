@@ -78,6 +78,7 @@ from model.network import (
     apply_fault,
     deliver_action,
     fault_actions,
+    inbox_object,
     is_fault,
     message_object,
     message_of,
@@ -90,6 +91,9 @@ PREPARE, PRE_ACCEPT, PRE_ABORT = "prepare", "pre-accept", "pre-abort"
 COORDINATOR = "coordinator"
 REPLAY = "replay"
 REPLAYS_OBJECT = "net:replays"
+SENT_OBJECT = "net:sent"
+"""The footprint object of the attacker's record of sent messages, which every send
+extends and every replay reads."""
 
 
 class Session(NamedTuple):
@@ -308,9 +312,10 @@ class TwoPhaseCommit:
         for name, module in zip(spec.modules, state.modules, strict=True):
             for message in state.network.distinct(name):
                 if self._deliverable(module, message):
-                    replies_to = {_inbox(m) for m in spec.modules if m != name}
+                    replies_to = {inbox_object(m) for m in spec.modules if m != name}
                     out.append(deliver_action(message, reads={name},
-                                              writes={name, "store", *replies_to}))
+                                              writes={name, "store", SENT_OBJECT,
+                                                      *replies_to}))
             for t in spec.transfers:
                 if (not t.cross and t.src_module == name and state.local[t.index] is None
                         and module.holder(t.src) is None and module.holder(t.dst) is None):
@@ -321,7 +326,7 @@ class TwoPhaseCommit:
                 attempt = state.attempt[t.index] + 1
                 out.append(Action(COORDINATOR, "retry", _session_payload(t.index, attempt),
                                   frozenset(t.modules()),
-                                  frozenset({*map(_inbox, t.modules()),
+                                  frozenset({SENT_OBJECT, *map(inbox_object, t.modules()),
                                              *map(message_object, self._prepares(t, attempt))})))
         return tuple(out)
 
@@ -428,8 +433,8 @@ class TwoPhaseCommit:
         return tuple(
             Action(NETWORK_ACTOR, REPLAY,
                    (("msg", m.kind), ("from", m.src), ("to", m.dst), *m.payload),
-                   frozenset({REPLAYS_OBJECT, "sent"}),
-                   frozenset({REPLAYS_OBJECT, message_object(m), _inbox(m.dst)}))
+                   frozenset({REPLAYS_OBJECT, SENT_OBJECT}),
+                   frozenset({REPLAYS_OBJECT, SENT_OBJECT, message_object(m), inbox_object(m.dst)}))
             for m in sorted(state.sent, key=_message_order) if m not in in_flight)
 
     # Properties ------------------------------------------------------------------------
@@ -487,11 +492,6 @@ class TwoPhaseCommit:
 def _record(state: TwoPcState, messages: tuple[Message, ...]) -> frozenset[Message]:
     """What the attacker has seen, once ``messages`` are sent (nothing when it cannot replay)."""
     return state.sent | set(messages) if state.replays_left else state.sent
-
-
-def _inbox(module: str) -> str:
-    # network.inbox_object's spelling: a send writes its receiver's inbox.
-    return f"inbox:{module}"
 
 
 def _replace_session(module: ModuleState, session: Session) -> ModuleState:

@@ -70,6 +70,7 @@ from model.network import (
     apply_fault,
     deliver_action,
     fault_actions,
+    inbox_object,
     is_fault,
     message_of,
 )
@@ -239,7 +240,7 @@ class Receipts:
             here, there = store.module_of(t.src), store.module_of(t.dst)
             name = "execute" if here == there else "debit"
             out.append(Action(here, name, (("tx", t.index),), frozenset({here, "store"}),
-                              frozenset({here, "store", f"inbox:{there}"})))
+                              frozenset({here, "store", inbox_object(there)})))
         for message in state.network.distinct():
             out.append(deliver_action(message, reads={message.dst},
                                       writes={message.dst, "store"}))
@@ -247,8 +248,8 @@ class Receipts:
             out.append(Action(spec.parent, "reshard", (("child", spec.child),),
                               frozenset({spec.parent, "store"}),
                               frozenset({spec.parent, spec.child, "store",
-                                         *(f"inbox:{m}" for m in modules),
-                                         f"inbox:{spec.child}"})))
+                                         *map(inbox_object, modules),
+                                         inbox_object(spec.child)})))
         return tuple(out)
 
     def _debit(self, state: ReceiptsState, tx: int) -> ReceiptsState:
