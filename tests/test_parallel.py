@@ -1,0 +1,150 @@
+"""Parallel exploration gives the serial result: verdict, counts and counterexample."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import model
+from checker.designs import resolve_design
+from checker.explorer import SearchResult, SearchSettings, explore
+from checker.parallel import InProcessHost, Job, explore_on, explore_parallel
+
+from .cli_helpers import assert_bad_input, invoke
+from .conftest import USER_DESIGN
+
+SERIAL = SearchSettings(por=False, compact=False)
+
+
+def _same(result: SearchResult) -> SearchResult:
+    """The result without its wall-clock time, the one thing allowed to differ."""
+    return attrs.evolve(result, stats=attrs.evolve(result.stats, seconds=0.0))
+
+
+def _both(spec: str, workload: str, workers: int, jobs: int,
+          search: SearchSettings = SERIAL) -> tuple[SearchResult, SearchResult]:
+    design, ref = resolve_design(spec)
+    config = model.Config(model.build_workload(workload), workers)
+    serial = explore(design, config, search)
+    parallel = explore_on(InProcessHost(jobs, Job.of(ref, config, search)), design, config,
+                          search)
+    return serial, parallel
+
+
+@pytest.mark.parametrize(("spec", "workload", "workers", "jobs", "verdict", "states"), [
+    ("block-stm", "counter:txs=2,keys=1", 2, 2, "pass", 10_784),
+    ("block-stm:scan-keys-only", "audit:txs=2", 2, 3, "violation", 4_592),
+    ("block-stm:active-after-fetch", "counter:txs=2,keys=1", 2, 4, "violation", 4_110),
+    ("bank:final-sum", "bank:txs=2,accounts=2", 2, 2, "violation", None),
+    ("receipts:no-dedup", "xtransfers:dups=1", 2, 3, "violation", 6),
+    ("two-phase-commit", "xtransfers", 2, 2, "pass", 8),
+    ("serial", "counter:txs=3", 1, 2, "pass", None),
+])
+def test_partitions_reproduce_the_serial_search(spec: str, workload: str, workers: int,
+                                                 jobs: int, verdict: str,
+                                                 states: int | None) -> None:
+    """Same verdict, counts, outcomes and counterexample path as serial BFS, on every design."""
+    serial, parallel = _both(spec, workload, workers, jobs)
+    assert serial.verdict == verdict
+    if states is not None:
+        assert serial.stats.states == states
+    assert _same(parallel) == _same(serial)
+    assert [step.changes for step in parallel.path] == [step.changes for step in serial.path]
+
+
+@pytest.mark.parametrize("bound", [
+    {"max_states": 1_234}, {"max_states": 4_591}, {"max_depth": 17}, {"max_depth": 61},
+])
+def test_bounds_stop_where_the_serial_search_stops(bound: dict[str, int]) -> None:
+    """A state bound in the middle of a level, or a depth bound, cuts at the serial point."""
+    serial, parallel = _both("block-stm:scan-keys-only", "audit:txs=2", 2, 3,
+                             attrs.evolve(SERIAL, **bound))
+    assert _same(parallel) == _same(serial)
+
+
+def test_a_user_design_file_is_loaded_by_every_partition() -> None:
+    """A design in a file: each partition imports it by its path."""
+    serial, parallel = _both(f"{USER_DESIGN}:NaiveOcc", "counter:txs=2,keys=1", 2, 2)
+    assert _same(parallel) == _same(serial)
+
+
+def test_a_deadlock_is_found_where_the_serial_search_finds_it(tmp_path: Path) -> None:
+    """A design that stops offering actions when one worker is left: the serial deadlock."""
+    stuck = tmp_path / "stuck.py"
+    stuck.write_text(USER_DESIGN.read_text() + "\n\nclass Stuck(NaiveOcc):\n"
+                     "    def actions(self, state):\n"
+                     "        found = tuple(super().actions(state))\n"
+                     "        return found if len(found) != 1 else ()\n")
+    serial, parallel = _both(f"{stuck}:Stuck", "counter:txs=2,keys=1", 2, 3)
+    assert serial.violation is not None and serial.violation.property == "deadlock"
+    assert _same(parallel) == _same(serial)
+
+
+@settings(max_examples=12, deadline=None)
+@given(txs=st.integers(1, 2), keys=st.integers(1, 2), workers=st.integers(1, 2),
+       jobs=st.integers(1, 5), max_states=st.none() | st.integers(1, 400),
+       mutant=st.sampled_from(["", ":single-collect", ":read-own-entries"]))
+def test_any_partitioning_is_the_serial_search(txs: int, keys: int, workers: int, jobs: int,
+                                               max_states: int | None, mutant: str) -> None:
+    """However many partitions, wherever a bound falls: the serial result."""
+    serial, parallel = _both(f"block-stm{mutant}", f"counter:txs={txs},keys={keys}", workers,
+                             jobs, attrs.evolve(SERIAL, max_states=max_states))
+    assert _same(parallel) == _same(serial)
+
+
+def test_local_processes_write_the_serial_trace(tmp_path: Path) -> None:
+    """`explore --jobs 2` in processes writes the trace `--no-por --no-compact` writes."""
+    serial = invoke("explore", "block-stm:scan-keys-only", "-w", "audit:txs=2", "-q",
+                    "--no-por", "--no-compact", "--trace-out", str(tmp_path / "serial.json"))
+    parallel = invoke("explore", "block-stm:scan-keys-only", "-w", "audit:txs=2", "-q",
+                      "--jobs", "2", "--trace-out", str(tmp_path / "parallel.json"))
+    assert serial.exit_code == parallel.exit_code == 1
+    assert "2 local processes" in parallel.output
+    documents = [json.loads((tmp_path / name).read_text())
+                 for name in ("serial.json", "parallel.json")]
+    for document in documents:
+        document.pop("replay")
+    assert documents[0] == documents[1]
+
+
+def test_jobs_one_is_the_serial_explorer_with_its_reductions() -> None:
+    """--jobs 1 changes nothing: sleep sets and all."""
+    design, ref = resolve_design("block-stm")
+    config = model.Config(model.build_workload("counter:txs=2,keys=1"), 2)
+    assert _same(explore_parallel(ref, config, SearchSettings(), jobs=1)) == \
+        _same(explore(design, config, SearchSettings()))
+
+
+def test_a_design_bug_in_a_worker_process_is_reported_as_the_design_s(tmp_path: Path) -> None:
+    """A design that raises in step() inside a worker: one line, exit 2, the design named."""
+    source = USER_DESIGN.read_text()
+    broken = tmp_path / "broken.py"
+    broken.write_text(source + "\n\nclass Broken(NaiveOcc):\n"
+                      "    def step(self, state, action):\n"
+                      "        raise RuntimeError('boom')\n")
+    result = invoke("explore", f"{broken}:Broken", "-w", "counter:txs=1,keys=1", "-q",
+                    "--jobs", "2")
+    assert result.exit_code == 2, result.output
+    assert "boom" in result.stderr and "step()" in result.stderr
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (("--jobs", "0"), "--jobs must be between 1 and 256, got 0"),
+    (("--jobs", "2", "--strategy", "dfs"), "breadth-first"),
+    (("--jobs", "2", "--audit"), "drop --audit"),
+])
+def test_bad_parallel_options_are_one_line(args: tuple[str, ...], fragment: str) -> None:
+    """Bad --jobs values and combinations: one line, exit 2."""
+    assert_bad_input(invoke("explore", "block-stm", "-q", *args), fragment)
+
+
+def test_an_unreachable_scheduler_is_one_line_after_a_short_wait() -> None:
+    """No scheduler at the address: exit 2 within the connect timeout, not a hang."""
+    line = assert_bad_input(invoke("explore", "block-stm", "-q", "--scheduler",
+                                   "tcp://127.0.0.1:9"), "no Dask scheduler answered")
+    assert "tcp://127.0.0.1:9" in line
