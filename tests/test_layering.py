@@ -11,11 +11,12 @@ FORBIDDEN_IN_MODEL = {"checker", "random", "time", "datetime", "secrets", "uuid"
                       "click", "rich", "z3", "hypothesis", "networkx", "jsonschema"}
 HOMES = {
     "click": {"checker/cli.py", "checker/cli_history.py", "checker/cli_fuzz.py",
-              "checker/cli_ci.py", "checker/cli_prove.py"},
+              "checker/cli_ci.py", "checker/cli_prove.py", "checker/cli_every_input.py"},
     "jsonschema": {"checker/trace.py"},
     "rich": {"checker/cli.py", "checker/report.py", "checker/progress.py",
              "checker/history_report.py", "checker/cli_history.py", "checker/cli_fuzz.py",
-             "checker/cli_ci.py", "checker/ci_report.py", "checker/audit_report.py"},
+             "checker/cli_ci.py", "checker/ci_report.py", "checker/audit_report.py",
+             "checker/cli_every_input.py"},
     "z3": {"checker/solver.py"},
     "networkx": {"checker/dsg.py"},
     "hypothesis": {f"checker/fuzz/{name}.py" for name in
