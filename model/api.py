@@ -262,7 +262,8 @@ class Design(Protocol):
     summary: str
 
     def initial(self, config: Config) -> Any:
-        """The state before any action."""
+        """The state before any action; raises ``model.WorkloadError`` (reported to the
+        user as bad input, exit 2) for a workload the design cannot run."""
 
     def actions(self, state: Any) -> Sequence[Action]:
         """The enabled actions, in a deterministic order (empty when none is)."""

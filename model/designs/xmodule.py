@@ -30,9 +30,10 @@ import attrs
 from model.api import Config, ParamValue, Workload
 from model.language import BinOp, Const, Read, Require, Transaction, Var, Write
 from model.store import Store
+from model.workloads import WorkloadError
 
 
-class XModuleError(ValueError):
+class XModuleError(WorkloadError):
     """A workload the cross-module designs cannot run (not transfers, one module)."""
 
 
