@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -164,53 +165,91 @@ def _rate(row: dict[str, Any]) -> float | None:
     return None
 
 
-def bank_rows(size: str, ordinary: bool, work: Path) -> list[dict[str, Any]]:
-    """Variant a (exhaustive sweep) and variant b (first counterexample) at one size."""
+Job = tuple[Callable[..., dict[str, Any] | None], tuple[Any, ...], dict[str, Any]]
+
+
+def bank_jobs(size: str, ordinary: bool, work: Path) -> list[tuple[str, str, Job]]:
+    """Variant a (exhaustive sweep) and variant b (first counterexample) at one size, as
+    (variant, stored-peer name, job) triples; a job is a function and its arguments."""
     k, n = SIZES[size]
     spec = f"bank:txs={n},accounts=3"
-    none = {"por": False, "symmetry": False}
-    rows: list[dict[str, Any]] = []
+    none: dict[str, Any] = {"por": False, "symmetry": False}
+    jobs: list[tuple[str, str, Job]] = [
+        ("a", "", (shardcheck, ("shardcheck compact", "bank", spec, k), none)),
+        ("a", "", (shardcheck, ("shardcheck compact + symmetry", "bank", spec, k),
+                   {"por": False, "symmetry": True})),
+    ]
+    if ordinary:
+        jobs += [
+            ("a", "", (shardcheck, ("shardcheck ordinary", "bank", spec, k),
+                       {"compact": False, **none})),
+            ("a", "", (shardcheck, ("shardcheck ordinary + sleep sets", "bank", spec, k),
+                       {"compact": False, "por": True, "symmetry": False})),
+        ]
+    jobs += [
+        ("a", "minicheck", (peer_python, ("minicheck", "bank_minicheck.py", k, n, "a"), {})),
+        ("a", "", (peer_python, ("reference BFS (gc off)", "bank_ref.py", k, n, "a",
+                                 ("--no-gc",)), {})),
+        ("a", "spin-dfs", (spin, ("SPIN DFS (no POR)", k, n, "a"), {"por": False,
+                                                                    "work": work})),
+        ("a", "", (spin, ("SPIN DFS (POR)", k, n, "a"), {"por": True, "work": work})),
+        # Variant b: the time to the first counterexample.
+        ("b", "", (shardcheck, ("shardcheck compact BFS", "bank", spec, k),
+                   {"mutant": "final-sum", **none})),
+        ("b", "", (shardcheck, ("shardcheck compact DFS", "bank", spec, k),
+                   {"mutant": "final-sum", "strategy": "dfs", **none})),
+        ("b", "", (peer_python, ("minicheck", "bank_minicheck.py", k, n, "b"), {})),
+        ("b", "", (spin, ("SPIN DFS", k, n, "b"), {"por": False, "work": work})),
+    ]
+    return jobs
 
-    def add(row: dict[str, Any] | None, variant: str, stored_as: str | None = None) -> None:
-        if row is None and stored_as is not None and (stored_as, size) in STORED:
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def bank_rows(size: str, ordinary: bool, work: Path, repeat: int) -> list[dict[str, Any]]:
+    """Every job at one size, ``repeat`` rounds interleaved; medians of the times."""
+    jobs = bank_jobs(size, ordinary, work)
+    runs: list[list[dict[str, Any] | None]] = [[] for _ in jobs]
+    for _ in range(repeat):
+        for slot, (_variant, _stored, (function, args, kwargs)) in enumerate(jobs):
+            runs[slot].append(function(*args, **kwargs))
+    rows: list[dict[str, Any]] = []
+    for (variant, stored_as, _job), results in zip(jobs, runs, strict=True):
+        done = [r for r in results if r is not None]
+        row: dict[str, Any] | None = None
+        if done:
+            row = dict(done[0])
+            for field in ("engine_s", "wall_s", "peak_mb"):
+                values = [float(r[field]) for r in done if r.get(field) is not None]
+                if values:
+                    row[field] = _median(values)
+            row["runs"] = len(done)
+        elif stored_as and (stored_as, size) in STORED:
             rate, peak = STORED[(stored_as, size)]
             row = {"tool": f"{stored_as} (stored, peers.md)", "engine_rate": rate,
                    "peak_mb": peak, "stored": True}
         if row is None:
-            return
+            continue
         row.update(size=size, variant=variant)
         row.setdefault("engine_rate", _rate(row))
         rows.append(row)
-
-    add(shardcheck("shardcheck compact", "bank", spec, k, **none), "a")
-    add(shardcheck("shardcheck compact + symmetry", "bank", spec, k, por=False,
-                   symmetry=True), "a")
-    if ordinary:
-        add(shardcheck("shardcheck ordinary", "bank", spec, k, compact=False, **none), "a")
-        add(shardcheck("shardcheck ordinary + sleep sets", "bank", spec, k, compact=False,
-                       por=True, symmetry=False), "a")
-    add(peer_python("minicheck", "bank_minicheck.py", k, n, "a"), "a", "minicheck")
-    add(peer_python("reference BFS (gc off)", "bank_ref.py", k, n, "a", ("--no-gc",)), "a")
-    add(spin("SPIN DFS (no POR)", k, n, "a", por=False, work=work), "a", "spin-dfs")
-    add(spin("SPIN DFS (POR)", k, n, "a", por=True, work=work), "a")
-    # Variant b: the time to the first counterexample.
-    add(shardcheck("shardcheck compact BFS", "bank", spec, k, mutant="final-sum", **none), "b")
-    add(shardcheck("shardcheck compact DFS", "bank", spec, k, mutant="final-sum",
-                   strategy="dfs", **none), "b")
-    add(peer_python("minicheck", "bank_minicheck.py", k, n, "b"), "b")
-    add(spin("SPIN DFS", k, n, "b", por=False, work=work), "b")
     return rows
 
 
 def block_stm_rows(workload: str, workers: int, time_limit: float) -> list[dict[str, Any]]:
     """Block-STM with each reduction on and off (bounded by a time limit)."""
     rows = []
-    for label, settings in (
+    combinations: tuple[tuple[str, dict[str, Any]], ...] = (
         ("none", {"por": False, "symmetry": False}),
         ("sleep sets", {"por": True, "symmetry": False}),
         ("symmetry", {"por": False, "symmetry": True}),
         ("sleep sets + symmetry", {"por": True, "symmetry": True}),
-    ):
+    )
+    for label, settings in combinations:
         row = shardcheck(f"block-stm, {label}", "block-stm", workload, workers,
                          time_limit=time_limit, **settings)
         row.update(size=f"{workload} x{workers}", variant="a", reduction=label)
@@ -300,6 +339,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--block-stm-small", default="counter:txs=3,keys=1",
                         help="a Block-STM workload (2 workers) small enough to finish "
                              "unreduced, for the complete reduction factor")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of the bank rows, interleaved; medians are shown")
+    parser.add_argument("--no-block-stm", action="store_true", help="skip the Block-STM rows")
     parser.add_argument("--json", dest="json_out", default=None, help="write rows as JSON")
     args = parser.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
@@ -321,15 +363,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="explore-bench-spin-") as work:
         for size in sizes:
             print(f"... bank {size}", file=sys.stderr, flush=True)
-            rows += bank_rows(size, size in ordinary, Path(work))
-    print(f"... block-stm {args.block_stm} x{args.block_stm_workers}", file=sys.stderr,
-          flush=True)
-    rows += block_stm_rows(args.block_stm, args.block_stm_workers, args.block_stm_time_limit)
-    rows += block_stm_rows(args.block_stm_small, 2, args.block_stm_time_limit)
+            rows += bank_rows(size, size in ordinary, Path(work), args.repeat)
+    if not args.no_block_stm:
+        print(f"... block-stm {args.block_stm} x{args.block_stm_workers}", file=sys.stderr,
+              flush=True)
+        rows += block_stm_rows(args.block_stm, args.block_stm_workers,
+                               args.block_stm_time_limit)
+        rows += block_stm_rows(args.block_stm_small, 2, args.block_stm_time_limit)
     load = os.getloadavg()
     print(f"## explore benchmark ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "
-          f"{os.cpu_count()} cores)\n")
+          f"{os.cpu_count()} cores, medians of {args.repeat} interleaved round(s))\n")
     print(table(rows))
     print()
     for line in ratios(rows) + memory_per_state(rows, baseline):
