@@ -23,6 +23,7 @@ from checker.fuzz import DEFAULT_DATABASE, DEFAULT_EXAMPLES, SCHEDULES, FuzzSett
 from checker.fuzz import strategies as fuzz_strategies
 from checker.fuzz.campaign import DEFAULT_SHRINK_RUNS, FuzzProgress, FuzzResult, judge_names
 from checker.fuzz.run import FuzzConfig
+from checker.parallel import check_jobs
 from checker.report import timeline
 from checker.trace import Trace, check_writable, write_trace
 
@@ -76,11 +77,19 @@ def _workers(text: str) -> tuple[int, int]:
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @click.option("--timeline/--no-timeline", default=True, show_default=True,
               help="Print the shrunk counterexample's per-actor timeline.")
+@click.option("--jobs", "-j", type=int, default=1, show_default=True,
+              help="Split the campaign into this many shards with seeds derived from --seed, "
+                   "run side by side in local processes; the same seed and --jobs give the "
+                   "same result (docs/parallel.md).")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Run the shards on a Dask cluster (tcp://host:8786); needs pip install "
+                   "'shardcheck[cluster]'.")
 def fuzz_command(design: str, workload: str | None, workload_strategy: str | None,
                  workers: str, examples: int, time_limit: float | None, shrink_runs: int,
                  seed: int,
                  schedule: str, step_bound: int, database: str, no_database: bool,
-                 trace_out: str | None, force: bool, quiet: bool, timeline: bool) -> None:
+                 trace_out: str | None, force: bool, quiet: bool, timeline: bool, jobs: int,
+                 scheduler: str | None) -> None:
     """Fuzz DESIGN: hypothesis draws workloads and schedules, and shrinks what fails.
 
     Every property of the design is checked on every run. A violation is shrunk (the
@@ -103,6 +112,7 @@ def fuzz_command(design: str, workload: str | None, workload_strategy: str | Non
     console = _console()
     if workload is not None and workload_strategy is not None:
         raise BadInput("give --workload or --workload-strategy, not both")
+    check_jobs(jobs)
     found, ref = resolve_design(design)
     if workload is not None:
         workloads = fuzz_strategies.fixed_workload(workload)
@@ -122,9 +132,20 @@ def fuzz_command(design: str, workload: str | None, workload_strategy: str | Non
     console.print(f"  design     {found.name}: {found.summary}")
     console.print(f"  workloads  {described}, {workers} worker(s)")
     console.print(f"  budget     {settings.describe()}")
+    if jobs != 1 or scheduler is not None:
+        where = f"the Dask cluster at {scheduler}" if scheduler else "local processes"
+        console.print(f"  parallel   {jobs} shard(s) with derived seeds, on {where}")
     console.print(f"  database   {settings.database or 'none'}")
     sample = FuzzConfig(workload=model.build_workload("counter:txs=1").spec, workers=low)
     console.print(f"  checking   {', '.join(judge_names(found, sample, step_bound))}")
+    if jobs != 1 or scheduler is not None:
+        from checker.parallel_fuzz import Campaign, fuzz_parallel
+
+        campaign = Campaign.of(ref, workload=workload, workload_strategy=described,
+                               workers=(low, high), configs_name=f"{described}|{low}-{high}",
+                               settings=settings)
+        result = fuzz_parallel(campaign, jobs=jobs, scheduler=scheduler)
+        _report(console, result, ref, settings, trace_out, force, timeline)
     with _progress(console, quiet) as show:
         result = fuzz(ref, configs, settings, configs_name=f"{described}|{low}-{high}",
                       progress=show)
