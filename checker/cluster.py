@@ -35,8 +35,8 @@ def connect(address: str) -> Any:
     """A client of the scheduler at ``address``; one line and exit 2 if it does not answer."""
     distributed = _distributed()
     try:
-        client = distributed.Client(address, timeout=CONNECT_SECONDS,
-                                    set_as_default=False)
+        # The default client: an actor's handle finds its client through it.
+        client = distributed.Client(address, timeout=CONNECT_SECONDS)
     except (OSError, TimeoutError, ValueError) as exc:
         raise BadInput(f"--scheduler {address}: no Dask scheduler answered within "
                        f"{CONNECT_SECONDS}s ({type(exc).__name__}: {exc}); start one with "

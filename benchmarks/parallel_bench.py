@@ -1,0 +1,124 @@
+"""Benchmark: serial against parallel exploration (local processes, a local Dask cluster).
+
+    python benchmarks/parallel_bench.py            # block-stm and every other built-in design
+    python benchmarks/parallel_bench.py --quick    # the smallest block-stm row only
+    python benchmarks/parallel_bench.py --dask     # add a two-process local Dask cluster
+
+Each row runs the serial ordinary search without reductions (``--no-por --no-compact``,
+the search a parallel run reproduces), then ``--jobs 2``, and checks that the results
+are identical. The serial search with its reductions on (the default) is shown too, for
+scale. Machines here are shared: the load average is printed before and after, and
+only ratios measured in one run mean anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import attrs
+
+import model
+from checker.designs import resolve_design
+from checker.explorer import SearchResult, SearchSettings, explore
+from checker.parallel import Job, ProcessHost, explore_on, parallel_settings
+
+# (design, workload, workers, state bound): bounded rows stop at the same serial point.
+ROWS = (
+    ("block-stm", "counter:txs=3,keys=1", 2, None),
+    ("block-stm", "transfers:txs=2,accounts=2", 2, None),
+    ("block-stm", "transfers:txs=4", 3, 150_000),
+    ("bank", "bank:txs=3,accounts=3", 2, None),
+    ("two-phase-commit", "xtransfers:xtxs=2", 2, 150_000),
+    ("receipts", "xtransfers:xtxs=2", 2, 150_000),
+    ("bft", "bft", 2, 100_000),
+)
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _same(a: SearchResult, b: SearchResult) -> bool:
+    def strip(r: SearchResult) -> SearchResult:
+        return attrs.evolve(r, stats=attrs.evolve(r.stats, seconds=0.0))
+    return strip(a) == strip(b)
+
+
+def _row(label: str, result: SearchResult, seconds: float, base: float, same: str) -> None:
+    print(f"  {label:26} {result.verdict:12} {result.stats.states:>9,} "
+          f"{result.stats.transitions:>11,} {seconds:>8.2f} "
+          f"{result.stats.states / seconds:>9,.0f} {base / seconds:>8.2f}x {same:>5}")
+
+
+def main() -> None:
+    """Run the rows and print one block per configuration."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the smallest row only")
+    parser.add_argument("--dask", action="store_true", help="also on a local Dask cluster")
+    parser.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
+    args = parser.parse_args()
+    print(f"python {platform.python_version()} on {platform.machine()}, "
+          f"{os.cpu_count()} cores; load average {_load()}")
+    cluster = None
+    if args.dask:
+        from distributed import LocalCluster
+
+        started = time.perf_counter()
+        cluster = LocalCluster(n_workers=args.jobs, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        print(f"Dask local cluster of {args.jobs} processes started in "
+              f"{time.perf_counter() - started:.1f}s (not counted below)")
+    print(f"  {'run':26} {'verdict':12} {'states':>9} {'transitions':>11} {'seconds':>8} "
+          f"{'states/s':>9} {'speed-up':>9} {'same':>5}")
+    known = model.builtin_designs()
+    for spec, workload, workers, bound in ROWS[:1] if args.quick else ROWS:
+        if spec.split(":")[0] not in known:
+            continue
+        design, ref = resolve_design(spec)
+        config = model.Config(model.build_workload(workload), workers)
+        bounded = f", --max-states {bound:,}" if bound else ""
+        print(f"{spec} {workload}, {workers} workers{bounded}")
+        plain = SearchSettings(max_states=bound, por=False, compact=False)
+        started = time.perf_counter()
+        serial = explore(design, config, plain)
+        base = time.perf_counter() - started
+        _row("serial --no-por", serial, base, base, "")
+        started = time.perf_counter()
+        reduced = explore(design, config, SearchSettings(max_states=bound))
+        _row("serial (reductions on)", reduced, time.perf_counter() - started, base, "")
+        job = Job.of(ref, config, parallel_settings(plain))
+        started = time.perf_counter()
+        host = ProcessHost.partitions(args.jobs, job)
+        boot = time.perf_counter() - started
+        try:
+            result = explore_on(host, design, config, plain)
+        finally:
+            host.close()
+        total = time.perf_counter() - started
+        _row(f"--jobs {args.jobs} (incl. {boot:.1f}s start)", result, total, base,
+             "yes" if _same(serial, result) else "NO")
+        if cluster is not None:
+            from checker.cluster import DaskHost
+
+            started = time.perf_counter()
+            dask_host = DaskHost.partitions(cluster.scheduler_address, args.jobs, job)
+            try:
+                result = explore_on(dask_host, design, config, plain)
+            finally:
+                dask_host.close()
+            _row(f"dask, {args.jobs} partitions", result, time.perf_counter() - started, base,
+                 "yes" if _same(serial, result) else "NO")
+    if cluster is not None:
+        cluster.close()
+    print(f"load average after: {_load()}")
+
+
+if __name__ == "__main__":
+    main()
