@@ -37,6 +37,7 @@ import hashlib
 import heapq
 import os
 import pickle
+import signal
 import socket
 import subprocess
 import sys
@@ -186,20 +187,21 @@ class Partition:
         self.parents[key] = None
         self.frontier = [(0, state, key)]
 
-    def commit(self, positions: Sequence[int]) -> int:
+    def commit(self, positions: Sequence[int]) -> None:
         """Make last level's new states the frontier, at the positions the coordinator gave.
 
-        ``positions`` lines up with the states :meth:`judge` kept, ``-1`` for those that
-        leave the frontier (terminal ones). Returns how many states the frontier holds.
+        ``positions`` lines up with the states :meth:`judge_new` kept, ``-1`` for those
+        that leave the frontier (terminal ones).
         """
         self.frontier = [(at, c[4], c[2]) for at, c in zip(positions, self.pending, strict=True)
                          if at >= 0]
         self.pending = []
         self.depth += 1
-        return len(self.frontier)
 
-    def give(self, counts: Sequence[int]) -> list[bytes]:
-        """Hand ``counts[p]`` frontier states to partition ``p``, pickled, one batch each."""
+    def give(self, positions: Sequence[int], counts: Sequence[int]) -> list[bytes]:
+        """Commit ``positions``, then hand ``counts[p]`` frontier states to partition ``p``,
+        pickled, one batch each."""
+        self.commit(positions)
         batches: list[bytes] = []
         for count in counts:
             moving, self.frontier = self.frontier[:count], self.frontier[count:]
@@ -212,8 +214,11 @@ class Partition:
             if batch:
                 self.frontier.extend(pickle.loads(batch))
 
-    def expand(self) -> Expanded:
-        """Run every enabled action of every frontier state; send each new key to its owner."""
+    def expand(self, positions: Sequence[int] | None) -> Expanded:
+        """Commit ``positions`` (None: :meth:`give` did), then run every enabled action of
+        every frontier state; send each new key to its owner."""
+        if positions is not None:
+            self.commit(positions)
         self.frontier.sort(key=lambda entry: entry[0])
         cut = self.settings.max_depth is not None and self.depth >= self.settings.max_depth
         sent: list[list[_Candidate]] = [[] for _ in range(self.count)]
@@ -355,6 +360,9 @@ def serve(descriptor: int) -> None:
     # States are acyclic values; a collector pass over millions of them costs more than
     # the search (the serial explorer pauses it too).
     gc.disable()
+    # Ctrl-C reaches the whole process group: the coordinator answers it and stops the
+    # workers, which must not each print a traceback of their own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     connection = Connection(descriptor)
     try:
         build, arguments = connection.recv()
@@ -565,8 +573,11 @@ def explore_on(host: Host, design: model.Design, config: model.Config,
     depth = 0
     truncated = False
     level_size = 1
+    # Per partition: where its new states go in the next level, to commit with the next
+    # call (None: nothing to commit).
+    positions: Sequence[Sequence[int] | None] = [None] * host.size
     while level_size:
-        expanded: list[Expanded] = host.call_all("expand", [()] * host.size)
+        expanded: list[Expanded] = host.call_all("expand", [(p,) for p in positions])
         if deadline is not None and time.monotonic() >= deadline:
             return _stopped(tally, start, f"time limit of {settings.time_limit:g}s reached")
         inboxes = [[report.outboxes[home] for report in expanded] for home in range(host.size)]
@@ -574,7 +585,7 @@ def explore_on(host: Host, design: model.Design, config: model.Config,
         winners = [[decided[home][sender] for home in range(host.size)]
                    for sender in range(host.size)]
         absorbed: list[Absorbed] = host.call_all("judge_new", [(w,) for w in winners])
-        stop, positions, level_size = _replay_level(tally, expanded, absorbed, depth, settings,
+        stop, placed, level_size = _replay_level(tally, expanded, absorbed, depth, settings,
                                                     judge)
         if stop is not None:
             if stop.verdict == "inconclusive":
@@ -585,8 +596,7 @@ def explore_on(host: Host, design: model.Design, config: model.Config,
         if settings.max_depth is not None and depth >= settings.max_depth and \
                 any(report.positions for report in expanded):
             truncated = True
-        held: list[int] = host.call_all("commit", [(p,) for p in positions])
-        _even_out(host, held)
+        positions = [None] * host.size if _even_out(host, placed) else placed
         depth += 1
         now = time.monotonic()
         if deadline is not None and now >= deadline and level_size:
@@ -599,17 +609,19 @@ def explore_on(host: Host, design: model.Design, config: model.Config,
     return tally.result("pass", start, True)
 
 
-def _even_out(host: Host, held: list[int]) -> None:
+def _even_out(host: Host, positions: Sequence[Sequence[int] | None]) -> bool:
     """Move frontier states from partitions that hold too many to those that hold too few.
 
     Successors stay where they were generated, so a search that starts with one state
     in one partition would stay there; and a level's share drifts. Moving states costs a
-    pickle each way, so only a clear imbalance is evened out.
+    pickle each way, so only a clear imbalance is evened out. Returns whether states
+    moved (the positions are then committed).
     """
+    held = [sum(1 for at in mine if at >= 0) if mine is not None else 0 for mine in positions]
     total = sum(held)
     fair = -(-total // len(held))
     if total < 2 * len(held) or max(held) <= fair + max(8, fair // 4):
-        return
+        return False
     surplus = [max(0, h - fair) for h in held]
     deficit = [max(0, fair - h) for h in held]
     plan = [[0] * len(held) for _ in held]
@@ -624,9 +636,11 @@ def _even_out(host: Host, held: list[int]) -> None:
             plan[giver][receiver] += moved
             deficit[receiver] -= moved
             extra -= moved
-    batches: list[list[bytes]] = host.call_all("give", [(row,) for row in plan])
+    batches: list[list[bytes]] = host.call_all(
+        "give", [(mine, row) for mine, row in zip(positions, plan, strict=True)])
     host.call_all("take", [([batches[giver][taker] for giver in range(len(held))],)
                            for taker in range(len(held))])
+    return True
 
 
 def _stopped(tally: _Tally, start: str, reason: str) -> SearchResult:
