@@ -34,10 +34,10 @@ ROWS = (
     ("block-stm", "counter:txs=3,keys=1", 2, None),
     ("block-stm", "transfers:txs=2,accounts=2", 2, None),
     ("block-stm", "transfers:txs=4", 3, 150_000),
-    ("bank", "bank:txs=3,accounts=3", 2, None),
-    ("two-phase-commit", "xtransfers:xtxs=2", 2, 150_000),
-    ("receipts", "xtransfers:xtxs=2", 2, 150_000),
-    ("bft", "bft", 2, 100_000),
+    ("bank", "bank:txs=5,accounts=3", 3, None),
+    ("two-phase-commit", "xtransfers:xtxs=2,dups=1", 2, None),
+    ("receipts", "xtransfers:xtxs=3,dups=2", 2, 100_000),
+    ("bft", "bft", 2, 50_000),
 )
 
 

@@ -354,7 +354,8 @@ def serve(descriptor: int) -> None:
     """A worker process: build the object it is told to, then answer calls on it.
 
     The first message names a top-level callable and its arguments; every later one is
-    ``(method, arguments)``, answered with ``("ok", value)`` or ``("error", exception)``;
+    ``(method, arguments)``, answered with ``("ok", value)``, ``("error", exception)`` or
+    ``("crash", description)``;
     None or a closed socket ends the process.
     """
     # States are acyclic values; a collector pass over millions of them costs more than
@@ -386,11 +387,15 @@ def serve(descriptor: int) -> None:
 
 
 def _failure(exc: Exception) -> tuple[str, Any]:
+    """What a worker answers when a call fails: our errors as they are; anything else
+    (ours too) as a description, which the coordinator raises as an internal error."""
+    if isinstance(exc, InternalError):
+        return ("crash", str(exc).split(" (this is a bug in shardcheck")[0])
     if isinstance(exc, ShardcheckError):
         return ("error", exc)
-    return ("error", InternalError(
-        f"a worker process failed: {type(exc).__name__}: {exc}\n"
-        + "".join(traceback.format_exception(exc))))
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return ("crash", f"a worker process failed: {type(exc).__name__}: {exc}{where}")
 
 
 def _start_worker() -> tuple[subprocess.Popen[bytes], Connection]:
@@ -455,6 +460,8 @@ class ProcessHost:
             raise InternalError(f"worker process {index} died (exit code {code})") from None
         if status == "error":
             raise value
+        if status == "crash":
+            raise InternalError(value)
         return value
 
     def call_all(self, method: str, arguments: Sequence[tuple[Any, ...]]) -> list[Any]:
