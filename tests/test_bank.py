@@ -61,7 +61,7 @@ def test_one_transaction_never_loses_an_update() -> None:
 def test_a_block_that_is_not_transfers_is_refused_in_words() -> None:
     """The design names the workload it needs."""
     config = model.Config(model.build_workload("counter:txs=2"), 2)
-    with pytest.raises(ValueError, match="bank:txs=4"):
+    with pytest.raises(model.WorkloadError, match="bank:txs=4"):
         BANK.initial(config)
 
 

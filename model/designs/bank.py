@@ -44,6 +44,7 @@ from model.api import Action, Config, KnownFailure, Mutant, Outcome, ParamValue,
 from model.encoding import Constant
 from model.language import BinOp, Const, Read, Transaction, Var, Write
 from model.store import Store
+from model.workloads import WorkloadError
 
 CLAIM, RSRC, RDST, WSRC, WDST, DONE = "claim", "rsrc", "rdst", "wsrc", "wdst", "done"
 _PCS = (CLAIM, RSRC, RDST, WSRC, WDST, DONE)
@@ -102,7 +103,7 @@ def _transfer(tx: Transaction) -> tuple[str, str, int]:
         into = _amount(program[3], "+", rd.var, rd.key)
         if out is not None and out == into and rs.key != rd.key:
             return rs.key, rd.key, out
-    raise ValueError(
+    raise WorkloadError(
         f"the bank design runs blocks of plain transfers (read src, read dst, write "
         f"src - amt, write dst + amt); transaction {tx.index} ({tx.label!r}) is not one: "
         "use a bank workload, e.g. --workload bank:txs=4,accounts=3")
