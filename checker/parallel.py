@@ -304,6 +304,10 @@ class Partition:
         """The parent pointer of a state this partition owns."""
         return self.parents[key]
 
+    def cpu_seconds(self) -> float:
+        """Processor time of the process hosting this partition (for benchmarks)."""
+        return time.process_time()
+
 
 class Host(Protocol):
     """Where the partitions live: local processes, or actors on a Dask cluster."""
