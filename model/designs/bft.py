@@ -223,6 +223,18 @@ def _add(log: tuple, item: object) -> tuple:  # type: ignore[type-arg]
     return tuple(sorted((*log, item)))
 
 
+def _needs_prevotes(setup: Setup, replica: Replica) -> bool:
+    """Whether prevotes can still change what a replica does.
+
+    In the last round, once a replica has precommitted, no rule that reads prevotes can
+    fire again: l.28, l.34 and l.44 need an earlier step, and what l.36 would still
+    update (validValue) is only read by a proposal of a later round. Such a replica
+    forgets its prevotes and is sent none, which merges states that differ only by
+    prevotes nobody will read.
+    """
+    return replica.round + 1 < setup.rounds or replica.step != PRECOMMIT
+
+
 def _count(votes: tuple[Vote, ...], round_: int, value: str | None) -> int:
     """Distinct senders of votes in ``round_`` for ``value`` (None: for anything)."""
     if value is None:
@@ -544,11 +556,25 @@ class Bft:
     @staticmethod
     def _byzantine_messages(setup: Setup, m: int, i: int,
                             replica: Replica) -> Iterator[Message]:
-        """The Byzantine replicas' messages replica ``i`` has not received yet."""
+        """The Byzantine messages replica ``i`` may receive now.
+
+        The adversary is bounded so the search stays small (the module docstring says
+        why this keeps every fork we know of): per round and kind, a receiver gets one
+        value from a Byzantine sender (it equivocates *across* receivers), and it gets a
+        round's messages once it has reached that round.
+        """
         for message, kind, entry in _byzantine_repertoire(setup, m, i):
-            log = (replica.proposals if kind == PROPOSAL
-                   else replica.prevotes if kind == PREVOTE else replica.precommits)
-            if entry not in log:
+            if entry.round > replica.round:
+                continue  # it reaches the replica once the replica gets to that round
+            if kind == PROPOSAL:
+                if not any(p.round == entry.round for p in replica.proposals):
+                    yield message
+                continue
+            if kind == PREVOTE and not _needs_prevotes(setup, replica):
+                continue
+            log = replica.prevotes if kind == PREVOTE else replica.precommits
+            sender = entry.sender  # type: ignore[union-attr]
+            if not any(v.round == entry.round and v.sender == sender for v in log):
                 yield message
 
     def _timeouts(self, setup: Setup, replica: Replica) -> tuple[str, ...]:
@@ -585,7 +611,8 @@ class Bft:
         sent = tuple(
             Message(src, self._actor(module, j), kind, payload)
             for j, other in enumerate(state.replicas[m])
-            if j != i and other is not None and not other.crashed and other.decision is None)
+            if j != i and other is not None and not other.crashed and other.decision is None
+            and (kind != PREVOTE or _needs_prevotes(setup, other)))
         return attrs.evolve(state, network=state.network.send(*sent))
 
     def _start_round(self, state: BftState, m: int, i: int, round_: int) -> BftState:
@@ -665,6 +692,12 @@ class Bft:
             if replica.step == PREVOTE and _count(replica.prevotes, r, NIL) >= q:
                 state = self._vote(state, m, i, PRECOMMIT, NIL, PRECOMMIT)
                 continue
+            if replica.prevotes and not _needs_prevotes(setup, replica):
+                actor = self._actor(module, i)
+                kept = tuple(msg for msg in state.network.in_flight
+                             if msg.dst != actor or msg.kind != PREVOTE)
+                state = attrs.evolve(self._set(state, m, i, attrs.evolve(replica, prevotes=())),
+                                     network=attrs.evolve(state.network, in_flight=kept))
             return state
 
     def _on_proposal(self, state: BftState, m: int, i: int, replica: Replica,
