@@ -31,6 +31,7 @@ built-in name or ``file.py:Name``), never by pickling design objects.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import gc
 import hashlib
@@ -53,7 +54,13 @@ import attrs
 import model
 from checker.designs import DesignRef, resolve_design
 from checker.diff import changes
-from checker.errors import BadInput, InternalError, ShardcheckError
+from checker.errors import (
+    USER_CODE_FAILURES,
+    BadInput,
+    DesignBug,
+    InternalError,
+    ShardcheckError,
+)
 from checker.explorer import (
     Progress,
     SearchResult,
@@ -67,6 +74,8 @@ from checker.guard import call_design
 from checker.properties import Judge, Violation
 
 MAX_JOBS = 256
+CHUNK = 128
+"""Fewest frontier positions a chunk of a level takes when a state bound is near."""
 _DEFAULT = SearchSettings()
 
 
@@ -214,12 +223,18 @@ class Partition:
             if batch:
                 self.frontier.extend(pickle.loads(batch))
 
-    def expand(self, positions: Sequence[int] | None) -> Expanded:
-        """Commit ``positions`` (None: :meth:`give` did), then run every enabled action of
-        every frontier state; send each new key to its owner."""
+    def expand(self, positions: Sequence[int] | None, below: int | None = None) -> Expanded:
+        """Commit ``positions`` (None: :meth:`give` did, or the level is under way), then
+        run every enabled action of the frontier states before position ``below`` (None:
+        all of them); send each new key to its owner."""
         if positions is not None:
             self.commit(positions)
         self.frontier.sort(key=lambda entry: entry[0])
+        if below is None:
+            chunk, self.frontier = self.frontier, []
+        else:
+            cut_at = bisect.bisect_left(self.frontier, below, key=lambda entry: entry[0])
+            chunk, self.frontier = self.frontier[:cut_at], self.frontier[cut_at:]
         cut = self.settings.max_depth is not None and self.depth >= self.settings.max_depth
         sent: list[list[_Candidate]] = [[] for _ in range(self.count)]
         seen: set[int] = set()
@@ -227,8 +242,9 @@ class Partition:
         taken: list[int] = []
         deadlocks: list[tuple[int, int]] = []
         parents = self.parents
-        for at, state, key in self.frontier:
-            actions = self._call(f"actions() at depth {self.depth}", self.design.actions, state)
+        design = self.design
+        for at, state, key in chunk:
+            actions = self._call(f"actions() at depth {self.depth}", design.actions, state)
             expanded.append(at)
             if not actions:
                 deadlocks.append((at, key))
@@ -239,8 +255,13 @@ class Partition:
                 continue
             taken.append(len(actions))
             for index, action in enumerate(actions):
-                nxt = self._call(f"step() on {action.actor} {action.label()} at depth "
-                                 f"{self.depth}", self.design.step, state, action)
+                try:
+                    nxt = design.step(state, action)
+                except USER_CODE_FAILURES as exc:
+                    # Worded only when it happens: a label can cost more than the step.
+                    raise DesignBug(
+                        f"design {design.name!r}: step() on {action.actor} {action.label()} "
+                        f"at depth {self.depth} raised {type(exc).__name__}: {exc}") from None
                 nkey = self._key(nxt)
                 # The frontier runs in discovery order, so the first candidate for a key
                 # is the one with the smallest discovery key: later ones can only lose.
@@ -251,7 +272,6 @@ class Partition:
                 if home == self.index and nkey in parents:
                     continue
                 sent[home].append((at, index, nkey, key, nxt))
-        self.frontier = []
         self.sent = sent
         outboxes = tuple([n for c in box for n in (c[2], c[0], c[1], c[3])] for box in sent)
         return Expanded(tuple(expanded), tuple(taken), tuple(deadlocks), outboxes)
@@ -297,7 +317,8 @@ class Partition:
             elif ends:
                 outcomes[number] = model.digest(
                     self._call("outcome()", self.design.outcome, state))
-        self.pending = kept
+        # A level may come in chunks of positions, each after the one before: in order.
+        self.pending.extend(kept)
         return Absorbed(tuple((c[0], c[1]) for c in kept), tuple(terminal), outcomes, violations)
 
     def parent(self, key: int) -> tuple[int, int] | None:
@@ -587,26 +608,47 @@ def explore_on(host: Host, design: model.Design, config: model.Config,
     # Per partition: where its new states go in the next level, to commit with the next
     # call (None: nothing to commit).
     positions: Sequence[Sequence[int] | None] = [None] * host.size
+    popped = 1  # states expanded so far, of which tally.states were found: the yield
     while level_size:
-        expanded: list[Expanded] = host.call_all("expand", [(p,) for p in positions])
-        if deadline is not None and time.monotonic() >= deadline:
-            return _stopped(tally, start, f"time limit of {settings.time_limit:g}s reached")
-        inboxes = [[report.outboxes[home] for report in expanded] for home in range(host.size)]
-        decided: list[list[list[int]]] = host.call_all("dedup", [(box,) for box in inboxes])
-        winners = [[decided[home][sender] for home in range(host.size)]
-                   for sender in range(host.size)]
-        absorbed: list[Absorbed] = host.call_all("judge_new", [(w,) for w in winners])
-        stop, placed, level_size = _replay_level(tally, expanded, absorbed, depth, settings,
-                                                    judge)
-        if stop is not None:
-            if stop.verdict == "inconclusive":
-                return _stopped(tally, start, stop.reason)
-            assert stop.violation is not None and stop.key is not None
-            path = _path(host, design, initial, stop.key)
-            return tally.result("violation", start, False, stop.violation, path)
-        if settings.max_depth is not None and depth >= settings.max_depth and \
-                any(report.positions for report in expanded):
-            truncated = True
+        # Where the next level's states go, per partition, chunk after chunk.
+        placed: list[list[int]] = [[] for _ in range(host.size)]
+        done = 0
+        next_size = 0
+        while done < level_size:
+            # With a state bound, a level is taken in chunks of as many positions as,
+            # at the yield so far, find the states still allowed: the serial search may
+            # stop inside the level, and a whole wide level past that point would be
+            # work for nothing.
+            below = None if settings.max_states is None else done + max(
+                CHUNK, (settings.max_states - tally.states) * popped // max(1, tally.states))
+            expanded: list[Expanded] = host.call_all(
+                "expand", [(p, below) for p in positions])
+            positions = [None] * host.size
+            if deadline is not None and time.monotonic() >= deadline:
+                return _stopped(tally, start, f"time limit of {settings.time_limit:g}s reached")
+            inboxes = [[report.outboxes[home] for report in expanded]
+                       for home in range(host.size)]
+            decided: list[list[list[int]]] = host.call_all("dedup",
+                                                           [(box,) for box in inboxes])
+            winners = [[decided[home][sender] for home in range(host.size)]
+                       for sender in range(host.size)]
+            absorbed: list[Absorbed] = host.call_all("judge_new", [(w,) for w in winners])
+            stop, chunk, next_size = _replay_level(tally, expanded, absorbed, depth,
+                                                   settings, judge, next_size)
+            if stop is not None:
+                if stop.verdict == "inconclusive":
+                    return _stopped(tally, start, stop.reason)
+                assert stop.violation is not None and stop.key is not None
+                path = _path(host, design, initial, stop.key)
+                return tally.result("violation", start, False, stop.violation, path)
+            for mine, more in zip(placed, chunk, strict=True):
+                mine.extend(more)
+            popped += sum(len(report.positions) for report in expanded)
+            if settings.max_depth is not None and depth >= settings.max_depth and \
+                    any(report.positions for report in expanded):
+                truncated = True
+            done = level_size if below is None else below
+        level_size = next_size
         positions = [None] * host.size if _even_out(host, placed) else placed
         depth += 1
         now = time.monotonic()
@@ -659,12 +701,14 @@ def _stopped(tally: _Tally, start: str, reason: str) -> SearchResult:
 
 
 def _replay_level(tally: _Tally, expanded: Sequence[Expanded], absorbed: Sequence[Absorbed],
-                  depth: int, settings: SearchSettings, judge: Judge
+                  depth: int, settings: SearchSettings, judge: Judge, next_position: int
                   ) -> tuple[_Stop | None, list[list[int]], int]:
-    """Count one level as the serial search would, up to where it would stop.
+    """Count one level, or one chunk of a level, as the serial search would, up to where
+    it would stop.
 
     Returns where it stopped (if it did), each partition's positions for its new states
-    in the next level, and the size of that level.
+    in the next level (numbered from ``next_position``, where the chunk before left off),
+    and the next level's size so far.
     """
     taken: dict[int, int] = {}
     deadlock: tuple[int, int] | None = None
@@ -682,7 +726,6 @@ def _replay_level(tally: _Tally, expanded: Sequence[Expanded], absorbed: Sequenc
                             in enumerate(report.discovered)]
                            for home, report in enumerate(absorbed)))
     positions: list[list[int]] = [[-1] * len(report.discovered) for report in absorbed]
-    next_position = 0
     for at, index, home, number in merged:
         if deadlock is not None and at >= deadlock[0]:
             break

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import model
+from checker import parallel
 from checker.designs import resolve_design
 from checker.explorer import SearchResult, SearchSettings, explore
 from checker.parallel import InProcessHost, Job, explore_on, explore_parallel
@@ -31,9 +32,9 @@ def _both(spec: str, workload: str, workers: int, jobs: int,
     design, ref = resolve_design(spec)
     config = model.Config(model.build_workload(workload), workers)
     serial = explore(design, config, search)
-    parallel = explore_on(InProcessHost(jobs, Job.of(ref, config, search)), design, config,
+    found = explore_on(InProcessHost(jobs, Job.of(ref, config, search)), design, config,
                           search)
-    return serial, parallel
+    return serial, found
 
 
 @pytest.mark.parametrize(("spec", "workload", "workers", "jobs", "verdict", "states"), [
@@ -49,12 +50,12 @@ def test_partitions_reproduce_the_serial_search(spec: str, workload: str, worker
                                                  jobs: int, verdict: str,
                                                  states: int | None) -> None:
     """Same verdict, counts, outcomes and counterexample path as serial BFS, on every design."""
-    serial, parallel = _both(spec, workload, workers, jobs)
+    serial, found = _both(spec, workload, workers, jobs)
     assert serial.verdict == verdict
     if states is not None:
         assert serial.stats.states == states
-    assert _same(parallel) == _same(serial)
-    assert [step.changes for step in parallel.path] == [step.changes for step in serial.path]
+    assert _same(found) == _same(serial)
+    assert [step.changes for step in found.path] == [step.changes for step in serial.path]
 
 
 @pytest.mark.parametrize("bound", [
@@ -62,15 +63,15 @@ def test_partitions_reproduce_the_serial_search(spec: str, workload: str, worker
 ])
 def test_bounds_stop_where_the_serial_search_stops(bound: dict[str, int]) -> None:
     """A state bound in the middle of a level, or a depth bound, cuts at the serial point."""
-    serial, parallel = _both("block-stm:scan-keys-only", "audit:txs=2", 2, 3,
-                             attrs.evolve(SERIAL, **bound))
-    assert _same(parallel) == _same(serial)
+    serial, found = _both("block-stm:scan-keys-only", "audit:txs=2", 2, 3,
+                          attrs.evolve(SERIAL, **bound))
+    assert _same(found) == _same(serial)
 
 
 def test_a_user_design_file_is_loaded_by_every_partition() -> None:
     """A design in a file: each partition imports it by its path."""
-    serial, parallel = _both(f"{USER_DESIGN}:NaiveOcc", "counter:txs=2,keys=1", 2, 2)
-    assert _same(parallel) == _same(serial)
+    serial, found = _both(f"{USER_DESIGN}:NaiveOcc", "counter:txs=2,keys=1", 2, 2)
+    assert _same(found) == _same(serial)
 
 
 def test_a_deadlock_is_found_where_the_serial_search_finds_it(tmp_path: Path) -> None:
@@ -80,31 +81,39 @@ def test_a_deadlock_is_found_where_the_serial_search_finds_it(tmp_path: Path) ->
                      "    def actions(self, state):\n"
                      "        found = tuple(super().actions(state))\n"
                      "        return found if len(found) != 1 else ()\n")
-    serial, parallel = _both(f"{stuck}:Stuck", "counter:txs=2,keys=1", 2, 3)
+    serial, found = _both(f"{stuck}:Stuck", "counter:txs=2,keys=1", 2, 3)
     assert serial.violation is not None and serial.violation.property == "deadlock"
-    assert _same(parallel) == _same(serial)
+    assert _same(found) == _same(serial)
 
 
 @settings(max_examples=12, deadline=None)
 @given(txs=st.integers(1, 2), keys=st.integers(1, 2), workers=st.integers(1, 2),
        jobs=st.integers(1, 5), max_states=st.none() | st.integers(1, 400),
-       mutant=st.sampled_from(["", ":single-collect", ":read-own-entries"]))
+       mutant=st.sampled_from(["", ":single-collect", ":read-own-entries"]),
+       chunk=st.sampled_from([1, 3, parallel.CHUNK]))
 def test_any_partitioning_is_the_serial_search(txs: int, keys: int, workers: int, jobs: int,
-                                               max_states: int | None, mutant: str) -> None:
-    """However many partitions, wherever a bound falls: the serial result."""
-    serial, parallel = _both(f"block-stm{mutant}", f"counter:txs={txs},keys={keys}", workers,
-                             jobs, attrs.evolve(SERIAL, max_states=max_states))
-    assert _same(parallel) == _same(serial)
+                                               max_states: int | None, mutant: str,
+                                               chunk: int) -> None:
+    """However many partitions, in whatever chunks, wherever a bound falls: the serial
+    result."""
+    default = parallel.CHUNK
+    parallel.CHUNK = chunk
+    try:
+        serial, found = _both(f"block-stm{mutant}", f"counter:txs={txs},keys={keys}",
+                              workers, jobs, attrs.evolve(SERIAL, max_states=max_states))
+    finally:
+        parallel.CHUNK = default
+    assert _same(found) == _same(serial)
 
 
 def test_local_processes_write_the_serial_trace(tmp_path: Path) -> None:
     """`explore --jobs 2` in processes writes the trace `--no-por --no-compact` writes."""
     serial = invoke("explore", "block-stm:scan-keys-only", "-w", "audit:txs=2", "-q",
                     "--no-por", "--no-compact", "--trace-out", str(tmp_path / "serial.json"))
-    parallel = invoke("explore", "block-stm:scan-keys-only", "-w", "audit:txs=2", "-q",
-                      "--jobs", "2", "--trace-out", str(tmp_path / "parallel.json"))
-    assert serial.exit_code == parallel.exit_code == 1
-    assert "2 local processes" in parallel.output
+    found = invoke("explore", "block-stm:scan-keys-only", "-w", "audit:txs=2", "-q",
+                   "--jobs", "2", "--trace-out", str(tmp_path / "parallel.json"))
+    assert serial.exit_code == found.exit_code == 1
+    assert "2 local processes" in found.output
     documents = [json.loads((tmp_path / name).read_text())
                  for name in ("serial.json", "parallel.json")]
     for document in documents:
