@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import strategies as st
 
 import model
 from checker import SearchSettings, explore, load_trace, replay, write_trace
 from checker.designs import DesignRef
+from checker.fuzz.api import FuzzFailure, fuzz_design
 from checker.trace import Trace
 from model.designs.bft import MUTANTS, Bft
 
@@ -139,3 +141,20 @@ def test_renamed_replicas_have_one_representative() -> None:
     assert a != b
     assert BFT.canonical(a) == BFT.canonical(b)
     assert BFT.canonical(BFT.canonical(a)) == BFT.canonical(a)
+
+
+@pytest.mark.parametrize(("name", "prop"), [("no-lock", "INV-AGR"),
+                                            ("shared-version-diverges", "INV-DET")])
+def test_fuzzing_finds_the_deep_mutants_and_the_trace_replays(name: str, prop: str,
+                                                               tmp_path: Path) -> None:
+    """Uniform schedules find what breadth-first search reaches too slowly; it replays."""
+    failure = {"no-lock": "bft:txs=2,rounds=2",
+               "shared-version-diverges": "bft:txs=1,rounds=1,version_faults=1"}[name]
+    with pytest.raises(FuzzFailure) as caught:
+        fuzz_design(f"bft:{name}", workloads=st.just(failure), workers=2, examples=300,
+                    schedule="uniform", shrink_runs=0, trace_dir=tmp_path)
+    trace = caught.value.result.trace
+    assert trace is not None and trace.violation is not None
+    assert trace.violation.property == prop
+    replayed = replay(load_trace(caught.value.trace_path))
+    assert replayed.verdict == "reproduced", replayed.message
