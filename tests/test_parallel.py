@@ -157,3 +157,19 @@ def test_an_unreachable_scheduler_is_one_line_after_a_short_wait() -> None:
     line = assert_bad_input(invoke("explore", "block-stm", "-q", "--scheduler",
                                    "tcp://127.0.0.1:9"), "no Dask scheduler answered")
     assert "tcp://127.0.0.1:9" in line
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("spec", "workload", "workers", "bound"), [
+    ("block-stm", "counter:txs=3,keys=1", 2, None),
+    ("block-stm", "transfers:txs=4", 3, 60_000),
+    ("bft", "bft", 2, 10_000),
+])
+def test_two_processes_reproduce_larger_searches(spec: str, workload: str, workers: int,
+                                                 bound: int | None) -> None:
+    """Tens of thousands of states in two processes: still the serial result."""
+    design, ref = resolve_design(spec)
+    config = model.Config(model.build_workload(workload), workers)
+    search = attrs.evolve(SERIAL, max_states=bound)
+    assert _same(explore_parallel(ref, config, search, jobs=2)) == \
+        _same(explore(design, config, search))
