@@ -19,6 +19,8 @@ HOMES = {
              "checker/cli_every_input.py"},
     "z3": {"checker/solver.py"},
     "networkx": {"checker/dsg.py"},
+    "distributed": {"checker/cluster.py"},
+    "dask": {"checker/cluster.py"},
     "hypothesis": {f"checker/fuzz/{name}.py" for name in
                    ("__init__", "campaign", "database", "schedules", "strategies", "api")},
 }
