@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,30 @@ def test_fuzzing_finds_the_deep_mutants_and_the_trace_replays(name: str, prop: s
     assert trace.violation.property == prop
     replayed = replay(load_trace(caught.value.trace_path))
     assert replayed.verdict == "reproduced", replayed.message
+
+
+@pytest.mark.parametrize("spec", [
+    "bft:txs=2,rounds=2",
+    "bft:byzantine=0,crashes=1,txs=1,rounds=2",
+    "bft:txs=2,rounds=3,drops=1,duplicates=1",
+    "bft:modules=2,txs=2,rounds=2,exec=block-stm",
+])
+def test_random_schedules_keep_every_property_and_end_quiescent(spec: str) -> None:
+    """Seeded random runs: no property fails, and terminal means no action is enabled."""
+    rng = random.Random(spec)
+    config = model.Config(model.build_workload(spec), 2)
+    decided = 0
+    for _ in range(40):
+        state = BFT.initial(config)
+        while actions := BFT.actions(state):
+            assert not BFT.is_terminal(state)
+            state = BFT.step(state, rng.choice(actions))
+            for prop in BFT.properties():
+                if prop.kind == "state":
+                    assert prop.check(state) is None, (prop.name, prop.check(state))
+        assert BFT.is_terminal(state)
+        for prop in BFT.properties():
+            assert prop.check(state) is None, (prop.name, prop.check(state))
+        decided += sum(1 for module in state.replicas for r in module
+                       if r is not None and r.decision is not None)
+    assert decided > 0
