@@ -94,6 +94,7 @@ from model.api import (
     TxRecord,
     Workload,
 )
+from model.designs.flag_mutants import FlagMutant, flag_mutants
 from model.encoding import Constant, canonical_bytes, encode
 from model.language import Transaction, block_keys
 from model.network import (
@@ -530,12 +531,7 @@ class Bft:
         """weak-quorum, no-lock and shared-version-diverges (M12)."""
         if self.mutant is not None:
             return ()
-        return tuple(
-            Mutant(spec.name, spec.summary, spec.doc,
-                   Bft(attrs.evolve(Flags(), **{spec.flag: True}), spec.name),
-                   spec.known_failure)
-            for spec in MUTANTS
-        )
+        return flag_mutants(MUTANTS, Flags(), Bft)
 
     # Tendermint's rules ----------------------------------------------------------------
 
@@ -889,17 +885,8 @@ def _stall(state: BftState) -> str | None:
 # --- mutants ------------------------------------------------------------------------------
 
 
-@attrs.frozen
-class _MutantSpec:
-    name: str
-    flag: str
-    summary: str
-    doc: str
-    known_failure: KnownFailure | None
-
-
-MUTANTS: tuple[_MutantSpec, ...] = (
-    _MutantSpec(
+MUTANTS: tuple[FlagMutant, ...] = (
+    FlagMutant(
         "weak-quorum", "weak_quorum",
         "quorums of f + 1 instead of 2f + 1",
         """What is wrong: every threshold that should be 2f + 1 (a polka of prevotes, the
@@ -914,7 +901,7 @@ Found by: shardcheck explore bft:weak-quorum --workload bft:txs=2,rounds=1
 (BFS: INV-AGR after 6 steps).""",
         KnownFailure("bft:txs=2,rounds=1", 2, "INV-AGR", 6),
     ),
-    _MutantSpec(
+    FlagMutant(
         "no-lock", "no_lock",
         "a replica does not lock on a polka (l.38-39 skipped)",
         """What is wrong: on a polka (2f + 1 prevotes for the proposal) a replica
@@ -931,7 +918,7 @@ Found by: shardcheck fuzz bft:no-lock --schedule uniform --workload bft:txs=2,ro
 a decision in round 1, deeper than a quick breadth-first search goes).""",
         None,
     ),
-    _MutantSpec(
+    FlagMutant(
         "shared-version-diverges", "version_retry_keeps_partial",
         "M12: a failed shared-object version initialisation is retried from a partial state",
         """What is wrong: when a replica executes a decided block it assigns versions to the

@@ -50,6 +50,7 @@ from model.api import (
     TxRecord,
     TxStatus,
 )
+from model.designs.flag_mutants import FlagMutant, flag_mutants
 from model.encoding import Constant, encode
 from model.language import (
     Exists,
@@ -371,12 +372,7 @@ class BlockStm:
         """M01-M09 of shared/research/designs.md §6.2."""
         if self.mutant is not None:
             return ()
-        return tuple(
-            Mutant(spec.name, spec.summary, spec.doc,
-                   BlockStm(attrs.evolve(Flags(), **{spec.flag: True}), spec.name),
-                   spec.known_failure)
-            for spec in MUTANTS
-        )
+        return flag_mutants(MUTANTS, Flags(), BlockStm)
 
     # Properties ------------------------------------------------------------------------
 
@@ -1050,17 +1046,8 @@ def _l2(state: BlockStmState) -> str | None:
 # --- mutants --------------------------------------------------------------------------------
 
 
-@attrs.frozen
-class _MutantSpec:
-    name: str
-    flag: str
-    summary: str
-    doc: str
-    known_failure: KnownFailure | None
-
-
-MUTANTS: tuple[_MutantSpec, ...] = (
-    _MutantSpec(
+MUTANTS: tuple[FlagMutant, ...] = (
+    FlagMutant(
         "active-after-fetch", "active_after_fetch",
         "M01: num_active_tasks incremented after the fetch-and-increment of validation_idx",
         """What is wrong: next_version_to_validate takes its index before counting itself
@@ -1076,7 +1063,7 @@ Found by: shardcheck explore block-stm:active-after-fetch \
 (BFS: I4-active-count after 56 steps).""",
         KnownFailure("counter:txs=2,keys=1", 2, "I4-active-count", 56),
     ),
-    _MutantSpec(
+    FlagMutant(
         "single-collect", "single_collect",
         "M02: check_done without the second read of decrease_cnt",
         """What is wrong: check_done reads execution_idx, validation_idx and
@@ -1089,7 +1076,7 @@ Found by: shardcheck explore block-stm:single-collect --workload counter:txs=2,k
 (BFS: serial-equivalence after 59 steps).""",
         KnownFailure("counter:txs=2,keys=1", 2, "serial-equivalence", 59),
     ),
-    _MutantSpec(
+    FlagMutant(
         "dependency-check-outside-lock", "dependency_check_outside_lock",
         "M03: add_dependency checks the blocker's status outside the dependency lock",
         """What is wrong: the check that the blocking transaction has not yet finished
@@ -1104,7 +1091,7 @@ Found by: shardcheck explore block-stm:dependency-check-outside-lock \
 (BFS: I5-no-lost-wakeup after 71 steps).""",
         KnownFailure("condwrite:txs=3,mode=vanish", 2, "I5-no-lost-wakeup", 71),
     ),
-    _MutantSpec(
+    FlagMutant(
         "resume-keeps-execution-idx", "resume_keeps_execution_idx",
         "M04: resuming dependencies does not lower execution_idx",
         """What is wrong: finish_execution marks the waiting transactions READY but does
@@ -1118,7 +1105,7 @@ Found by: shardcheck explore block-stm:resume-keeps-execution-idx \
 (BFS: serial-equivalence after 95 steps).""",
         KnownFailure("condwrite:txs=3,mode=vanish", 2, "serial-equivalence", 95),
     ),
-    _MutantSpec(
+    FlagMutant(
         "not-found-ignores-version", "not_found_ignores_version",
         "M05: validation accepts NOT_FOUND whatever version the read recorded",
         """What is wrong: validate_read_set treats a re-read that finds nothing as valid
@@ -1131,7 +1118,7 @@ Found by: shardcheck explore block-stm:not-found-ignores-version \
 (BFS: serial-equivalence after 102 steps).""",
         KnownFailure("condwrite:txs=3,mode=vanish", 2, "serial-equivalence", 102),
     ),
-    _MutantSpec(
+    FlagMutant(
         "newloc-first-incarnation", "newloc_first_incarnation",
         "M06: wrote_new_location computed as incarnation = 0",
         """What is wrong: record() reports a new location only for first incarnations.
@@ -1145,7 +1132,7 @@ Found by: shardcheck explore block-stm:newloc-first-incarnation \
 (BFS: serial-equivalence after 100 steps).""",
         KnownFailure("condwrite:txs=3,mode=appear", 2, "serial-equivalence", 100),
     ),
-    _MutantSpec(
+    FlagMutant(
         "exists-unrecorded", "exists_unrecorded",
         "M07: the exists read kind is not recorded in the read set",
         """What is wrong: reads through the second path into storage (existence checks,
@@ -1157,7 +1144,7 @@ Found by: shardcheck explore block-stm:exists-unrecorded --workload registry:txs
 (BFS: serial-equivalence after 59 steps).""",
         KnownFailure("registry:txs=2", 2, "serial-equivalence", 59),
     ),
-    _MutantSpec(
+    FlagMutant(
         "read-own-entries", "read_own_entries",
         "M08: MVMemory.read considers entries at index ≤ txn_idx, not < txn_idx",
         """What is wrong: a transaction reads its own previous incarnation's write (or
@@ -1169,7 +1156,7 @@ Found by: shardcheck explore block-stm:read-own-entries --workload counter:txs=2
 (BFS: serial-equivalence after 63 steps).""",
         KnownFailure("counter:txs=2,keys=1", 2, "serial-equivalence", 63),
     ),
-    _MutantSpec(
+    FlagMutant(
         "scan-keys-only", "scan_keys_only",
         "M09: range reads record the keys they found, not their versions",
         """What is wrong: validation of a prefix scan re-runs it and compares only the
@@ -1182,7 +1169,7 @@ Found by: shardcheck explore block-stm:scan-keys-only --workload audit:txs=2 --w
 (BFS: serial-equivalence after 61 steps).""",
         KnownFailure("audit:txs=2", 2, "serial-equivalence", 61),
     ),
-    _MutantSpec(
+    FlagMutant(
         "revert-keeps-writes", "revert_keeps_writes",
         "a reverting re-execution leaves its previous incarnation's writes in MVMemory",
         """What is wrong: record() takes an early return when the new incarnation

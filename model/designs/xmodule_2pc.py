@@ -59,6 +59,7 @@ from model.api import (
     ReadRecord,
     TxRecord,
 )
+from model.designs.flag_mutants import FlagMutant, flag_mutants
 from model.designs.xmodule import (
     Transfer,
     balances,
@@ -290,10 +291,7 @@ class TwoPhaseCommit:
         """``unbound-session`` (M10) and ``early-release``."""
         if self.mutant is not None:
             return ()
-        return tuple(Mutant(name, summary, doc,
-                            TwoPhaseCommit(attrs.evolve(Flags(), **{flag: True}), name),
-                            failure)
-                     for name, flag, summary, doc, failure in MUTANTS)
+        return flag_mutants(MUTANTS, Flags(), TwoPhaseCommit)
 
     # The protocol ----------------------------------------------------------------------
 
@@ -548,8 +546,8 @@ def _install_order(log: tuple[tuple[int, str], ...], n: int) -> tuple[int, ...]:
     return tuple(order)
 
 
-MUTANTS: tuple[tuple[str, str, str, str, KnownFailure | None], ...] = (
-    ("unbound-session", "unbound_session",
+MUTANTS: tuple[FlagMutant, ...] = (
+    FlagMutant("unbound-session", "unbound_session",
      "M10: pre-accept/pre-abort handled whatever attempt they belong to",
      """What is wrong: a module handles a pre-accept or pre-abort of transaction T as a
 vote in its current session of T, whichever attempt the message came from. A pre-abort
@@ -567,7 +565,7 @@ during attempt 2, as the paper warns; a replayed one (replays=1) does the same.
 Found by: shardcheck explore two-phase-commit:unbound-session --workload xtransfers:xtxs=2
 (BFS: INV-ATOM after 10 steps).""",
      KnownFailure("xtransfers:xtxs=2", 2, "INV-ATOM", 10)),
-    ("early-release", "early_release",
+    FlagMutant("early-release", "early_release",
      "a module releases its lock as soon as it has voted, before the decision",
      """What is wrong: a module that votes prepared(accept) does not keep its key locked
 until accept or abort. Another transaction reads the same balance and commits in

@@ -53,6 +53,7 @@ from model.api import (
     ReadRecord,
     TxRecord,
 )
+from model.designs.flag_mutants import FlagMutant, flag_mutants
 from model.designs.xmodule import (
     Transfer,
     balances,
@@ -220,9 +221,7 @@ class Receipts:
         """``no-dedup`` and ``reshard-misroute`` (M11)."""
         if self.mutant is not None:
             return ()
-        return tuple(Mutant(name, summary, doc,
-                            Receipts(attrs.evolve(Flags(), **{flag: True}), name), failure)
-                     for name, flag, summary, doc, failure in MUTANTS)
+        return flag_mutants(MUTANTS, Flags(), Receipts)
 
     # The protocol ----------------------------------------------------------------------
 
@@ -373,8 +372,8 @@ def _exactly_once(state: ReceiptsState) -> str | None:
     return None
 
 
-MUTANTS: tuple[tuple[str, str, str, str, KnownFailure | None], ...] = (
-    ("no-dedup", "no_dedup",
+MUTANTS: tuple[FlagMutant, ...] = (
+    FlagMutant("no-dedup", "no_dedup",
      "M11: receipts are not de-duplicated by id at the destination",
      """What is wrong: the destination module applies every receipt that reaches it,
 without checking the ids of the receipts it has already applied. A receipt the network
@@ -386,7 +385,7 @@ created (INV-ONCE, then conservation).
 Found by: shardcheck explore receipts:no-dedup --workload xtransfers:xtxs=1,dups=1
 (BFS: INV-ONCE after 4 steps).""",
      KnownFailure("xtransfers:xtxs=1,dups=1", 2, "INV-ONCE", 4)),
-    ("reshard-misroute", "reshard_misroute",
+    FlagMutant("reshard-misroute", "reshard_misroute",
      "M11: receipts in flight keep the route of the layout they were sent under",
      """What is wrong: when the destination module splits, receipts already in flight
 stay addressed to the parent, which no longer holds the account and discards them.
