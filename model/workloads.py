@@ -117,9 +117,10 @@ def _xtransfers(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], St
     if xtxs + txs == 0:
         raise WorkloadError("workload xtransfers: xtxs=0 and txs=0 leave the block empty; "
                             "set xtxs=1")
-    if xtxs + txs > MAX_TRANSACTIONS:
-        raise WorkloadError(f"workload xtransfers: xtxs + txs must be at most "
-                            f"{MAX_TRANSACTIONS}, got {xtxs + txs}")
+    sends = int(p["sends"])
+    if (xtxs + txs) * sends > MAX_TRANSACTIONS:
+        raise WorkloadError(f"workload xtransfers: (xtxs + txs) * sends must be at most "
+                            f"{MAX_TRANSACTIONS}, got {(xtxs + txs) * sends}")
     if xtxs and modules < 2:
         raise WorkloadError("workload xtransfers: a cross-module transfer needs modules=2 "
                             "or more")
@@ -135,7 +136,7 @@ def _xtransfers(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], St
     def account(module: int, k: int) -> str:
         return keys[module + modules * (k % accounts)]
 
-    block = []
+    block: list[Transaction] = []
     for i in range(xtxs + txs):
         if i < xtxs:
             # Module i mod M pays the next module; the payee is the module's last account,
@@ -154,7 +155,10 @@ def _xtransfers(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], St
             Write(a, BinOp("-", var("src"), const(amount))),
             Write(b, BinOp("+", var("dst"), const(amount))),
         )
-        block.append(Transaction(i, f"move {amount} {a}@m{src_m} -> {b}@m{dst_m}", program))
+        # A sender's repeats follow each other, so their block order is their nonce order.
+        for _ in range(sends):
+            block.append(Transaction(len(block), f"move {amount} {a}@m{src_m} -> {b}@m{dst_m}",
+                                     program))
     store = Store({k: int(p["balance"]) for k in keys}, _owners(keys, modules))
     return tuple(block), store
 
@@ -315,6 +319,8 @@ GENERATORS: dict[str, Generator] = {
                       "(two-phase-commit retries an aborted one)", 1, 8),
                 Param("reshard", 0, "1: the last module may split in two while receipts are "
                       "in flight (receipts)", 0, 1),
+                Param("sends", 1, "times each sender sends its transfer, with consecutive "
+                      "nonces (receipts keeps them in nonce order)", 1, 8),
             ),
             _xtransfers,
         ),

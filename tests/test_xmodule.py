@@ -42,7 +42,9 @@ def run(design: model.Design, spec: str, **options: object):  # type: ignore[no-
     ("two-phase-commit", "xtransfers:xtxs=1,replays=1,dups=1", 148, 1),
     ("receipts", "xtransfers:xtxs=1,dups=1", 6, 1),
     ("receipts", "xtransfers:accounts=2,reshard=1", 7, 1),
-    ("receipts", "xtransfers:xtxs=2,accounts=2,txs=2,reshard=1,dups=1", 1_614, 72),
+    # acct0 and acct1 each send twice here, so nonce order removes half the orders.
+    ("receipts", "xtransfers:xtxs=2,accounts=2,txs=2,reshard=1,dups=1", 769, 24),
+    ("receipts", "xtransfers:modules=1,accounts=2,xtxs=0,txs=2,sends=2,reshard=1", 331, 52),
 ])
 def test_the_correct_designs_hold_on_every_schedule(design: str, spec: str, states: int,
                                                     outcomes: int) -> None:
@@ -62,10 +64,11 @@ def test_two_phase_commit_survives_a_replayed_message_on_every_schedule() -> Non
 
 
 def test_every_mutant_has_a_known_failure_the_correct_design_survives() -> None:
-    """Four mutants; on each one's configuration the published protocol passes."""
+    """Five mutants; on each one's configuration the published protocol passes."""
     assert [(d, m.name) for d, m in MUTANTS] == [
         ("two-phase-commit", "unbound-session"), ("two-phase-commit", "early-release"),
-        ("receipts", "no-dedup"), ("receipts", "reshard-misroute")]
+        ("receipts", "no-dedup"), ("receipts", "reshard-misroute"),
+        ("receipts", "reshard-drops-nonces")]
     for design, mutant in MUTANTS:
         failure = mutant.known_failure
         assert failure is not None
@@ -219,11 +222,12 @@ def _serial_law(outcome: model.Outcome, workload: model.Workload) -> None:
 
 
 @st.composite
-def _workloads(draw: st.DrawFn) -> str:
+def _workloads(draw: st.DrawFn, sends: int = 1) -> str:
     modules = draw(st.integers(2, 3))
     xtxs, txs = draw(st.integers(1, 3)), draw(st.integers(0, 2))
     return (f"xtransfers:modules={modules},accounts=2,xtxs={xtxs},txs={txs},"
-            f"amount={draw(st.integers(1, 3))},balance={draw(st.integers(0, 4))}")
+            f"amount={draw(st.integers(1, 3))},balance={draw(st.integers(0, 4))},"
+            f"sends={draw(st.integers(1, sends))}")
 
 
 def _random_run(design: model.Design, spec: str, data: st.DataObject) -> Any:
@@ -253,7 +257,7 @@ def test_on_random_fault_free_schedules_two_phase_commit_is_some_serial_order(
 
 
 @settings(max_examples=60, deadline=None)
-@given(spec=_workloads(), data=st.data())
+@given(spec=_workloads(sends=3), data=st.data())
 def test_on_random_fault_free_schedules_receipts_conserve_and_apply_once(
         spec: str, data: st.DataObject) -> None:
     """Every property holds throughout and at the end; each account ends at its initial
@@ -294,6 +298,8 @@ def test_a_workload_that_is_not_transfers_is_refused_in_one_line() -> None:
     ("xtransfers:txs=1", "set accounts=2"),
     ("xtransfers:reshard=1", "reshard splits m1"),
     ("xtransfers:reshard=2", "reshard must be between 0 and 1"),
+    ("xtransfers:xtxs=8,txs=9,sends=4", "(xtxs + txs) * sends must be at most 64, got 68"),
+    ("xtransfers:sends=0", "sends must be between 1 and 8"),
 ])
 def test_a_bad_xtransfers_combination_is_one_line_and_exit_2(spec: str, message: str) -> None:
     """Each impossible combination says what to change."""
@@ -323,3 +329,36 @@ def test_designs_lists_both_designs_and_their_mutants() -> None:
                  "receipts:reshard-misroute"):
         assert name in text
     assert "xtransfers" in flat(invoke("workloads").output)
+
+
+def test_a_sender_repeats_its_transfer_with_consecutive_nonces() -> None:
+    """sends=3 gives each sender three transfers in a row; receipts numbers them 0, 1, 2."""
+    workload = model.build_workload("xtransfers:xtxs=2,sends=3")
+    assert len(workload.block) == 6
+    assert [tx.index for tx in workload.block] == list(range(6))
+    assert workload.block[0].program == workload.block[2].program
+    state = RECEIPTS.initial(model.Config(workload, 2))
+    assert state.spec.value.nonces == (0, 1, 2, 0, 1, 2)
+
+
+def test_receipts_offer_each_senders_transfers_only_in_nonce_order() -> None:
+    """Of acct0's three transfers only nonce 0 is enabled; once it goes, nonce 1 is."""
+    workload = model.build_workload("xtransfers:xtxs=1,sends=3,balance=9")
+    state = RECEIPTS.initial(model.Config(workload, 2))
+    debits = [a for a in RECEIPTS.actions(state) if a.name == "debit"]
+    assert [a.param("tx") for a in debits] == [0]
+    state = RECEIPTS.step(state, debits[0])
+    assert [a.param("tx") for a in RECEIPTS.actions(state) if a.name == "debit"] == [1]
+    assert state.taken == (("acct0", (0,)),)
+
+
+def test_dropped_nonces_break_sender_order_across_the_split_in_two_steps() -> None:
+    """The split forgets acct1's nonce, the child takes its nonce 1 first: INV-ORD."""
+    mutant = next(m for m in RECEIPTS.mutants() if m.name == "reshard-drops-nonces")
+    assert mutant.known_failure is not None
+    result = run(mutant.design, mutant.known_failure.workload)
+    assert result.violation is not None
+    assert [f"{s.action.actor} {s.action.label()}" for s in result.path] == [
+        "m0 reshard child=m1", "m1 debit tx=3"]
+    assert result.violation.message == (
+        "acct1's transfer with nonce 1 (T3) went through while its nonce 0 was due")

@@ -10,15 +10,20 @@ protect against replay with a "processed message" set (designs.md §3.1).
 What is modelled, for each transfer T of ``amount`` from ``src`` to ``dst``:
 
 1. The module that owns ``src`` debits it in one step (or reverts T when the balance
-   does not cover the amount). When ``dst`` lives in the same module the credit happens
-   in the same step (a local transfer); otherwise the step emits a receipt addressed to
-   the module that owns ``dst`` now.
+   does not cover the amount), and only when T's nonce is the one ``src`` has next: a
+   sender's transfers carry nonces 0, 1, ... in block order (``sends=`` repeats each
+   sender's transfer), and the account's next nonce is part of its state, as an access
+   key's nonce is on NEAR. A reverted transfer uses up its nonce, as on a real chain.
+   When ``dst`` lives in the same module the credit happens in the same step (a local
+   transfer); otherwise the step emits a receipt addressed to the module that owns
+   ``dst`` now.
 2. The destination module applies a receipt once: it keeps the ids of the receipts it
    has applied and discards a receipt it has seen (de-duplication by receipt id).
 3. With ``reshard=1``, the last module (the parent) may split once, at any point: the
-   second half of its accounts moves to a new module (the child). Receipts in flight to
-   the parent for a moved account are re-addressed to the child, and the child inherits
-   the parent's set of applied receipts.
+   second half of its accounts moves to a new module (the child), with their balances
+   and next nonces. Receipts in flight to the parent for a moved account are
+   re-addressed to the child, and the child inherits the parent's set of applied
+   receipts.
 
 Cross-module transfers are not atomic by design: between the debit and the credit the
 value is in flight. Each module's ordering is abstracted as atomic steps: a debit or a
@@ -30,11 +35,12 @@ of the sender's committed state and is re-sent until applied).
 Properties (designs.md §3.3), judged by the design itself (``criteria = ()``): INV-ONCE
 (no receipt applied twice), INV-VAL (every credit comes from a receipt a debit emitted,
 for its amount and account), INV-CONS (total balance plus receipts in flight is
-constant), INV-NDS (no account below zero) in every state; INV-EXO (every receipt applied
-exactly once, nothing left in flight) at the end. INV-ORD does not apply: transfers
-carry no nonces.
+constant), INV-NDS (no account below zero), INV-ORD (each sender's transfers go through
+their source module in nonce order, across the reshard too) in every state; INV-EXO
+(every receipt applied exactly once, nothing left in flight) at the end.
 
-Mutants (M11 of designs.md §6.2, as two): ``no-dedup`` and ``reshard-misroute``.
+Mutants: M11 of designs.md §6.2, as two (``no-dedup`` and ``reshard-misroute``), and
+``reshard-drops-nonces`` for INV-ORD.
 """
 
 from __future__ import annotations
@@ -91,6 +97,8 @@ class Spec:
     child: str
     moved: tuple[str, ...]
     """The accounts a reshard moves from ``parent`` to ``child`` (empty: no reshard)."""
+    nonces: tuple[int, ...]
+    """Each transfer's nonce: how many transfers of its sender come before it."""
 
 
 @attrs.frozen
@@ -109,6 +117,13 @@ class ReceiptsState:
     network: Network
     resharded: bool
     order: tuple[int, ...]
+    next_nonce: tuple[tuple[str, int], ...]
+    """Each sender's next nonce, as its account holds it; a sender missing here (only
+    after ``reshard-drops-nonces``) has none recorded."""
+    taken: tuple[tuple[str, tuple[int, ...]], ...]
+    """Per sender, the nonces of the transfers its source module took (debited, executed
+    or reverted), in the order it took them. Kept per sender, not as one global
+    sequence, so that it tells apart only the runs INV-ORD tells apart."""
 
 
 @attrs.frozen
@@ -117,6 +132,7 @@ class Flags:
 
     no_dedup: bool = False
     reshard_misroute: bool = False
+    reshard_drops_nonces: bool = False
 
 
 def _receipt(t: Transfer, src: str, dst: str) -> Message:
@@ -158,7 +174,9 @@ class Receipts:
     def initial(self, config: Config) -> ReceiptsState:
         """Every transfer pending, nothing in flight, the original layout."""
         workload = config.workload
-        transfers = transfers_of(self.name, config)
+        # A reshard can make a transfer inside the parent cross into the child.
+        transfers = transfers_of(self.name, config,
+                                 local_only_ok=bool(budget(workload, "reshard")))
         store = workload.initial
         modules = store.modules()
         parent = modules[-1]
@@ -168,13 +186,19 @@ class Receipts:
             owned = sorted((k for k, _ in store.values if store.module_of(k) == parent),
                            key=lambda k: (len(k), k))
             moved = tuple(owned[(len(owned) + 1) // 2:])
-        spec = Spec(transfers, balances(store), parent, child, moved)
+        sent: dict[str, int] = {}
+        nonces = []
+        for t in transfers:
+            nonces.append(sent.get(t.src, 0))
+            sent[t.src] = nonces[-1] + 1
+        spec = Spec(transfers, balances(store), parent, child, moved, tuple(nonces))
         return ReceiptsState(
             spec=Constant(spec), store=store, writers=(),
             progress=tuple(PENDING for _ in transfers),
             records=tuple(None for _ in transfers), applied=(), credits=(),
             network=Network(duplicates_left=budget(workload, "dups")),
-            resharded=not moved, order=())
+            resharded=not moved, order=(),
+            next_nonce=tuple(sorted((sender, 0) for sender in sent)), taken=())
 
     def actions(self, state: ReceiptsState) -> Sequence[Action]:
         """The modules' steps, then the network's duplications."""
@@ -204,7 +228,8 @@ class Receipts:
         return Outcome(state.store, state.order, records)
 
     def properties(self) -> Sequence[Property]:
-        """INV-ONCE, INV-VAL, INV-CONS, INV-NDS in every state; INV-EXO at the end."""
+        """INV-ONCE, INV-VAL, INV-CONS, INV-NDS, INV-ORD in every state; INV-EXO at the
+        end."""
         return (
             Property("INV-ONCE", "no receipt is applied twice", "state", _once),
             Property("INV-VAL", "every credit comes from a receipt a debit emitted",
@@ -213,12 +238,14 @@ class Receipts:
                      "is constant", "state", _conservation),
             Property("INV-NDS", "no account is spent below zero", "state",
                      lambda s: negative(s.store)),
+            Property("INV-ORD", "each sender's transfers go through in nonce order, none "
+                     "skipped", "state", _sender_order),
             Property("INV-EXO", "at the end every emitted receipt has been applied exactly "
                      "once and nothing is in flight", "terminal", _exactly_once),
         )
 
     def mutants(self) -> Sequence[Mutant]:
-        """``no-dedup`` and ``reshard-misroute`` (M11)."""
+        """``no-dedup`` and ``reshard-misroute`` (M11), ``reshard-drops-nonces``."""
         if self.mutant is not None:
             return ()
         return flag_mutants(MUTANTS, Flags(), Receipts)
@@ -233,8 +260,14 @@ class Receipts:
         store = state.store
         modules = self._modules(state)
         out: list[Action] = []
+        next_nonce = dict(state.next_nonce)
         for t in spec.transfers:
             if state.progress[t.index] != PENDING:
+                continue
+            due = next_nonce.get(t.src)
+            # With no nonce recorded (the mutant's child) any of the sender's transfers
+            # is taken as the first.
+            if due is not None and due != spec.nonces[t.index]:
                 continue
             here, there = store.module_of(t.src), store.module_of(t.dst)
             name = "execute" if here == there else "debit"
@@ -252,8 +285,16 @@ class Receipts:
         return tuple(out)
 
     def _debit(self, state: ReceiptsState, tx: int) -> ReceiptsState:
-        """The source module debits ``src`` and credits locally or emits a receipt."""
-        t = state.spec.value.transfers[tx]
+        """The source module takes ``src``'s nonce, then debits it and credits locally or
+        emits a receipt."""
+        spec = state.spec.value
+        t = spec.transfers[tx]
+        next_nonce = dict(state.next_nonce)
+        next_nonce[t.src] = spec.nonces[tx] + 1
+        taken = dict(state.taken)
+        taken[t.src] = (*taken.get(t.src, ()), spec.nonces[tx])
+        state = attrs.evolve(state, next_nonce=tuple(sorted(next_nonce.items())),
+                             taken=tuple(sorted(taken.items())))
         store = state.store
         here, there = store.module_of(t.src), store.module_of(t.dst)
         value = store.get(t.src) or 0
@@ -323,8 +364,12 @@ class Receipts:
                     network = network.remove(message).send(
                         Message(message.src, spec.child, message.kind, message.payload))
         applied = _with_applied(state.applied, spec.child, _applied_by(state, spec.parent))
+        next_nonce = state.next_nonce
+        if self.flags.reshard_drops_nonces:
+            next_nonce = tuple((sender, n) for sender, n in next_nonce
+                               if sender not in spec.moved)
         return attrs.evolve(state, store=store, network=network, applied=applied,
-                            resharded=True)
+                            resharded=True, next_nonce=next_nonce)
 
 
 def _once(state: ReceiptsState) -> str | None:
@@ -359,6 +404,18 @@ def _conservation(state: ReceiptsState) -> str | None:
     if total + flight != state.spec.value.supply:
         return (f"the accounts hold {total} and receipts in flight {flight}: "
                 f"{total + flight} in all, the block started with {state.spec.value.supply}")
+    return None
+
+
+def _sender_order(state: ReceiptsState) -> str | None:
+    spec = state.spec.value
+    for sender, nonces in state.taken:
+        for expected, nonce in enumerate(nonces):
+            if nonce != expected:
+                tx = next(t.index for t in spec.transfers
+                          if t.src == sender and spec.nonces[t.index] == nonce)
+                return (f"{sender}'s transfer with nonce {nonce} (T{tx}) went through "
+                        f"while its nonce {expected} was due")
     return None
 
 
@@ -398,4 +455,21 @@ Found by: shardcheck explore receipts:reshard-misroute \\
     --workload xtransfers:accounts=2,reshard=1
 (BFS: INV-CONS after 3 steps).""",
      KnownFailure("xtransfers:accounts=2,reshard=1", 2, "INV-CONS", 3)),
+    FlagMutant("reshard-drops-nonces", "reshard_drops_nonces",
+     "the split moves the accounts' balances but not their nonces",
+     """What is wrong: when a module splits, the child receives the moved accounts'
+balances but not their next nonces. Finding no nonce for a sender, it takes the first
+of the sender's transactions it sees as the sender's current one, as a node does for an
+account it has no state for.
+Where: the state of a moved account, access keys with their nonces included, must move
+with it (NEAR's NEP-568 resharding splits the whole account state; a split that misses a
+column is this bug); designs.md §3.3 (INV-ORD: a sender's transactions keep their
+relative order across partitioning and sharding).
+What a user sees: after the split a sender's later transfer goes through before an
+earlier one, and the earlier one can never go through (its nonce is now in the past).
+Found by: shardcheck explore receipts:reshard-drops-nonces \\
+    --workload xtransfers:modules=1,accounts=2,xtxs=0,txs=2,sends=2,reshard=1
+(BFS: INV-ORD after 2 steps).""",
+     KnownFailure("xtransfers:modules=1,accounts=2,xtxs=0,txs=2,sends=2,reshard=1", 2,
+                  "INV-ORD", 2)),
 )
