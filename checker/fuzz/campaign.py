@@ -210,8 +210,6 @@ def runs(design: model.Design, configs: st.SearchStrategy[FuzzConfig], schedule:
     @st.composite
     def build(draw: st.DrawFn) -> Run:
         config = draw(configs)
-        if schedule == "runs":
-            return execute(design, config, draw(preemptions), step_bound)
 
         def decide(low: int, high: int) -> int:
             strategy = integers.get((low, high))
@@ -219,6 +217,9 @@ def runs(design: model.Design, configs: st.SearchStrategy[FuzzConfig], schedule:
                 strategy = integers[(low, high)] = st.integers(low, high)
             return draw(strategy)
 
+        if schedule == "runs":
+            chosen = draw(preemptions)
+            return execute(design, config, chosen.choosing_with(decide), step_bound)
         return execute(design, config, UniformSchedule(decide), step_bound)
 
     return build()

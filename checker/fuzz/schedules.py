@@ -10,7 +10,10 @@ concurrency bugs need a few well-placed preemptions more than many random ones (
 Burckhardt et al., ASPLOS 2010): the current actor runs alone for a stretch, then it is
 demoted and another actor runs. Each run draws its granularity, the longest stretch it
 allows (1 to 127 steps, log-uniform below that), so the same schedule is a random walk
-at granularity 0 and leaves one worker alone deep in a protocol at the top.
+at granularity 0 and leaves one worker alone deep in a protocol at the top. When the
+actor that runs has several actions (a replica with messages to receive, a module with
+votes in flight), which one it takes is drawn at that step, so the order of deliveries
+is fuzzed too; an actor with one action (a Block-STM worker) costs no draw.
 ``uniform`` picks among every enabled action at every step: the baseline the bias is
 measured against (``benchmarks/fuzz_bench.py``).
 """
@@ -82,13 +85,21 @@ class RunsSchedule:
     Holds the current actor and its remaining steps: mutable, alive for one run only.
     """
 
-    def __init__(self, segments: Sequence[Segment], fair_after: int | None = None) -> None:
+    def __init__(self, segments: Sequence[Segment], fair_after: int | None = None,
+                 choose: Draw | None = None) -> None:
         self._segments = iter(segments)
+        self._choose = choose
         self._actor: str | None = None
         self._left = 0
         self._fair = False
         self._fair_after = fair_after
         self._steps = 0
+
+    def choosing_with(self, choose: Draw) -> RunsSchedule:
+        """This schedule, drawing from ``choose`` which action an actor with several
+        takes (it takes the first without one)."""
+        self._choose = choose
+        return self
 
     def pick(self, enabled: Sequence[model.Action]) -> int:
         """The current actor's action while its run lasts; otherwise switch first."""
@@ -112,10 +123,12 @@ class RunsSchedule:
                 self._actor = others[segment.actor % len(others)]
                 self._left = segment.length()
         self._left -= 1
-        # The first of the actor's actions: a design where one actor has several (a
-        # network delivering one of its messages) exposes the choice through its order;
-        # Block-STM's workers have one each.
-        return next(i for i, a in enumerate(enabled) if a.actor == self._actor)
+        mine = [i for i, a in enumerate(enabled) if a.actor == self._actor]
+        if len(mine) == 1 or self._choose is None:
+            return mine[0]
+        # Drawn only where there is a choice, and shrinking towards the actor's first
+        # action, so the shrinker keeps a delivery order only where the bug needs it.
+        return mine[self._choose(0, len(mine) - 1)]
 
 
 def _next_in_turn(actors: Sequence[str], current: str | None) -> str:
