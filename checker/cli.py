@@ -116,6 +116,10 @@ def _search_options(func: F) -> F:
         click.option("--compact/--no-compact", default=True, show_default=True,
                      help="Use a design's compact fast path (states packed into ints) when "
                           "it offers one."),
+        click.option("--persistent/--no-persistent", default=True, show_default=True,
+                     help="On the compact path, take one action alone where the design "
+                          "names a persistent set (model.Persistent): states are skipped, "
+                          "every terminal outcome and violation is kept."),
         click.option("--criterion", "criteria", multiple=True,
                      type=click.Choice(list(model.CRITERIA)),
                      help="Judge terminal states by this criterion instead of the design's "
@@ -159,7 +163,7 @@ def _search_options(func: F) -> F:
                    "or --jobs partitions; needs pip install 'shardcheck[cluster]'.")
 def explore_command(design: str, workload: str, workers: int, strategy: str,
                     max_states: int | None, max_depth: int | None, time_limit: float | None,
-                    step_bound: int, symmetry: bool, por: bool, compact: bool,
+                    step_bound: int, symmetry: bool, por: bool, compact: bool, persistent: bool,
                     criteria: tuple[str, ...], trace_out: str | None, force: bool,
                     quiet: bool, timeline: bool, every_input: bool, assume: str | None,
                     max_classes: int, audit: bool, jobs: int, scheduler: str | None) -> None:
@@ -181,7 +185,8 @@ def explore_command(design: str, workload: str, workers: int, strategy: str,
     settings = SearchSettings(strategy=strategy, max_states=max_states,  # type: ignore[arg-type]
                               max_depth=max_depth, time_limit=time_limit,
                               step_bound=step_bound, symmetry=symmetry,
-                              criteria=criteria or None, por=por, compact=compact)
+                              criteria=criteria or None, por=por, compact=compact,
+                              persistent=persistent)
     parallel = _parallel(jobs, scheduler, settings, audit or every_input)
     if audit:
         from checker.audit_report import run_audit

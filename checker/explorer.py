@@ -75,6 +75,9 @@ class SearchSettings:
     """Partial-order reduction by sleep sets (ordinary path only)."""
     compact: bool = attrs.field(default=True)
     """Use a design's compact fast path (``model.Compactable``) when it offers one."""
+    persistent: bool = attrs.field(default=True)
+    """On the compact path, take one action alone where the packing names a persistent
+    set (``model.Persistent``); this skips states, unlike sleep sets."""
 
     @strategy.validator
     def _check_strategy(self, _attribute: Any, value: str) -> None:
@@ -96,6 +99,8 @@ class SearchSettings:
             bounds.append("no partial-order reduction")
         if not self.compact:
             bounds.append("no compact path")
+        elif not self.persistent:
+            bounds.append("no persistent sets")
         return ", ".join(bounds)
 
 
@@ -115,7 +120,8 @@ class Stats:
     estimate: states * (generated - states) / 2^64); 0 on the compact path, whose keys
     are the states themselves."""
     engine: str = "ordinary"
-    """Which path ran: ``ordinary``, ``ordinary+sleep-sets`` or ``compact``."""
+    """Which path ran: ``ordinary``, ``ordinary+sleep-sets``, ``compact`` or
+    ``compact+persistent-sets``."""
 
     @property
     def states_per_second(self) -> float:
@@ -472,6 +478,8 @@ def _explore_compact(search: _Search, start: str, packing: model.Compact) -> Sea
     """
     search.engine = "compact"
     search.exact_keys = True
+    if _persistent(search, packing) is not None:
+        search.engine = "compact+persistent-sets"
     code0 = search.call("compact().pack()", packing.pack, search.initial)
     try:
         if search.settings.strategy == "bfs":
@@ -482,6 +490,13 @@ def _explore_compact(search: _Search, start: str, packing: model.Compact) -> Sea
     except Exception as exc:  # the packing is the design's code
         raise DesignBug(f"design {search.design.name!r}: its compact path raised "
                         f"{type(exc).__name__}: {exc}") from None
+
+
+def _persistent(search: _Search, packing: model.Compact) -> Callable[[int], int] | None:
+    """The packing's persistent-set choice, when it offers one and the run may use it."""
+    if search.settings.persistent and isinstance(packing, model.Persistent):
+        return packing.persistent
+    return None
 
 
 class _Found(Exception):
@@ -514,6 +529,7 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
     seen.add(canonical(code0) if canonical is not None else code0)
     search.add(0, 0)
     successors = packing.successors
+    persistent = _persistent(search, packing)
     parents_append, choices_append = search.parents.append, search.choices.append
     seen_add = seen.add
     max_states = settings.max_states if settings.max_states is not None else -1
@@ -531,9 +547,14 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
             next_numbers: list[int] = []
             push_code, push_number = next_codes.append, next_numbers.append
             for position, code in enumerate(codes):
+                if position & 1023 == 1023:
+                    search.transitions = transitions
+                    _tick(search, start, deadline)
                 number = numbers[position]
                 nexts = None if judge_all or number == 0 else successors(code)
-                if nexts is None:
+                # A notable state is expanded the ordinary way, in full.
+                whole = nexts is None
+                if whole:
                     search.transitions = transitions
                     nexts = _notable(search, start, packing, code, number, depth)
                     if nexts is None:
@@ -546,6 +567,24 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
                 if cut:
                     search.truncated = True
                     continue
+                if persistent is not None and not whole:
+                    one = persistent(code)
+                    if one >= 0:  # one action alone: the common case, without lists
+                        transitions += 1
+                        nxt = nexts[one]
+                        key = nxt if canonical is None else canonical(nxt)
+                        if key not in seen:
+                            seen_add(key)
+                            parents_append(number)
+                            choices_append(one)
+                            push_code(nxt)
+                            push_number(found)
+                            found += 1
+                            if found == max_states:
+                                search.transitions = transitions
+                                search.max_depth = depth + 1
+                                raise _Found(_bound(search, start))
+                        continue
                 transitions += len(nexts)
                 keys = nexts if canonical is None else [canonical(c) for c in nexts]
                 for key in keys:
@@ -561,11 +600,7 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
                     if found == max_states:
                         search.transitions = transitions
                         search.max_depth = depth + 1
-                        raise _Found(search.stopped(
-                            start, f"state bound of {settings.max_states:,} reached"))
-                if position & 1023 == 1023:
-                    search.transitions = transitions
-                    _tick(search, start, deadline)
+                        raise _Found(_bound(search, start))
             if cut:
                 break
             codes, numbers = next_codes, next_numbers
@@ -578,6 +613,11 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
     if search.truncated:
         return search.stopped(start, f"depth bound of {settings.max_depth} cut off some runs")
     return search.result("pass", start, True)
+
+
+def _bound(search: _Search, start: str) -> SearchResult:
+    """The result of a compact search stopped by its state bound."""
+    return search.stopped(start, f"state bound of {search.settings.max_states:,} reached")
 
 
 def _tick(search: _Search, start: str, deadline: float | None) -> None:
@@ -599,6 +639,7 @@ def _compact_stack(search: _Search, start: str, packing: model.Compact,
     seen.add(canonical(code0) if canonical is not None else code0)
     search.add(0, 0)
     successors = packing.successors
+    persistent = _persistent(search, packing)
     parents_append, choices_append = search.parents.append, search.choices.append
     seen_add = seen.add
     max_states = settings.max_states if settings.max_states is not None else -1
@@ -612,7 +653,9 @@ def _compact_stack(search: _Search, start: str, packing: model.Compact,
         while stack:
             code, number, depth = take()
             nexts = None if depth > settings.step_bound or number == 0 else successors(code)
-            if nexts is None:
+            # A notable state is expanded the ordinary way, in full.
+            whole = nexts is None
+            if whole:
                 search.transitions = transitions
                 nexts = _notable(search, start, packing, code, number, depth)
                 if nexts is None:
@@ -625,6 +668,13 @@ def _compact_stack(search: _Search, start: str, packing: model.Compact,
             if settings.max_depth is not None and depth >= settings.max_depth:
                 search.truncated = True  # judged above, but not expanded
                 continue
+            offset = 0
+            if persistent is not None and not whole:
+                offset = persistent(code)
+                if offset >= 0:
+                    nexts = [nexts[offset]]
+                else:
+                    offset = 0
             transitions += len(nexts)
             depth += 1
             keys = nexts if canonical is None else [canonical(c) for c in nexts]
@@ -635,7 +685,7 @@ def _compact_stack(search: _Search, start: str, packing: model.Compact,
                 seen_add(key)
                 index = keys.index(key)
                 parents_append(number)
-                choices_append(index)
+                choices_append(index + offset)
                 push((nexts[index], found, depth))
                 found += 1
                 if found == max_states:

@@ -22,7 +22,8 @@ def _config(workers: int = 3, txs: int = 3) -> model.Config:
 def test_compact_and_ordinary_paths_count_the_same_states(strategy: str, symmetry: bool) -> None:
     """Same states, transitions and outcomes on both paths, either strategy."""
     results = [explore(BANK, _config(), SearchSettings(
-        strategy=strategy, symmetry=symmetry, por=False, compact=compact))  # type: ignore[arg-type]
+        strategy=strategy, symmetry=symmetry, por=False, compact=compact,  # type: ignore[arg-type]
+        persistent=False))
         for compact in (True, False)]
     fast, ordinary = results
     assert fast.stats.engine == "compact" and ordinary.stats.engine == "ordinary"
@@ -40,11 +41,15 @@ def test_the_compact_path_has_no_collision_and_the_ordinary_path_reports_its_cha
     assert ordinary.stats.collision_probability == expected > 0
 
 
+@pytest.mark.parametrize("persistent", [False, True])
 @pytest.mark.parametrize("strategy", ["bfs", "dfs"])
-def test_the_compact_path_finds_the_lost_update_with_a_replayable_path(strategy: str) -> None:
-    """The path is rebuilt through actions() and step(): it is an ordinary run."""
-    result = explore(FINAL_SUM, _config(2, 3), SearchSettings(strategy=strategy))  # type: ignore[arg-type]
-    assert result.stats.engine == "compact"
+def test_the_compact_path_finds_the_lost_update_with_a_replayable_path(
+        strategy: str, persistent: bool) -> None:
+    """The path is rebuilt through actions() and step(): it is an ordinary run, with
+    persistent sets too (the action they single out is recorded by its index)."""
+    result = explore(FINAL_SUM, _config(2, 3), SearchSettings(
+        strategy=strategy, persistent=persistent))  # type: ignore[arg-type]
+    assert result.stats.engine == ("compact+persistent-sets" if persistent else "compact")
     assert result.violation is not None and result.violation.property == "final_sum"
     assert len(result.path) == 5 * 3 + 2
     state = FINAL_SUM.initial(_config(2, 3))
