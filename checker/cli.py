@@ -157,7 +157,8 @@ def _search_options(func: F) -> F:
                    "counts (exit 1 if any differs).")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True,
               help="Search breadth-first with this many local processes; the result is the "
-                   "serial --no-por --no-compact one, byte for byte (docs/parallel.md).")
+                   "serial --no-por one, byte for byte: on the design's compact path "
+                   "(symmetry, persistent sets) when it has one (docs/parallel.md).")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
               help="Search on a Dask cluster (tcp://host:8786), one partition per worker, "
                    "or --jobs partitions; needs pip install 'shardcheck[cluster]'.")
@@ -262,8 +263,8 @@ def print_header(console: Console, design: model.Design, ref: DesignRef, config:
     if parallel is not None:
         from checker.parallel import describe_parallel, parallel_settings
 
-        settings = parallel_settings(settings)
-        console.print(f"  parallel  {describe_parallel(*parallel)}")
+        settings = parallel_settings(settings, design)
+        console.print(f"  parallel  {describe_parallel(*parallel, compact=settings.compact)}")
     console.print(f"  search    {settings.describe()}")
     if settings.symmetry and isinstance(design, model.Symmetric):
         console.print("  symmetry  actors are interchangeable: one state per renaming "
