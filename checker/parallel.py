@@ -36,6 +36,8 @@ import contextlib
 import gc
 import hashlib
 import heapq
+import itertools
+import operator
 import os
 import pickle
 import signal
@@ -837,14 +839,14 @@ def explore_parallel(ref: DesignRef, config: model.Config,
 SPREAD = 1 << 20
 """A discovery key is ``parent number * SPREAD + action index``: it orders candidates
 as the serial search meets them (a state has fewer than SPREAD enabled actions)."""
-_MIX = 0x9E3779B97F4A7C15
-_WORD = (1 << 64) - 1
+_PRIME = 1_000_003
 
 
 def compact_owner(key: int, partitions: int) -> int:
     """The partition that owns a packed key. Packed keys are bit fields, whose low bits
-    (a counter, say) would split a level unevenly: a multiplicative hash mixes them."""
-    return (((key * _MIX) & _WORD) >> 32) % partitions
+    (a counter, say) would split a level unevenly: the remainder by a prime depends on
+    every bit, and costs one division."""
+    return key % _PRIME % partitions
 
 
 def uses_compact(design: model.Design, settings: SearchSettings) -> bool:
@@ -919,22 +921,18 @@ class CompactPartition:
         ``ranked[p]`` is partition ``p``'s winners' discovery keys, ascending; the new
         states are numbered from ``base`` in the order of all of them merged.
         """
-        if ranked:
-            tagged = sorted(key * self.count + home for home, keys in enumerate(ranked)
-                            for key in keys)
-            me, count = self.index, self.count
-            mine = [rank for rank, tag in enumerate(tagged) if tag % count == me]
-            numbers, parents, choices = self.numbers, self.parents, self.choices
-            frontier: list[tuple[int, int]] = []
-            for rank, (discovery, code) in zip(mine, self.pending, strict=True):
-                number = base + rank
-                numbers.append(number)
-                parents.append(discovery // SPREAD)
-                choices.append(discovery % SPREAD)
-                frontier.append((number, code))
-            self.frontier = frontier
-        else:
-            self.frontier = []
+        mine = ranked[self.index] if ranked else []
+        # A winner's number: how many winners (here and elsewhere) come before it. The
+        # counting runs in C (map over bisect), not in a Python loop.
+        numbers = list(range(base, base + len(mine)))
+        for home, keys in enumerate(ranked):
+            if home != self.index and keys:
+                numbers = list(map(operator.add, numbers,
+                                   map(bisect.bisect_left, itertools.repeat(keys), mine)))
+        self.numbers.extend(numbers)
+        self.parents.extend(discovery // SPREAD for discovery in mine)
+        self.choices.extend(discovery % SPREAD for discovery in mine)
+        self.frontier = list(zip(numbers, (code for _, code in self.pending), strict=True))
         self.pending = []
         self.depth += 1
 
@@ -948,7 +946,7 @@ class CompactPartition:
         cut = settings.max_depth is not None and depth >= settings.max_depth
         successors, canonical, persistent = (self.packing.successors, self.canonical,
                                              self.persistent)
-        count, me, seen = self.count, self.index, self.seen
+        count, me = self.count, self.index
         boxes: list[list[int]] = [[] for _ in range(count)]
         taken: list[int] = []
         events: list[tuple[int, str, Any]] = []
@@ -982,14 +980,12 @@ class CompactPartition:
                 for nxt in nexts:
                     key = nxt if canonical is None else canonical(nxt)
                     if key not in local:
-                        # Candidates run in discovery order: the first for a key wins here.
+                        # Candidates run in discovery order: the first for a key wins.
                         local.add(key)
-                        home = (((key * _MIX) & _WORD) >> 32) % count
-                        if home != me or key not in seen:
-                            box = boxes[home]
-                            box.append(key)
-                            box.append(nxt)
-                            box.append(discovery)
+                        box = boxes[key % _PRIME % count]
+                        box.append(key)
+                        box.append(nxt)
+                        box.append(discovery)
                     discovery += 1
         except (DesignBug, ShardcheckError):
             raise
@@ -1027,16 +1023,22 @@ class CompactPartition:
         seen = self.seen
         best: dict[int, tuple[int, int]] = {}
         for flat in (*inboxes[:self.index], self.own, *inboxes[self.index + 1:]):
-            for at in range(0, len(flat), 3):
-                key = flat[at]
-                if key in seen:
-                    continue
-                held = best.get(key)
-                if held is None or flat[at + 2] < held[0]:
-                    best[key] = (flat[at + 2], flat[at + 1])
+            # Built in C: reversed, so that of a key's candidates from one sender (which
+            # come in discovery order) the first, the smallest discovery key, is kept.
+            pairs = zip(reversed(flat[2::3]), reversed(flat[1::3]), strict=True)
+            offered = dict(zip(reversed(flat[0::3]), pairs, strict=True))
+            if not best:
+                best = offered
+                continue
+            for key in best.keys() & offered.keys():
+                if offered[key] < best[key]:
+                    best[key] = offered[key]
+            offered.update(best)
+            best = offered
         self.own = []
-        seen.update(best)
-        self.pending = sorted(best.values())
+        new = best.keys() - seen
+        seen.update(new)
+        self.pending = sorted(map(best.__getitem__, new))
         return [discovery for discovery, _ in self.pending]
 
     def parent(self, number: int) -> tuple[int, int] | None:
