@@ -527,6 +527,8 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
     canonical = packing.canonical if search.canonical is not None else None
     seen = search.seen
     seen.add(canonical(code0) if canonical is not None else code0)
+    # Action indexes fit a byte until a state has more than 255 actions (then 4 bytes).
+    search.choices = array("B")
     search.add(0, 0)
     successors = packing.successors
     persistent = _persistent(search, packing)
@@ -534,7 +536,9 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
     seen_add = seen.add
     max_states = settings.max_states if settings.max_states is not None else -1
     deadline = None if settings.time_limit is None else search.started + settings.time_limit
-    codes, numbers = [code0], [0]
+    grade = packing.grade if isinstance(packing, model.Graded) else None
+    # A level's states are numbered one after another: its first number is all it keeps.
+    codes, base = [code0], 0
     found = 1
     transitions = 0
     depth = 0
@@ -543,18 +547,28 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
             judge_all = depth > settings.step_bound
             # At the depth bound a level is still judged, only not expanded.
             cut = settings.max_depth is not None and depth >= settings.max_depth
+            if grade is not None:
+                # Graded: no state of a later level is in this one or an earlier one, so
+                # the keys of this level are dropped before the next one is built.
+                seen = search.seen = set()
+                seen_add = seen.add
             next_codes: list[int] = []
-            next_numbers: list[int] = []
-            push_code, push_number = next_codes.append, next_numbers.append
+            push_code = next_codes.append
+            next_base = found
             for position, code in enumerate(codes):
-                if position & 1023 == 1023:
-                    search.transitions = transitions
-                    _tick(search, start, deadline)
-                number = numbers[position]
+                number = base + position
+                if position & 1023 == 0:
+                    if position:
+                        search.transitions = transitions
+                        _tick(search, start, deadline)
+                    if grade is not None:
+                        _check_grade(search, grade, code, depth)
                 nexts = None if judge_all or number == 0 else successors(code)
                 # A notable state is expanded the ordinary way, in full.
                 whole = nexts is None
                 if whole:
+                    if grade is not None:
+                        _check_grade(search, grade, code, depth)
                     search.transitions = transitions
                     nexts = _notable(search, start, packing, code, number, depth)
                     if nexts is None:
@@ -567,6 +581,9 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
                 if cut:
                     search.truncated = True
                     continue
+                if len(nexts) > 255 and search.choices.typecode == "B":
+                    search.choices = array("I", search.choices)
+                    choices_append = search.choices.append
                 if persistent is not None and not whole:
                     one = persistent(code)
                     if one >= 0:  # one action alone: the common case, without lists
@@ -578,7 +595,6 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
                             parents_append(number)
                             choices_append(one)
                             push_code(nxt)
-                            push_number(found)
                             found += 1
                             if found == max_states:
                                 search.transitions = transitions
@@ -595,7 +611,6 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
                     parents_append(number)
                     choices_append(index)
                     push_code(nexts[index])
-                    push_number(found)
                     found += 1
                     if found == max_states:
                         search.transitions = transitions
@@ -603,7 +618,7 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
                         raise _Found(_bound(search, start))
             if cut:
                 break
-            codes, numbers = next_codes, next_numbers
+            codes, base = next_codes, next_base
             if codes:
                 depth += 1
                 search.max_depth = depth
@@ -613,6 +628,15 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
     if search.truncated:
         return search.stopped(start, f"depth bound of {settings.max_depth} cut off some runs")
     return search.result("pass", start, True)
+
+
+def _check_grade(search: _Search, grade: Callable[[int], int], code: int, depth: int) -> None:
+    """A graded packing's promise, checked where it is cheap to: the grade is the depth."""
+    claimed = grade(code)
+    if claimed != depth:
+        raise DesignBug(f"design {search.design.name!r}: its packing is model.Graded, but "
+                        f"grade() is {claimed} for a state breadth-first search reached in "
+                        f"{depth} steps")
 
 
 def _bound(search: _Search, start: str) -> SearchResult:

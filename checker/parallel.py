@@ -894,6 +894,9 @@ class CompactPartition:
         self.canonical: Callable[[int], int] | None = None
         if job.settings.symmetry and isinstance(design, model.Symmetric):
             self.canonical = self.packing.canonical
+        # Graded: a level's keys can only meet keys of the same level (model.Graded),
+        # so each level starts with an empty visited set.
+        self.graded = isinstance(self.packing, model.Graded)
         self.persistent: Callable[[int], int] | None = None
         if job.settings.persistent and isinstance(self.packing, model.Persistent):
             self.persistent = self.packing.persistent
@@ -1036,6 +1039,8 @@ class CompactPartition:
             offered.update(best)
             best = offered
         self.own = []
+        if self.graded:
+            seen.clear()
         new = best.keys() - seen
         seen.update(new)
         self.pending = sorted(map(best.__getitem__, new))

@@ -394,6 +394,25 @@ class Persistent(Protocol):
 
 
 @runtime_checkable
+class Graded(Protocol):
+    """A packing (``Compact``) whose state graph is *graded*: every run from the initial
+    state to a state has the same number of steps, its ``grade``.
+
+    Breadth-first search then meets a state only in the level of its grade, so a level's
+    states can be forgotten once the next level is built: the visited set holds one
+    level, not the whole search (the sweep-line method of Christensen, Kristensen and
+    Mailund, TACAS 2001, with the grade as its progress measure). Counts, verdicts and
+    counterexamples are unchanged. The explorer checks ``grade`` against the depth on a
+    sample of the states it expands and on every state it judges, and a design whose
+    claim is wrong is reported as the design's bug; the audit compares the state count
+    with the search that keeps every key.
+    """
+
+    def grade(self, code: int) -> int:
+        """The number of steps of every run from the initial state to this state."""
+
+
+@runtime_checkable
 class Compactable(Protocol):
     """A design that offers the compact fast path (see ``Compact``)."""
 

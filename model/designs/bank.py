@@ -371,6 +371,20 @@ class BankPacking:
 
         return successors
 
+    def grade(self, code: int) -> int:
+        """Steps taken so far (``model.Graded``): five per transfer finished, the steps
+        into each worker's current one, and one per worker done. Every action adds one,
+        so every run to a state has this many steps."""
+        nxt = code & self.nmask
+        steps = 0
+        for shift in self.w_shift:
+            pc = (code >> shift) & 7
+            if pc == 5:
+                steps += 1
+            elif pc:
+                steps += pc - 5  # its claim was counted as five below, as if finished
+        return 5 * nxt + steps
+
     def persistent(self, code: int) -> int:
         """The index of one action that alone is a persistent set, or -1 (``model.Persistent``).
 
