@@ -635,8 +635,8 @@ def _check_grade(search: _Search, grade: Callable[[int], int], code: int, depth:
     claimed = grade(code)
     if claimed != depth:
         raise DesignBug(f"design {search.design.name!r}: its packing is model.Graded, but "
-                        f"grade() is {claimed} for a state breadth-first search reached in "
-                        f"{depth} steps")
+                        f"grade() is {claimed} for a state breadth-first search reached at "
+                        f"depth {depth}")
 
 
 def _bound(search: _Search, start: str) -> SearchResult:

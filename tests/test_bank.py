@@ -149,3 +149,17 @@ def test_persistent_sets_single_out_an_action_in_most_states_of_size_m() -> None
     live = [s for s in states if not BANK.is_terminal(s)]
     singled = sum(packing.persistent(packing.pack(s)) >= 0 for s in live)
     assert (len(live), singled) == (41_115 - 73, 33_961)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 3), st.data())
+def test_grade_is_the_number_of_steps_of_every_run(workers: int, txs: int,
+                                                   data: st.DataObject) -> None:
+    """``model.Graded``: a state's grade is one more than each predecessor's, from 0."""
+    states = _all_states(workers, txs)
+    state = data.draw(st.sampled_from(states))
+    packing = BANK.compact(BANK.initial(_config(workers, txs)))
+    assert packing.grade(packing.pack(BANK.initial(_config(workers, txs)))) == 0
+    for action in BANK.actions(state):
+        after = BANK.step(state, action)
+        assert packing.grade(packing.pack(after)) == packing.grade(packing.pack(state)) + 1

@@ -119,3 +119,32 @@ def test_a_depth_bound_judges_the_last_level_on_either_path(strategy: str,
             symmetry=False, por=False))
         assert result.verdict == "violation", (compact, result.reason)
         assert len(result.path) == 12
+
+
+class _MisgradedPacking(BankPacking):
+    def grade(self, code: int) -> int:
+        return 0
+
+
+class _MisgradedBank(Bank):
+    def compact(self, initial: BankState) -> BankPacking:
+        return _MisgradedPacking(initial)
+
+
+def test_a_packing_whose_grade_is_not_the_depth_is_reported_as_the_designs_bug() -> None:
+    """Forgetting a level's keys is only sound for a graded state graph: a grade that is
+    not the depth stops the search, naming the design."""
+    with pytest.raises(DesignBug, match=r"grade\(\) is 0 for a state breadth-first search "
+                                        r"reached at depth 1"):
+        explore(_MisgradedBank(), _config())
+
+
+def test_dropping_each_levels_keys_changes_no_count() -> None:
+    """With every level's keys dropped once the next is built, the counts are still the
+    peers' (K=3, N=3: 4,395 states), as depth-first search, which keeps every key,
+    finds them."""
+    levels = explore(BANK, _config(), SearchSettings(symmetry=False, persistent=False))
+    stack = explore(BANK, _config(), SearchSettings(symmetry=False, persistent=False,
+                                                    strategy="dfs"))
+    assert levels.stats.states == stack.stats.states == 4_395
+    assert levels.outcomes == stack.outcomes
