@@ -555,7 +555,12 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
             next_codes: list[int] = []
             push_code = next_codes.append
             next_base = found
-            for position, code in enumerate(codes):
+            # Taken from the end of the reversed level, so that each state's int is freed
+            # once it is expanded: the level does not stay whole beside the next one.
+            codes.reverse()
+            take = codes.pop
+            for position in range(len(codes)):
+                code = take()
                 number = base + position
                 if position & 1023 == 0:
                     if position:
