@@ -866,7 +866,8 @@ class CompactExpanded:
     truncated: bool
     """Whether the depth bound kept a state with successors from being expanded."""
     outboxes: tuple[list[int], ...]
-    """Per owner: flat (key, code, discovery key) of each candidate (its own: empty)."""
+    """Per owner: flat (key, code, discovery key) of each candidate (its own: empty);
+    (key, discovery key) without symmetry, where the key is the packed state."""
 
 
 class CompactPartition:
@@ -980,10 +981,19 @@ class CompactPartition:
                 taken.append(number)
                 taken.append(len(nexts))
                 discovery = number * SPREAD + offset
+                if canonical is None:  # the key is the state: it travels once
+                    for nxt in nexts:
+                        if nxt not in local:
+                            # Candidates run in discovery order: the first for a key wins.
+                            local.add(nxt)
+                            box = boxes[nxt % _PRIME % count]
+                            box.append(nxt)
+                            box.append(discovery)
+                        discovery += 1
+                    continue
                 for nxt in nexts:
-                    key = nxt if canonical is None else canonical(nxt)
+                    key = canonical(nxt)
                     if key not in local:
-                        # Candidates run in discovery order: the first for a key wins.
                         local.add(key)
                         box = boxes[key % _PRIME % count]
                         box.append(key)
@@ -1028,8 +1038,13 @@ class CompactPartition:
         for flat in (*inboxes[:self.index], self.own, *inboxes[self.index + 1:]):
             # Built in C: reversed, so that of a key's candidates from one sender (which
             # come in discovery order) the first, the smallest discovery key, is kept.
-            pairs = zip(reversed(flat[2::3]), reversed(flat[1::3]), strict=True)
-            offered = dict(zip(reversed(flat[0::3]), pairs, strict=True))
+            if self.canonical is None:  # (key, discovery key): the key is the state
+                keys = flat[0::2]
+                pairs = zip(reversed(flat[1::2]), reversed(keys), strict=True)
+                offered = dict(zip(reversed(keys), pairs, strict=True))
+            else:
+                pairs = zip(reversed(flat[2::3]), reversed(flat[1::3]), strict=True)
+                offered = dict(zip(reversed(flat[0::3]), pairs, strict=True))
             if not best:
                 best = offered
                 continue
