@@ -854,6 +854,10 @@ def uses_compact(design: model.Design, settings: SearchSettings) -> bool:
     return settings.compact and isinstance(design, model.Compactable)
 
 
+Box = tuple[list[int], list[int], list[int]]
+"""Candidates for one owner: keys, discovery keys, packed states (empty: the keys)."""
+
+
 @attrs.frozen
 class CompactExpanded:
     """One partition's report of expanding its part of a compact level."""
@@ -865,9 +869,9 @@ class CompactExpanded:
     outcome's digest), ``violation`` (the violation) or ``deadlock``."""
     truncated: bool
     """Whether the depth bound kept a state with successors from being expanded."""
-    outboxes: tuple[list[int], ...]
-    """Per owner: flat (key, code, discovery key) of each candidate (its own: empty);
-    (key, discovery key) without symmetry, where the key is the packed state."""
+    outboxes: tuple[Box, ...]
+    """Per owner: its candidates' keys, discovery keys and packed states (no states
+    without symmetry, where the key is the packed state; its own box: empty)."""
 
 
 class CompactPartition:
@@ -903,8 +907,10 @@ class CompactPartition:
             self.persistent = self.packing.persistent
         self.seen: set[int] = set()
         self.frontier: list[tuple[int, int]] = []  # (number, code), ascending numbers
-        self.pending: list[tuple[int, int]] = []  # (discovery key, code), ascending
-        self.own: list[int] = []  # candidates for keys this partition owns
+        # Last level's winners: their discovery keys (ascending) and packed states.
+        self.pending: list[int] = []
+        self.pending_codes: list[int] = []
+        self.own: Box = ([], [], [])  # candidates for keys this partition owns
         # Per state this partition numbered, ascending: its number, parent and action.
         self.numbers = array("Q")
         self.parents = array("Q")
@@ -934,28 +940,32 @@ class CompactPartition:
                 numbers = list(map(operator.add, numbers,
                                    map(bisect.bisect_left, itertools.repeat(keys), mine)))
         self.numbers.extend(numbers)
-        self.parents.extend(discovery // SPREAD for discovery in mine)
-        self.choices.extend(discovery % SPREAD for discovery in mine)
-        self.frontier = list(zip(numbers, (code for _, code in self.pending), strict=True))
-        self.pending = []
+        self.parents.extend(map(operator.floordiv, mine, itertools.repeat(SPREAD)))
+        self.choices.extend(map(operator.mod, mine, itertools.repeat(SPREAD)))
+        self.frontier = list(zip(numbers, self.pending_codes, strict=True))
+        self.pending, self.pending_codes = [], []
         self.depth += 1
 
     def expand(self, commit: tuple[int, Sequence[list[int]]] | None) -> CompactExpanded:
         """Commit last level (None at the start), then expand this partition's frontier:
-        judge what the packing flags, and send each successor's key to its owner."""
+        judge what the packing flags, and send each successor's key to its owner.
+
+        Per state, Python runs the design's ``successors`` (and ``persistent``); the
+        candidates are gathered, de-duplicated and split by owner in C, over whole lists.
+        """
         if commit is not None:
             self.commit(*commit)
         settings, depth = self.settings, self.depth
         judge_all = depth > settings.step_bound
         cut = settings.max_depth is not None and depth >= settings.max_depth
-        successors, canonical, persistent = (self.packing.successors, self.canonical,
-                                             self.persistent)
-        count, me = self.count, self.index
-        boxes: list[list[int]] = [[] for _ in range(count)]
+        successors, persistent = self.packing.successors, self.persistent
+        codes: list[int] = []
+        discoveries: list[int] = []
+        add_code, add_codes = codes.append, codes.extend
+        add_discovery, add_discoveries = discoveries.append, discoveries.extend
         taken: list[int] = []
         events: list[tuple[int, str, Any]] = []
         truncated = False
-        local: set[int] = set()
         try:
             for number, code in self.frontier:
                 nexts = None if judge_all or number == 0 else successors(code)
@@ -970,45 +980,55 @@ class CompactPartition:
                 if cut:
                     truncated = True
                     continue
-                offset = 0
-                if persistent is not None and not whole:
-                    one = persistent(code)
-                    if one >= 0:
-                        nexts, offset = [nexts[one]], one
                 if len(nexts) >= SPREAD:
                     raise InternalError(f"a state with {len(nexts):,} enabled actions: "
                                         f"parallel search takes fewer than {SPREAD:,}")
+                discovery = number * SPREAD
+                if persistent is not None and not whole:
+                    one = persistent(code)
+                    if one >= 0:
+                        taken.append(number)
+                        taken.append(1)
+                        add_code(nexts[one])
+                        add_discovery(discovery + one)
+                        continue
                 taken.append(number)
                 taken.append(len(nexts))
-                discovery = number * SPREAD + offset
-                if canonical is None:  # the key is the state: it travels once
-                    for nxt in nexts:
-                        if nxt not in local:
-                            # Candidates run in discovery order: the first for a key wins.
-                            local.add(nxt)
-                            box = boxes[nxt % _PRIME % count]
-                            box.append(nxt)
-                            box.append(discovery)
-                        discovery += 1
-                    continue
-                for nxt in nexts:
-                    key = canonical(nxt)
-                    if key not in local:
-                        local.add(key)
-                        box = boxes[key % _PRIME % count]
-                        box.append(key)
-                        box.append(nxt)
-                        box.append(discovery)
-                    discovery += 1
+                add_codes(nexts)
+                add_discoveries(range(discovery, discovery + len(nexts)))
+            keys = codes if self.canonical is None else list(map(self.canonical, codes))
         except (DesignBug, ShardcheckError):
             raise
         except Exception as exc:  # the packing is the design's code
             raise DesignBug(f"{self.who}: its compact path raised "
                             f"{type(exc).__name__}: {exc}") from None
+        boxes = self._split(keys, codes, discoveries)
         self.frontier = []
+        me = self.index
         self.own = boxes[me]
-        boxes[me] = []
+        boxes[me] = ([], [], [])
         return CompactExpanded(tuple(taken), tuple(events), truncated, tuple(boxes))
+
+    def _split(self, keys: list[int], codes: list[int], discoveries: list[int]) -> list[Box]:
+        """The candidates per owner, one per key: the first, as the candidates come in
+        discovery order. Without symmetry the key is the state, and travels once."""
+        # Built reversed, so that each key keeps the index of its first candidate.
+        first = dict(zip(reversed(keys), reversed(range(len(keys))), strict=True))
+        unique = list(first)
+        at = list(first.values())
+        homes = list(map(operator.mod, map(operator.mod, unique, itertools.repeat(_PRIME)),
+                         itertools.repeat(self.count)))
+        boxes: list[Box] = []
+        for home in range(self.count):
+            chosen = list(map(operator.eq, homes, itertools.repeat(home)))
+            where = list(itertools.compress(at, chosen))
+            found = list(map(discoveries.__getitem__, where))
+            if self.canonical is None:
+                boxes.append((list(itertools.compress(unique, chosen)), found, []))
+            else:
+                boxes.append((list(itertools.compress(unique, chosen)), found,
+                              list(map(codes.__getitem__, where))))
+        return boxes
 
     def _notable(self, code: int, number: int,
                  events: list[tuple[int, str, Any]]) -> list[int] | None:
@@ -1030,21 +1050,17 @@ class CompactPartition:
                                         f"{depth}", self.design.step, state, a))
                 for a in actions]
 
-    def dedup(self, inboxes: Sequence[list[int]]) -> list[int]:
+    def dedup(self, inboxes: Sequence[Box]) -> list[int]:
         """Keep the keys sent here that are new, each with its smallest discovery key;
         return the winners' discovery keys, ascending."""
         seen = self.seen
-        best: dict[int, tuple[int, int]] = {}
-        for flat in (*inboxes[:self.index], self.own, *inboxes[self.index + 1:]):
-            # Built in C: reversed, so that of a key's candidates from one sender (which
-            # come in discovery order) the first, the smallest discovery key, is kept.
-            if self.canonical is None:  # (key, discovery key): the key is the state
-                keys = flat[0::2]
-                pairs = zip(reversed(flat[1::2]), reversed(keys), strict=True)
-                offered = dict(zip(reversed(keys), pairs, strict=True))
-            else:
-                pairs = zip(reversed(flat[2::3]), reversed(flat[1::3]), strict=True)
-                offered = dict(zip(reversed(flat[0::3]), pairs, strict=True))
+        best: dict[int, int] = {}
+        state_of: dict[int, int] = {}
+        for keys, found, codes in (*inboxes[:self.index], self.own,
+                                   *inboxes[self.index + 1:]):
+            offered = dict(zip(keys, found, strict=True))
+            state_of.update(zip(found, codes if self.canonical is not None else keys,
+                                strict=True))
             if not best:
                 best = offered
                 continue
@@ -1053,13 +1069,14 @@ class CompactPartition:
                     best[key] = offered[key]
             offered.update(best)
             best = offered
-        self.own = []
+        self.own = ([], [], [])
         if self.graded:
             seen.clear()
         new = best.keys() - seen
         seen.update(new)
         self.pending = sorted(map(best.__getitem__, new))
-        return [discovery for discovery, _ in self.pending]
+        self.pending_codes = list(map(state_of.__getitem__, self.pending))
+        return self.pending
 
     def parent(self, number: int) -> tuple[int, int] | None:
         """The parent's number and the action index of a state this partition numbered
