@@ -19,7 +19,10 @@ those re-explored. Sleep sets prune transitions, never states: every reachable s
 still visited and judged, so every state property, terminal outcome and deadlock is
 checked just as without the reduction (docs/performance.md). Breadth-first search then
 no longer promises a shortest counterexample. The reduction needs actions, so the
-compact path does not use it.
+compact path does not use it; it has persistent sets instead, where the packing names
+them (``model.Persistent``), which skip states but keep every terminal state and every
+violation of a state property. On a graded packing (``model.Graded``) breadth-first
+search keeps one level of keys at a time, not every key (docs/performance.md).
 
 Cyclic garbage collection is switched off during a search: states are acyclic values,
 and a collector pass over millions of live tuples costs more than the search itself.
