@@ -23,6 +23,12 @@ in the next level are the ranks of the non-terminal new states in that order. Wh
 partition holds clearly more of the next level than its share (a search starts with one
 state in one place), some of its states move, pickled, to the others.
 
+A design with a compact path (``model.Compact``) is searched on it, as the serial
+``_compact_levels`` searches it, by :class:`CompactPartition`: there a candidate travels
+with its packed state to its key's owner, and the winner stays there, so there is no
+judge round and no evening out; the coordinator counts each level as the serial compact
+search does (docs/parallel.md).
+
 Partitions are hosted either by local processes (fresh interpreters, as multiprocessing's
 spawn starts them; never fork, whose copied locks and threads can hang a child) or, through
 ``checker.cluster``, by Dask actors on a cluster. Both load the design by its spec (a
