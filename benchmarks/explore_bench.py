@@ -326,8 +326,9 @@ def memory_per_state(rows: list[dict[str, Any]], baseline_mb: float) -> list[str
     """Bytes per state found beyond the interpreter's baseline, per size.
 
     On the compact path a graded design's breadth-first search keeps one level of keys
-    (the sweep), so the peak follows the widest level, not the total: the figure falls as
-    the size grows, and the 4 GiB estimate from it is an extrapolation.
+    (the sweep), so the peak follows the widest level, not the total; on the bank the
+    widest level grows about as the total does, and the 4 GiB estimate is an
+    extrapolation at the measured rate.
     """
     out = []
     for r in rows:
