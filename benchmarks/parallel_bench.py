@@ -2,11 +2,15 @@
 
     python benchmarks/parallel_bench.py            # block-stm and every other built-in design
     python benchmarks/parallel_bench.py --quick    # the smallest block-stm row only
+    python benchmarks/parallel_bench.py --compact  # the bank's compact rows only
     python benchmarks/parallel_bench.py --dask     # add a two-process local Dask cluster
 
-Each row runs the serial ordinary search without reductions (``--no-por --no-compact``,
-the search a parallel run reproduces), then ``--jobs 2``, and checks that the results
-are identical. The serial search with its reductions on (the default) is shown too, for
+Each ordinary row runs the serial ordinary search without reductions (``--no-por
+--no-compact``, the search a parallel run of a design without a compact path
+reproduces), then ``--jobs 2``, and checks that the results are identical. Each compact
+row (the bank, the peers' standard model) runs the serial compact search with the
+row's reductions and ``--jobs 2`` with the same ones, and checks the same. On an
+ordinary row the serial search with its reductions on (the default) is shown too, for
 scale. Machines here are shared: the load average is printed before and after, and
 only ratios measured in one run mean anything. The ``free-core`` column estimates the
 speed-up had every process a core to itself: serial processor time over the
@@ -19,9 +23,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -41,6 +47,14 @@ ROWS = (
     ("two-phase-commit", "xtransfers:xtxs=2,dups=1", 2, None),
     ("receipts", "xtransfers:xtxs=3,dups=2", 2, 100_000),
     ("bft", "bft", 2, 50_000),
+)
+
+
+# (workload, workers, reductions): the bank on its compact path, serial and --jobs 2.
+COMPACT_ROWS: tuple[tuple[str, int, dict[str, bool]], ...] = (
+    ("bank:txs=6,accounts=3", 3, {"symmetry": False, "persistent": False}),
+    ("bank:txs=6,accounts=3", 3, {"symmetry": True, "persistent": False}),
+    ("bank:txs=6,accounts=3", 3, {"symmetry": True, "persistent": True}),
 )
 
 
@@ -67,6 +81,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="the smallest row only")
     parser.add_argument("--dask", action="store_true", help="also on a local Dask cluster")
     parser.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
+    parser.add_argument("--compact", action="store_true", help="the compact rows only")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of each compact row (serial and parallel interleaved); "
+                             "the median is shown")
     args = parser.parse_args()
     print(f"python {platform.python_version()} on {platform.machine()}, "
           f"{os.cpu_count()} cores; load average {_load()}")
@@ -82,7 +100,11 @@ def main() -> None:
     print(f"  {'run':26} {'verdict':12} {'states':>9} {'transitions':>11} {'seconds':>8} "
           f"{'states/s':>9} {'speed-up':>9} {'same':>5} {'free-core':>9}")
     known = model.builtin_designs()
-    for spec, workload, workers, bound in ROWS[:1] if args.quick else ROWS:
+    if not args.quick:
+        for workload, workers, reductions in COMPACT_ROWS:
+            _compact_row(workload, workers, reductions, args.jobs, args.repeat)
+    for spec, workload, workers, bound in () if args.compact else \
+            ROWS[:1] if args.quick else ROWS:
         if spec.split(":")[0] not in known:
             continue
         design, ref = resolve_design(spec)
@@ -133,6 +155,58 @@ def main() -> None:
     if cluster is not None:
         cluster.close()
     print(f"load average after: {_load()}")
+
+
+def _timed_parallel(ref: Any, design: model.Design, config: model.Config,
+                    settings: SearchSettings, jobs: int) -> tuple[SearchResult, float, float]:
+    """One parallel run: its result, wall time (workers' start included) and the
+    processor time of the coordinator plus the busiest worker."""
+    job = Job.of(ref, config, parallel_settings(settings, design))
+    started = time.perf_counter()
+    host = ProcessHost.partitions(jobs, job)
+    try:
+        booted: list[float] = host.call_all("cpu_seconds", [()] * jobs)
+        cpu = time.process_time()
+        result = explore_on(host, design, config, settings)
+        coordinator = time.process_time() - cpu
+        spent = [after - before for after, before in
+                 zip(host.call_all("cpu_seconds", [()] * jobs), booted, strict=True)]
+    finally:
+        host.close()
+    return result, time.perf_counter() - started, coordinator + max(spent)
+
+
+def _compact_row(workload: str, workers: int, reductions: dict[str, bool], jobs: int,
+                 repeat: int) -> None:
+    """The bank on its compact path: serial and ``--jobs`` with the same reductions,
+    interleaved ``repeat`` times; medians."""
+    design, ref = resolve_design("bank")
+    config = model.Config(model.build_workload(workload), workers)
+    settings = SearchSettings(**reductions)
+    on = [name for name, value in reductions.items() if value] or ["no reduction"]
+    print(f"bank {workload}, {workers} workers, compact path, {' + '.join(on)}")
+    serial_runs: list[tuple[float, float]] = []
+    parallel_runs: list[tuple[float, float]] = []
+    same = True
+    serial: SearchResult | None = None
+    result: SearchResult | None = None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        cpu = time.process_time()
+        serial = explore(design, config, settings)
+        serial_runs.append((time.perf_counter() - started, time.process_time() - cpu))
+        result, wall, busy = _timed_parallel(ref, design, config, settings, jobs)
+        parallel_runs.append((wall, busy))
+        same = same and _same(serial, result)
+    assert serial is not None and result is not None
+    base = statistics.median(wall for wall, _ in serial_runs)
+    base_cpu = statistics.median(cpu for _, cpu in serial_runs)
+    wall = statistics.median(wall for wall, _ in parallel_runs)
+    busy = statistics.median(busy for _, busy in parallel_runs)
+    _row("serial", serial, base, base, "")
+    # Free core: serial processor time over the coordinator's plus the busiest worker's.
+    _row(f"--jobs {jobs} (incl. start)", result, wall, base, "yes" if same else "NO",
+         f"{base_cpu / busy:.2f}x")
 
 
 if __name__ == "__main__":

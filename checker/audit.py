@@ -8,7 +8,8 @@ with that reduction alone, and compares what must not change:
 - the set of distinct terminal outcomes (their fingerprints), on a complete search;
 - for sleep sets and the compact path, the number of distinct states too: neither may
   drop a state (sleep sets prune transitions only; the compact path is the same search
-  over packed states). Symmetry visits one state per renaming, so it is held to the
+  over packed states). Symmetry visits one state per renaming, and persistent sets (on
+  the compact path, ``model.Persistent``) skip states by design, so both are held to the
   outcomes and the verdict only.
 
 ``shardcheck explore DESIGN --audit`` prints the comparison; the test suite runs it on
@@ -22,8 +23,9 @@ import attrs
 import model
 from checker.explorer import SearchResult, SearchSettings, explore
 
-REDUCTIONS: tuple[str, ...] = ("por", "symmetry", "compact")
-"""What the audit can switch on one at a time: sleep sets, symmetry, the compact path."""
+REDUCTIONS: tuple[str, ...] = ("por", "symmetry", "compact", "persistent")
+"""What the audit can switch on one at a time: sleep sets, symmetry, the compact path,
+and persistent sets (which need the compact path, so that row has it on too)."""
 
 
 @attrs.frozen
@@ -53,19 +55,24 @@ class AuditReport:
         return all(row.agrees for row in self.rows)
 
 
-def applicable(design: model.Design) -> tuple[str, ...]:
-    """The reductions that change anything for ``design``."""
+def applicable(design: model.Design, config: model.Config | None = None) -> tuple[str, ...]:
+    """The reductions that change anything for ``design``; persistent sets only when a
+    ``config`` is given and the design's packing for it offers them."""
     found = ["por"]
     if isinstance(design, model.Symmetric):
         found.append("symmetry")
     if isinstance(design, model.Compactable):
         found.append("compact")
+        if config is not None and isinstance(
+                design.compact(design.initial(config)), model.Persistent):
+            found.append("persistent")
     return tuple(found)
 
 
 def _alone(settings: SearchSettings, reduction: str | None) -> SearchSettings:
     return attrs.evolve(settings, por=reduction == "por", symmetry=reduction == "symmetry",
-                        compact=reduction == "compact")
+                        compact=reduction in ("compact", "persistent"),
+                        persistent=reduction == "persistent")
 
 
 def _problems(reduction: str, reference: SearchResult, reduced: SearchResult) -> list[str]:
@@ -101,7 +108,7 @@ def audit(design: model.Design, config: model.Config,
     ``reductions`` defaults to every one the design can use.
     """
     settings = SearchSettings() if settings is None else settings
-    chosen = applicable(design) if reductions is None else reductions
+    chosen = applicable(design, config) if reductions is None else reductions
     for name in chosen:
         if name not in REDUCTIONS:
             raise ValueError(f"unknown reduction {name!r}; choose from {', '.join(REDUCTIONS)}")

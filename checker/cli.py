@@ -116,6 +116,10 @@ def _search_options(func: F) -> F:
         click.option("--compact/--no-compact", default=True, show_default=True,
                      help="Use a design's compact fast path (states packed into ints) when "
                           "it offers one."),
+        click.option("--persistent/--no-persistent", default=True, show_default=True,
+                     help="On the compact path, take one action alone where the design "
+                          "names a persistent set (model.Persistent): states are skipped, "
+                          "every terminal outcome and violation is kept."),
         click.option("--criterion", "criteria", multiple=True,
                      type=click.Choice(list(model.CRITERIA)),
                      help="Judge terminal states by this criterion instead of the design's "
@@ -153,13 +157,14 @@ def _search_options(func: F) -> F:
                    "counts (exit 1 if any differs).")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True,
               help="Search breadth-first with this many local processes; the result is the "
-                   "serial --no-por --no-compact one, byte for byte (docs/parallel.md).")
+                   "serial --no-por one, byte for byte: on the design's compact path "
+                   "(symmetry, persistent sets) when it has one (docs/parallel.md).")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
               help="Search on a Dask cluster (tcp://host:8786), one partition per worker, "
                    "or --jobs partitions; needs pip install 'shardcheck[cluster]'.")
 def explore_command(design: str, workload: str, workers: int, strategy: str,
                     max_states: int | None, max_depth: int | None, time_limit: float | None,
-                    step_bound: int, symmetry: bool, por: bool, compact: bool,
+                    step_bound: int, symmetry: bool, por: bool, compact: bool, persistent: bool,
                     criteria: tuple[str, ...], trace_out: str | None, force: bool,
                     quiet: bool, timeline: bool, every_input: bool, assume: str | None,
                     max_classes: int, audit: bool, jobs: int, scheduler: str | None) -> None:
@@ -181,7 +186,8 @@ def explore_command(design: str, workload: str, workers: int, strategy: str,
     settings = SearchSettings(strategy=strategy, max_states=max_states,  # type: ignore[arg-type]
                               max_depth=max_depth, time_limit=time_limit,
                               step_bound=step_bound, symmetry=symmetry,
-                              criteria=criteria or None, por=por, compact=compact)
+                              criteria=criteria or None, por=por, compact=compact,
+                              persistent=persistent)
     parallel = _parallel(jobs, scheduler, settings, audit or every_input)
     if audit:
         from checker.audit_report import run_audit
@@ -257,8 +263,8 @@ def print_header(console: Console, design: model.Design, ref: DesignRef, config:
     if parallel is not None:
         from checker.parallel import describe_parallel, parallel_settings
 
-        settings = parallel_settings(settings)
-        console.print(f"  parallel  {describe_parallel(*parallel)}")
+        settings = parallel_settings(settings, design)
+        console.print(f"  parallel  {describe_parallel(*parallel, compact=settings.compact)}")
     console.print(f"  search    {settings.describe()}")
     if settings.symmetry and isinstance(design, model.Symmetric):
         console.print("  symmetry  actors are interchangeable: one state per renaming "

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from checker.errors import BadInput
-from checker.parallel import Job, Partition
+from checker.parallel import Job, make_partition
 
 CONNECT_SECONDS = 5
 INSTALL = "pip install 'shardcheck[cluster]'"
@@ -79,7 +79,8 @@ class DaskHost:
         """A search's partitions: ``jobs`` of them, or one per worker when None."""
         client = connect(address)
         count = jobs if jobs is not None else len(workers_of(client))
-        return cls(client, True, [(Partition, (index, count, job)) for index in range(count)])
+        return cls(client, True, [(make_partition, (index, count, job))
+                                   for index in range(count)])
 
     @property
     def size(self) -> int:

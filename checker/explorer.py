@@ -19,7 +19,10 @@ those re-explored. Sleep sets prune transitions, never states: every reachable s
 still visited and judged, so every state property, terminal outcome and deadlock is
 checked just as without the reduction (docs/performance.md). Breadth-first search then
 no longer promises a shortest counterexample. The reduction needs actions, so the
-compact path does not use it.
+compact path does not use it; it has persistent sets instead, where the packing names
+them (``model.Persistent``), which skip states but keep every terminal state and every
+violation of a state property. On a graded packing (``model.Graded``) breadth-first
+search keeps one level of keys at a time, not every key (docs/performance.md).
 
 Cyclic garbage collection is switched off during a search: states are acyclic values,
 and a collector pass over millions of live tuples costs more than the search itself.
@@ -75,6 +78,9 @@ class SearchSettings:
     """Partial-order reduction by sleep sets (ordinary path only)."""
     compact: bool = attrs.field(default=True)
     """Use a design's compact fast path (``model.Compactable``) when it offers one."""
+    persistent: bool = attrs.field(default=True)
+    """On the compact path, take one action alone where the packing names a persistent
+    set (``model.Persistent``); this skips states, unlike sleep sets."""
 
     @strategy.validator
     def _check_strategy(self, _attribute: Any, value: str) -> None:
@@ -96,6 +102,8 @@ class SearchSettings:
             bounds.append("no partial-order reduction")
         if not self.compact:
             bounds.append("no compact path")
+        elif not self.persistent:
+            bounds.append("no persistent sets")
         return ", ".join(bounds)
 
 
@@ -115,7 +123,8 @@ class Stats:
     estimate: states * (generated - states) / 2^64); 0 on the compact path, whose keys
     are the states themselves."""
     engine: str = "ordinary"
-    """Which path ran: ``ordinary``, ``ordinary+sleep-sets`` or ``compact``."""
+    """Which path ran: ``ordinary``, ``ordinary+sleep-sets``, ``compact`` or
+    ``compact+persistent-sets``."""
 
     @property
     def states_per_second(self) -> float:
@@ -472,6 +481,8 @@ def _explore_compact(search: _Search, start: str, packing: model.Compact) -> Sea
     """
     search.engine = "compact"
     search.exact_keys = True
+    if _persistent(search, packing) is not None:
+        search.engine = "compact+persistent-sets"
     code0 = search.call("compact().pack()", packing.pack, search.initial)
     try:
         if search.settings.strategy == "bfs":
@@ -482,6 +493,13 @@ def _explore_compact(search: _Search, start: str, packing: model.Compact) -> Sea
     except Exception as exc:  # the packing is the design's code
         raise DesignBug(f"design {search.design.name!r}: its compact path raised "
                         f"{type(exc).__name__}: {exc}") from None
+
+
+def _persistent(search: _Search, packing: model.Compact) -> Callable[[int], int] | None:
+    """The packing's persistent-set choice, when it offers one and the run may use it."""
+    if search.settings.persistent and isinstance(packing, model.Persistent):
+        return packing.persistent
+    return None
 
 
 class _Found(Exception):
@@ -512,13 +530,18 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
     canonical = packing.canonical if search.canonical is not None else None
     seen = search.seen
     seen.add(canonical(code0) if canonical is not None else code0)
+    # Action indexes fit a byte until a state has more than 255 actions (then 4 bytes).
+    search.choices = array("B")
     search.add(0, 0)
     successors = packing.successors
+    persistent = _persistent(search, packing)
     parents_append, choices_append = search.parents.append, search.choices.append
     seen_add = seen.add
     max_states = settings.max_states if settings.max_states is not None else -1
     deadline = None if settings.time_limit is None else search.started + settings.time_limit
-    codes, numbers = [code0], [0]
+    grade = packing.grade if isinstance(packing, model.Graded) else None
+    # A level's states are numbered one after another: its first number is all it keeps.
+    codes, base = [code0], 0
     found = 1
     transitions = 0
     depth = 0
@@ -527,13 +550,33 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
             judge_all = depth > settings.step_bound
             # At the depth bound a level is still judged, only not expanded.
             cut = settings.max_depth is not None and depth >= settings.max_depth
+            if grade is not None:
+                # Graded: no state of a later level is in this one or an earlier one, so
+                # the keys of this level are dropped before the next one is built.
+                seen = search.seen = set()
+                seen_add = seen.add
             next_codes: list[int] = []
-            next_numbers: list[int] = []
-            push_code, push_number = next_codes.append, next_numbers.append
-            for position, code in enumerate(codes):
-                number = numbers[position]
+            push_code = next_codes.append
+            next_base = found
+            # Taken from the end of the reversed level, so that each state's int is freed
+            # once it is expanded: the level does not stay whole beside the next one.
+            codes.reverse()
+            take = codes.pop
+            for position in range(len(codes)):
+                code = take()
+                number = base + position
+                if position & 1023 == 0:
+                    if position:
+                        search.transitions = transitions
+                        _tick(search, start, deadline)
+                    if grade is not None:
+                        _check_grade(search, grade, code, depth)
                 nexts = None if judge_all or number == 0 else successors(code)
-                if nexts is None:
+                # A notable state is expanded the ordinary way, in full.
+                whole = nexts is None
+                if whole:
+                    if grade is not None:
+                        _check_grade(search, grade, code, depth)
                     search.transitions = transitions
                     nexts = _notable(search, start, packing, code, number, depth)
                     if nexts is None:
@@ -546,6 +589,26 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
                 if cut:
                     search.truncated = True
                     continue
+                if len(nexts) > 255 and search.choices.typecode == "B":
+                    search.choices = array("I", search.choices)
+                    choices_append = search.choices.append
+                if persistent is not None and not whole:
+                    one = persistent(code)
+                    if one >= 0:  # one action alone: the common case, without lists
+                        transitions += 1
+                        nxt = nexts[one]
+                        key = nxt if canonical is None else canonical(nxt)
+                        if key not in seen:
+                            seen_add(key)
+                            parents_append(number)
+                            choices_append(one)
+                            push_code(nxt)
+                            found += 1
+                            if found == max_states:
+                                search.transitions = transitions
+                                search.max_depth = depth + 1
+                                raise _Found(_bound(search, start))
+                        continue
                 transitions += len(nexts)
                 keys = nexts if canonical is None else [canonical(c) for c in nexts]
                 for key in keys:
@@ -556,19 +619,14 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
                     parents_append(number)
                     choices_append(index)
                     push_code(nexts[index])
-                    push_number(found)
                     found += 1
                     if found == max_states:
                         search.transitions = transitions
                         search.max_depth = depth + 1
-                        raise _Found(search.stopped(
-                            start, f"state bound of {settings.max_states:,} reached"))
-                if position & 1023 == 1023:
-                    search.transitions = transitions
-                    _tick(search, start, deadline)
+                        raise _Found(_bound(search, start))
             if cut:
                 break
-            codes, numbers = next_codes, next_numbers
+            codes, base = next_codes, next_base
             if codes:
                 depth += 1
                 search.max_depth = depth
@@ -578,6 +636,20 @@ def _compact_levels(search: _Search, start: str, packing: model.Compact,
     if search.truncated:
         return search.stopped(start, f"depth bound of {settings.max_depth} cut off some runs")
     return search.result("pass", start, True)
+
+
+def _check_grade(search: _Search, grade: Callable[[int], int], code: int, depth: int) -> None:
+    """A graded packing's promise, checked where it is cheap to: the grade is the depth."""
+    claimed = grade(code)
+    if claimed != depth:
+        raise DesignBug(f"design {search.design.name!r}: its packing is model.Graded, but "
+                        f"grade() is {claimed} for a state breadth-first search reached at "
+                        f"depth {depth}")
+
+
+def _bound(search: _Search, start: str) -> SearchResult:
+    """The result of a compact search stopped by its state bound."""
+    return search.stopped(start, f"state bound of {search.settings.max_states:,} reached")
 
 
 def _tick(search: _Search, start: str, deadline: float | None) -> None:
@@ -599,6 +671,7 @@ def _compact_stack(search: _Search, start: str, packing: model.Compact,
     seen.add(canonical(code0) if canonical is not None else code0)
     search.add(0, 0)
     successors = packing.successors
+    persistent = _persistent(search, packing)
     parents_append, choices_append = search.parents.append, search.choices.append
     seen_add = seen.add
     max_states = settings.max_states if settings.max_states is not None else -1
@@ -612,7 +685,9 @@ def _compact_stack(search: _Search, start: str, packing: model.Compact,
         while stack:
             code, number, depth = take()
             nexts = None if depth > settings.step_bound or number == 0 else successors(code)
-            if nexts is None:
+            # A notable state is expanded the ordinary way, in full.
+            whole = nexts is None
+            if whole:
                 search.transitions = transitions
                 nexts = _notable(search, start, packing, code, number, depth)
                 if nexts is None:
@@ -625,6 +700,13 @@ def _compact_stack(search: _Search, start: str, packing: model.Compact,
             if settings.max_depth is not None and depth >= settings.max_depth:
                 search.truncated = True  # judged above, but not expanded
                 continue
+            offset = 0
+            if persistent is not None and not whole:
+                offset = persistent(code)
+                if offset >= 0:
+                    nexts = [nexts[offset]]
+                else:
+                    offset = 0
             transitions += len(nexts)
             depth += 1
             keys = nexts if canonical is None else [canonical(c) for c in nexts]
@@ -635,7 +717,7 @@ def _compact_stack(search: _Search, start: str, packing: model.Compact,
                 seen_add(key)
                 index = keys.index(key)
                 parents_append(number)
-                choices_append(index)
+                choices_append(index + offset)
                 push((nexts[index], found, depth))
                 found += 1
                 if found == max_states:

@@ -23,6 +23,12 @@ in the next level are the ranks of the non-terminal new states in that order. Wh
 partition holds clearly more of the next level than its share (a search starts with one
 state in one place), some of its states move, pickled, to the others.
 
+A design with a compact path (``model.Compact``) is searched on it, as the serial
+``_compact_levels`` searches it, by :class:`CompactPartition`: there a candidate travels
+with its packed state to its key's owner, and the winner stays there, so there is no
+judge round and no evening out; the coordinator counts each level as the serial compact
+search does (docs/parallel.md).
+
 Partitions are hosted either by local processes (fresh interpreters, as multiprocessing's
 spawn starts them; never fork, whose copied locks and threads can hang a child) or, through
 ``checker.cluster``, by Dask actors on a cluster. Both load the design by its spec (a
@@ -36,6 +42,8 @@ import contextlib
 import gc
 import hashlib
 import heapq
+import itertools
+import operator
 import os
 import pickle
 import signal
@@ -44,6 +52,7 @@ import subprocess
 import sys
 import time
 import traceback
+from array import array
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -116,14 +125,18 @@ def owner(key: int, partitions: int) -> int:
     return key % partitions
 
 
-def parallel_settings(settings: SearchSettings) -> SearchSettings:
-    """The settings a parallel search runs with: every transition, no reduction of them.
+def parallel_settings(settings: SearchSettings,
+                      design: model.Design | None = None) -> SearchSettings:
+    """The settings a parallel search runs with.
 
     Sleep sets prune transitions in an order that depends on the whole search history,
-    which no level-by-level partition can reproduce; and the compact fast path is a
-    different engine. So a parallel search is the serial ordinary one with ``--no-por
-    --no-compact``, state for state and transition for transition.
+    which no level-by-level partition can reproduce: they are off. A design's compact
+    path (and its persistent sets, which depend on the state alone) stays on when the
+    design offers it, and the search is then the serial compact one; otherwise it is the
+    serial ordinary one with ``--no-por --no-compact``. Without ``design``, the ordinary.
     """
+    if design is not None and uses_compact(design, settings):
+        return attrs.evolve(settings, por=False)
     return attrs.evolve(settings, por=False, compact=False)
 
 
@@ -355,7 +368,7 @@ class InProcessHost:
     """Every partition in this process, one after another: for tests and for debugging."""
 
     def __init__(self, jobs: int, job: Job) -> None:
-        self.partitions = [Partition(i, jobs, job) for i in range(jobs)]
+        self.partitions = [make_partition(i, jobs, job) for i in range(jobs)]
 
     @property
     def size(self) -> int:
@@ -470,7 +483,7 @@ class ProcessHost:
     @classmethod
     def partitions(cls, jobs: int, job: Job) -> ProcessHost:
         """A host of ``jobs`` partitions of one search."""
-        return cls([(Partition, (index, jobs, job)) for index in range(jobs)])
+        return cls([(make_partition, (index, jobs, job)) for index in range(jobs)])
 
     @property
     def size(self) -> int:
@@ -549,11 +562,16 @@ class _Tally:
     max_depth: int = 0
     terminal_states: int = 0
     outcomes: set[bytes] = attrs.field(factory=set)
+    engine: str = "ordinary"
+    exact: bool = False
+    """Whether keys are the packed states themselves (no collision possible)."""
 
     def stats(self, complete: bool) -> Stats:
+        collision = 0.0 if self.exact else collision_probability(self.states,
+                                                                 self.transitions + 1)
         return Stats(self.states, self.transitions, self.max_depth, self.terminal_states,
                      len(self.outcomes), time.monotonic() - self.started, complete,
-                     collision_probability(self.states, self.transitions + 1), "ordinary")
+                     collision, self.engine)
 
     def result(self, verdict: Verdict, start: str, complete: bool,
                violation: Violation | None = None, path: tuple[Step, ...] = (),
@@ -581,7 +599,9 @@ def explore_on(host: Host, design: model.Design, config: model.Config,
     counterexample's path; the partitions load theirs from the job they were given.
     """
     check_settings(settings)
-    settings = parallel_settings(settings)
+    settings = parallel_settings(settings, design)
+    if settings.compact:
+        return _explore_compact_on(host, design, config, settings, progress)
     tally = _Tally(time.monotonic())
     judge = Judge(design, config, settings.step_bound, settings.criteria)
     who = f"design {design.name!r}"
@@ -762,10 +782,16 @@ def _path(host: Host, design: model.Design, initial: Any, key: int) -> tuple[Ste
         key, index = link
         choices.append(index)
         link = host.call(owner(key, host.size), "parent", key)
+    return _replay_choices(design, initial, choices[::-1])
+
+
+def _replay_choices(design: model.Design, initial: Any,
+                    choices: Sequence[int]) -> tuple[Step, ...]:
+    """The run from ``initial`` that takes, at each step, the action of that index."""
     who = f"design {design.name!r}"
     steps: list[Step] = []
     state = initial
-    for depth, index in enumerate(reversed(choices)):
+    for depth, index in enumerate(choices):
         actions = tuple(call_design(who, f"actions() at depth {depth}", design.actions, state))
         action = actions[index]
         previous = state
@@ -775,12 +801,13 @@ def _path(host: Host, design: model.Design, initial: Any, key: int) -> tuple[Ste
     return tuple(steps)
 
 
-def describe_parallel(jobs: int, scheduler: str | None) -> str:
-    """One line for report headers: where the partitions run."""
+def describe_parallel(jobs: int, scheduler: str | None, compact: bool = False) -> str:
+    """One line for report headers: where the partitions run, and which path."""
+    how = "breadth-first, compact path" if compact else "breadth-first, every transition"
     if scheduler is not None:
         count = "one partition per worker" if jobs == 1 else f"{jobs} partitions"
-        return f"Dask cluster at {scheduler}, {count}; breadth-first, every transition"
-    return f"{jobs} local processes; breadth-first, every transition"
+        return f"Dask cluster at {scheduler}, {count}; {how}"
+    return f"{jobs} local processes; {how}"
 
 
 def explore_parallel(ref: DesignRef, config: model.Config,
@@ -798,7 +825,7 @@ def explore_parallel(ref: DesignRef, config: model.Config,
         from checker.explorer import explore
         return explore(design, config, settings, progress)
     check_settings(settings)
-    job = Job.of(ref, config, parallel_settings(settings))
+    job = Job.of(ref, config, parallel_settings(settings, design))
     host: Host
     if scheduler is not None:
         from checker.cluster import DaskHost
@@ -810,3 +837,373 @@ def explore_parallel(ref: DesignRef, config: model.Config,
         return explore_on(host, design, config, settings, progress)
     finally:
         host.close()
+
+
+# ---------------------------------------------------------------------------------------
+# The compact path in partitions: packed states, as the serial ``_compact_levels`` runs.
+
+SPREAD = 1 << 20
+"""A discovery key is ``parent number * SPREAD + action index``: it orders candidates
+as the serial search meets them (a state has fewer than SPREAD enabled actions)."""
+_PRIME = 1_000_003
+
+
+def compact_owner(key: int, partitions: int) -> int:
+    """The partition that owns a packed key. Packed keys are bit fields, whose low bits
+    (a counter, say) would split a level unevenly: the remainder by a prime depends on
+    every bit, and costs one division."""
+    return key % _PRIME % partitions
+
+
+def uses_compact(design: model.Design, settings: SearchSettings) -> bool:
+    """Whether a parallel search of ``design`` runs on its compact path."""
+    return settings.compact and isinstance(design, model.Compactable)
+
+
+Box = tuple[list[int], list[int], list[int]]
+"""Candidates for one owner: keys, discovery keys, packed states (empty: the keys)."""
+
+
+@attrs.frozen
+class CompactExpanded:
+    """One partition's report of expanding its part of a compact level."""
+
+    taken: tuple[int, ...]
+    """Flat (state number, transitions taken) for every state it expanded."""
+    events: tuple[tuple[int, str, Any], ...]
+    """(state number, kind, detail) for every notable state judged: ``terminal`` (the
+    outcome's digest), ``violation`` (the violation) or ``deadlock``."""
+    truncated: bool
+    """Whether the depth bound kept a state with successors from being expanded."""
+    outboxes: tuple[Box, ...]
+    """Per owner: its candidates' keys, discovery keys and packed states (no states
+    without symmetry, where the key is the packed state; its own box: empty)."""
+
+
+class CompactPartition:
+    """One partition of a compact search: the keys it owns, its part of the frontier
+    (packed states) and, for the states it numbered, their parent and action index.
+
+    A candidate travels to the owner of its key with its packed state, and the winner
+    stays there: the frontier is spread by the key's hash, so no state ever has to be
+    moved to even out the work.
+    """
+
+    def __init__(self, index: int, count: int, job: Job) -> None:
+        self.index = index
+        self.count = count
+        design, config = job.load()
+        self.design = design
+        self.settings = job.settings
+        self.judge = Judge(design, config, job.settings.step_bound, job.settings.criteria)
+        if not isinstance(design, model.Compactable):
+            raise InternalError(f"design {design.name!r} has no compact path")
+        who = f"design {design.name!r}"
+        self.who = who
+        initial = call_design(who, "initial()", design.initial, config)
+        self.packing: model.Compact = call_design(who, "compact()", design.compact, initial)
+        self.canonical: Callable[[int], int] | None = None
+        if job.settings.symmetry and isinstance(design, model.Symmetric):
+            self.canonical = self.packing.canonical
+        # Graded: a level's keys can only meet keys of the same level (model.Graded),
+        # so each level starts with an empty visited set.
+        self.graded = isinstance(self.packing, model.Graded)
+        self.persistent: Callable[[int], int] | None = None
+        if job.settings.persistent and isinstance(self.packing, model.Persistent):
+            self.persistent = self.packing.persistent
+        self.seen: set[int] = set()
+        self.frontier: list[tuple[int, int]] = []  # (number, code), ascending numbers
+        # Last level's winners: their discovery keys (ascending) and packed states.
+        self.pending: list[int] = []
+        self.pending_codes: list[int] = []
+        self.own: Box = ([], [], [])  # candidates for keys this partition owns
+        # Per state this partition numbered, ascending: its number, parent and action.
+        self.numbers = array("Q")
+        self.parents = array("Q")
+        self.choices = array("I")
+        self.depth = 0
+
+    def start(self, code: int, key: int) -> None:
+        """Own the initial state's key and hold the state, number 0."""
+        self.seen.add(key)
+        self.frontier = [(0, code)]
+        self.numbers.append(0)
+        self.parents.append(0)
+        self.choices.append(0)
+
+    def commit(self, base: int, ranked: Sequence[list[int]]) -> None:
+        """Number last level's winners, in discovery order across every partition.
+
+        ``ranked[p]`` is partition ``p``'s winners' discovery keys, ascending; the new
+        states are numbered from ``base`` in the order of all of them merged.
+        """
+        mine = ranked[self.index] if ranked else []
+        # A winner's number: how many winners (here and elsewhere) come before it. The
+        # counting runs in C (map over bisect), not in a Python loop.
+        numbers = list(range(base, base + len(mine)))
+        for home, keys in enumerate(ranked):
+            if home != self.index and keys:
+                numbers = list(map(operator.add, numbers,
+                                   map(bisect.bisect_left, itertools.repeat(keys), mine)))
+        self.numbers.extend(numbers)
+        self.parents.extend(map(operator.floordiv, mine, itertools.repeat(SPREAD)))
+        self.choices.extend(map(operator.mod, mine, itertools.repeat(SPREAD)))
+        self.frontier = list(zip(numbers, self.pending_codes, strict=True))
+        self.pending, self.pending_codes = [], []
+        self.depth += 1
+
+    def expand(self, commit: tuple[int, Sequence[list[int]]] | None) -> CompactExpanded:
+        """Commit last level (None at the start), then expand this partition's frontier:
+        judge what the packing flags, and send each successor's key to its owner.
+
+        Per state, Python runs the design's ``successors`` (and ``persistent``); the
+        candidates are gathered, de-duplicated and split by owner in C, over whole lists.
+        """
+        if commit is not None:
+            self.commit(*commit)
+        settings, depth = self.settings, self.depth
+        judge_all = depth > settings.step_bound
+        cut = settings.max_depth is not None and depth >= settings.max_depth
+        successors, persistent = self.packing.successors, self.persistent
+        codes: list[int] = []
+        discoveries: list[int] = []
+        add_code, add_codes = codes.append, codes.extend
+        add_discovery, add_discoveries = discoveries.append, discoveries.extend
+        taken: list[int] = []
+        events: list[tuple[int, str, Any]] = []
+        truncated = False
+        try:
+            for number, code in self.frontier:
+                nexts = None if judge_all or number == 0 else successors(code)
+                whole = nexts is None
+                if whole:
+                    nexts = self._notable(code, number, events)
+                    if nexts is None:
+                        continue
+                if not nexts:
+                    events.append((number, "deadlock", None))
+                    continue
+                if cut:
+                    truncated = True
+                    continue
+                if len(nexts) >= SPREAD:
+                    raise InternalError(f"a state with {len(nexts):,} enabled actions: "
+                                        f"parallel search takes fewer than {SPREAD:,}")
+                discovery = number * SPREAD
+                if persistent is not None and not whole:
+                    one = persistent(code)
+                    if one >= 0:
+                        taken.append(number)
+                        taken.append(1)
+                        add_code(nexts[one])
+                        add_discovery(discovery + one)
+                        continue
+                taken.append(number)
+                taken.append(len(nexts))
+                add_codes(nexts)
+                add_discoveries(range(discovery, discovery + len(nexts)))
+            keys = codes if self.canonical is None else list(map(self.canonical, codes))
+        except (DesignBug, ShardcheckError):
+            raise
+        except Exception as exc:  # the packing is the design's code
+            raise DesignBug(f"{self.who}: its compact path raised "
+                            f"{type(exc).__name__}: {exc}") from None
+        boxes = self._split(keys, codes, discoveries)
+        self.frontier = []
+        me = self.index
+        self.own = boxes[me]
+        boxes[me] = ([], [], [])
+        return CompactExpanded(tuple(taken), tuple(events), truncated, tuple(boxes))
+
+    def _split(self, keys: list[int], codes: list[int], discoveries: list[int]) -> list[Box]:
+        """The candidates per owner, one per key: the first, as the candidates come in
+        discovery order. Without symmetry the key is the state, and travels once."""
+        # Built reversed, so that each key keeps the index of its first candidate.
+        first = dict(zip(reversed(keys), reversed(range(len(keys))), strict=True))
+        unique = list(first)
+        at = list(first.values())
+        homes = list(map(operator.mod, map(operator.mod, unique, itertools.repeat(_PRIME)),
+                         itertools.repeat(self.count)))
+        boxes: list[Box] = []
+        for home in range(self.count):
+            chosen = list(map(operator.eq, homes, itertools.repeat(home)))
+            where = list(itertools.compress(at, chosen))
+            found = list(map(discoveries.__getitem__, where))
+            if self.canonical is None:
+                boxes.append((list(itertools.compress(unique, chosen)), found, []))
+            else:
+                boxes.append((list(itertools.compress(unique, chosen)), found,
+                              list(map(codes.__getitem__, where))))
+        return boxes
+
+    def _notable(self, code: int, number: int,
+                 events: list[tuple[int, str, Any]]) -> list[int] | None:
+        """Judge a flagged state the ordinary way (as the serial ``_notable``)."""
+        packing, who, depth = self.packing, self.who, self.depth
+        state = call_design(who, "compact().unpack()", packing.unpack, code)
+        terminal = bool(call_design(who, "is_terminal()", self.design.is_terminal, state))
+        violation = self.judge.check_state(state, depth, terminal)
+        if violation is not None:
+            events.append((number, "violation", violation))
+            return None
+        if terminal:
+            events.append((number, "terminal", model.digest(
+                call_design(who, "outcome()", self.design.outcome, state))))
+            return None
+        actions = call_design(who, f"actions() at depth {depth}", self.design.actions, state)
+        return [call_design(who, "compact().pack()", packing.pack,
+                            call_design(who, f"step() on {a.actor} {a.label()} at depth "
+                                        f"{depth}", self.design.step, state, a))
+                for a in actions]
+
+    def dedup(self, inboxes: Sequence[Box]) -> list[int]:
+        """Keep the keys sent here that are new, each with its smallest discovery key;
+        return the winners' discovery keys, ascending."""
+        seen = self.seen
+        best: dict[int, int] = {}
+        state_of: dict[int, int] = {}
+        for keys, found, codes in (*inboxes[:self.index], self.own,
+                                   *inboxes[self.index + 1:]):
+            offered = dict(zip(keys, found, strict=True))
+            state_of.update(zip(found, codes if self.canonical is not None else keys,
+                                strict=True))
+            if not best:
+                best = offered
+                continue
+            for key in best.keys() & offered.keys():
+                if offered[key] < best[key]:
+                    best[key] = offered[key]
+            offered.update(best)
+            best = offered
+        self.own = ([], [], [])
+        if self.graded:
+            seen.clear()
+        new = best.keys() - seen
+        seen.update(new)
+        self.pending = sorted(map(best.__getitem__, new))
+        self.pending_codes = list(map(state_of.__getitem__, self.pending))
+        return self.pending
+
+    def parent(self, number: int) -> tuple[int, int] | None:
+        """The parent's number and the action index of a state this partition numbered
+        (None: not one of its states)."""
+        at = bisect.bisect_left(self.numbers, number)
+        if at == len(self.numbers) or self.numbers[at] != number:
+            return None
+        return self.parents[at], self.choices[at]
+
+    def cpu_seconds(self) -> float:
+        """Processor time of the process hosting this partition (for benchmarks)."""
+        return time.process_time()
+
+
+def make_partition(index: int, count: int, job: Job) -> Partition | CompactPartition:
+    """The partition a job needs: compact when the design offers the path and may use it."""
+    design, _ = job.load()
+    if uses_compact(design, job.settings):
+        return CompactPartition(index, count, job)
+    return Partition(index, count, job)
+
+
+def _explore_compact_on(host: Host, design: model.Design, config: model.Config,
+                        settings: SearchSettings, progress: Progress | None
+                        ) -> SearchResult:
+    """The compact breadth-first search by partitions, counted as ``_compact_levels``
+    counts it: the same verdict, counts, outcomes and counterexample."""
+    assert isinstance(design, model.Compactable)
+    who = f"design {design.name!r}"
+    initial = call_design(who, "initial()", design.initial, config)
+    start = model.fingerprint(initial)
+    packing: model.Compact = call_design(who, "compact()", design.compact, initial)
+    engine = "compact+persistent-sets" if settings.persistent and isinstance(
+        packing, model.Persistent) else "compact"
+    tally = _Tally(time.monotonic(), engine=engine, exact=True)
+    code0 = call_design(who, "compact().pack()", packing.pack, initial)
+    root = code0
+    if settings.symmetry and isinstance(design, model.Symmetric):
+        root = call_design(who, "compact().canonical()", packing.canonical, code0)
+    host.call(compact_owner(root, host.size), "start", code0, root)
+    judge = Judge(design, config, settings.step_bound, settings.criteria)
+    deadline = None if settings.time_limit is None else tally.started + settings.time_limit
+    next_report = tally.started + 0.25
+    max_states = settings.max_states
+    commit: tuple[int, list[list[int]]] | None = None
+    depth, base, level = 0, 0, 1  # this level's first number and size
+    truncated = False
+    while level:
+        expanded: list[CompactExpanded] = host.call_all(
+            "expand", [(commit,)] * host.size)
+        inboxes = [[report.outboxes[home] for report in expanded]
+                   for home in range(host.size)]
+        ranked: list[list[int]] = host.call_all("dedup", [(box,) for box in inboxes])
+        found = base + level  # states numbered before this level's successors
+        new = sum(len(keys) for keys in ranked)
+        events = sorted((e for report in expanded for e in report.events),
+                        key=lambda e: e[0])
+        stop = next((e for e in events if e[1] != "terminal"), None)
+        bound_at: int | None = None
+        if max_states is not None and found < max_states <= found + new:
+            # The state that reaches the bound, and the state whose expansion found it.
+            winners = sorted(key for keys in ranked for key in keys)
+            bound_at = winners[max_states - found - 1] // SPREAD
+        taken: dict[int, int] = {}
+        for report in expanded:
+            flat = report.taken
+            taken.update(zip(flat[::2], flat[1::2], strict=True))
+        if stop is not None and (bound_at is None or stop[0] < bound_at):
+            at = stop[0]
+            tally.states = found + sum(1 for keys in ranked for key in keys
+                                       if key // SPREAD < at)
+            tally.transitions += sum(n for number, n in taken.items() if number < at)
+            _count_terminals(tally, events, at)
+            tally.max_depth = depth
+            violation = stop[2] if stop[1] == "violation" else judge.check_deadlock(depth)
+            path = _compact_path(host, design, initial, at)
+            return tally.result("violation", start, False, violation, path)
+        if bound_at is not None:
+            assert max_states is not None
+            tally.states = max_states
+            tally.transitions += sum(n for number, n in taken.items() if number <= bound_at)
+            _count_terminals(tally, events, bound_at)
+            tally.max_depth = depth + 1
+            return _stopped(tally, start, f"state bound of {max_states:,} reached")
+        tally.states = found + new
+        tally.transitions += sum(taken.values())
+        _count_terminals(tally, events, None)
+        truncated = truncated or any(report.truncated for report in expanded)
+        commit = (found, ranked)
+        base, level = found, new
+        if level:
+            depth += 1
+            tally.max_depth = depth
+        now = time.monotonic()
+        if deadline is not None and now >= deadline and level:
+            return _stopped(tally, start, f"time limit of {settings.time_limit:g}s reached")
+        if progress is not None and now >= next_report:
+            progress(tally.stats(False))
+            next_report = now + 0.25
+    if truncated:
+        return _stopped(tally, start, f"depth bound of {settings.max_depth} cut off some "
+                        "runs")
+    return tally.result("pass", start, True)
+
+
+def _count_terminals(tally: _Tally, events: Sequence[tuple[int, str, Any]],
+                     before: int | None) -> None:
+    """Count the terminal states judged at numbers below ``before`` (None: all)."""
+    for number, kind, detail in events:
+        if kind == "terminal" and (before is None or number < before):
+            tally.terminal_states += 1
+            tally.outcomes.add(detail)
+
+
+def _compact_path(host: Host, design: model.Design, initial: Any,
+                  number: int) -> tuple[Step, ...]:
+    """Rebuild the path to a numbered state from the partitions' parent records."""
+    choices: list[int] = []
+    while number != 0:
+        links: list[tuple[int, int] | None] = host.call_all("parent", [(number,)] * host.size)
+        link = next(link for link in links if link is not None)
+        number, index = link
+        choices.append(index)
+    return _replay_choices(design, initial, choices[::-1])

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import jsonschema
 
 import model
 from checker.designs import DesignRef
@@ -89,6 +88,9 @@ class Trace:
                     f"({VERSION}) reads version {FORMAT_VERSION}: replay it with the shardcheck "
                     "that wrote it, or record it again"
                 )
+        # Imported here: writing a trace, or importing this module, must not pay for it.
+        import jsonschema
+
         errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(data),
                         key=lambda e: list(e.absolute_path))
         if errors:

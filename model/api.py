@@ -365,6 +365,54 @@ class Compact(Protocol):
 
 
 @runtime_checkable
+class Persistent(Protocol):
+    """A packing (``Compact``) that can name, in a state, one action that alone is a
+    *persistent set* (Godefroid, LNCS 1032, ch. 4): the explorer then takes that action
+    only, and skips the states the other interleavings would have visited.
+
+    ``persistent(c)`` returns an index into ``successors(c)`` (for a state whose
+    ``successors`` is a list), or -1 for "take them all". An index ``i`` promises, for the
+    action ``t = actions(s)[i]`` of actor ``w``:
+
+    - *persistence*: every action any other actor can take from ``s``, in any run that
+      does not take ``t`` first, is independent of ``t`` (a different actor, and
+      footprints without a conflict); and ``t`` stays enabled, the same action, meanwhile;
+    - *invisibility*: ``t`` changes nothing a ``state`` property reads (a terminal property
+      is safe anyway: every terminal state stays reachable);
+    - the design's state graph has no cycle (every run ends), which makes the cycle
+      proviso hold without a check.
+
+    Under these, every terminal state (up to renaming) is still reached and every
+    violation of a state property is still found (the ample-set conditions C0 to C3),
+    though perhaps by a longer path. States are skipped, so the state count drops; the
+    audit (``explore --audit``) holds the reduction to the verdict and the terminal
+    outcomes of the search without it.
+    """
+
+    def persistent(self, code: int) -> int:
+        """The index of one action that alone is a persistent set, or -1."""
+
+
+@runtime_checkable
+class Graded(Protocol):
+    """A packing (``Compact``) whose state graph is *graded*: every run from the initial
+    state to a state has the same number of steps, its ``grade``.
+
+    Breadth-first search then meets a state only in the level of its grade, so a level's
+    states can be forgotten once the next level is built: the visited set holds one
+    level, not the whole search (the sweep-line method of Christensen, Kristensen and
+    Mailund, TACAS 2001, with the grade as its progress measure). Counts, verdicts and
+    counterexamples are unchanged. The explorer checks ``grade`` against the depth on a
+    sample of the states it expands and on every state it judges, and a design whose
+    claim is wrong is reported as the design's bug; the audit compares the state count
+    with the search that keeps every key.
+    """
+
+    def grade(self, code: int) -> int:
+        """The number of steps of every run from the initial state to this state."""
+
+
+@runtime_checkable
 class Compactable(Protocol):
     """A design that offers the compact fast path (see ``Compact``)."""
 

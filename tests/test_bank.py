@@ -29,7 +29,7 @@ def _config(workers: int, txs: int) -> model.Config:
 @pytest.mark.parametrize(("workers", "txs"), [k for k in PEER_COUNTS if k != (3, 4)])
 def test_state_counts_equal_the_peers(workers: int, txs: int) -> None:
     """States, transitions and depth agree with minicheck, musil and SPIN exactly."""
-    result = explore(BANK, _config(workers, txs), SearchSettings(symmetry=False))
+    result = explore(BANK, _config(workers, txs), SearchSettings(symmetry=False, persistent=False))
     states, transitions, depth = PEER_COUNTS[(workers, txs)]
     assert result.verdict == "pass"
     assert (result.stats.states, result.stats.transitions, result.stats.max_depth) == (
@@ -39,7 +39,7 @@ def test_state_counts_equal_the_peers(workers: int, txs: int) -> None:
 @pytest.mark.slow
 def test_state_counts_equal_the_peers_at_size_m() -> None:
     """K=3, N=4: 41,115 states and 100,737 transitions, as every peer counts."""
-    result = explore(BANK, _config(3, 4), SearchSettings(symmetry=False))
+    result = explore(BANK, _config(3, 4), SearchSettings(symmetry=False, persistent=False))
     assert (result.stats.states, result.stats.transitions) == (41_115, 100_737)
 
 
@@ -96,3 +96,70 @@ def test_packing_is_an_inverse_and_its_successors_follow_the_actions(
     assert packing.canonical(code) == packing.canonical(renamed)
     assert packing.canonical(code) == packing.canonical(packing.pack(BANK.canonical(state)))
     assert (packing.successors(code) is None) == BANK.is_terminal(state)
+
+
+def _all_states(workers: int, txs: int) -> list[BankState]:
+    config = _config(workers, txs)
+    found = {BANK.initial(config): None}
+    todo = list(found)
+    while todo:
+        state = todo.pop()
+        for action in BANK.actions(state):
+            nxt = BANK.step(state, action)
+            if nxt not in found:
+                found[nxt] = None
+                todo.append(nxt)
+    return list(found)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 3), st.integers(1, 3), st.data())
+def test_the_action_persistent_names_is_a_persistent_set(workers: int, txs: int,
+                                                         data: st.DataObject) -> None:
+    """Whatever the other workers do first, by the design's own footprints: the action
+    stays enabled, the same, independent of every one of their actions, and it never
+    changes nxt (all that ``counter`` reads)."""
+    states = [s for s in _all_states(workers, txs) if not BANK.is_terminal(s)]
+    state = data.draw(st.sampled_from(states))
+    packing = BANK.compact(BANK.initial(_config(workers, txs)))
+    index = packing.persistent(packing.pack(state))
+    if index < 0:
+        return
+    chosen = BANK.actions(state)[index]
+    assert BANK.step(state, chosen).nxt == state.nxt
+    todo, seen = [state], {state}
+    while todo:
+        here = todo.pop()
+        assert chosen in BANK.actions(here)
+        for action in BANK.actions(here):
+            if action.actor == chosen.actor:
+                continue
+            assert not action.conflicts_with(chosen), (here, action, chosen)
+            nxt = BANK.step(here, action)
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+
+
+def test_persistent_sets_single_out_an_action_in_most_states_of_size_m() -> None:
+    """K=3, N=4: how much the reduction has to work with (pinned, so a weaker choice
+    shows)."""
+    states = _all_states(3, 4)
+    packing = BANK.compact(BANK.initial(_config(3, 4)))
+    live = [s for s in states if not BANK.is_terminal(s)]
+    singled = sum(packing.persistent(packing.pack(s)) >= 0 for s in live)
+    assert (len(live), singled) == (41_115 - 73, 33_961)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 3), st.data())
+def test_grade_is_the_number_of_steps_of_every_run(workers: int, txs: int,
+                                                   data: st.DataObject) -> None:
+    """``model.Graded``: a state's grade is one more than each predecessor's, from 0."""
+    states = _all_states(workers, txs)
+    state = data.draw(st.sampled_from(states))
+    packing = BANK.compact(BANK.initial(_config(workers, txs)))
+    assert packing.grade(packing.pack(BANK.initial(_config(workers, txs)))) == 0
+    for action in BANK.actions(state):
+        after = BANK.step(state, action)
+        assert packing.grade(packing.pack(after)) == packing.grade(packing.pack(state)) + 1

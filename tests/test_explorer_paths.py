@@ -22,7 +22,8 @@ def _config(workers: int = 3, txs: int = 3) -> model.Config:
 def test_compact_and_ordinary_paths_count_the_same_states(strategy: str, symmetry: bool) -> None:
     """Same states, transitions and outcomes on both paths, either strategy."""
     results = [explore(BANK, _config(), SearchSettings(
-        strategy=strategy, symmetry=symmetry, por=False, compact=compact))  # type: ignore[arg-type]
+        strategy=strategy, symmetry=symmetry, por=False, compact=compact,  # type: ignore[arg-type]
+        persistent=False))
         for compact in (True, False)]
     fast, ordinary = results
     assert fast.stats.engine == "compact" and ordinary.stats.engine == "ordinary"
@@ -40,11 +41,15 @@ def test_the_compact_path_has_no_collision_and_the_ordinary_path_reports_its_cha
     assert ordinary.stats.collision_probability == expected > 0
 
 
+@pytest.mark.parametrize("persistent", [False, True])
 @pytest.mark.parametrize("strategy", ["bfs", "dfs"])
-def test_the_compact_path_finds_the_lost_update_with_a_replayable_path(strategy: str) -> None:
-    """The path is rebuilt through actions() and step(): it is an ordinary run."""
-    result = explore(FINAL_SUM, _config(2, 3), SearchSettings(strategy=strategy))  # type: ignore[arg-type]
-    assert result.stats.engine == "compact"
+def test_the_compact_path_finds_the_lost_update_with_a_replayable_path(
+        strategy: str, persistent: bool) -> None:
+    """The path is rebuilt through actions() and step(): it is an ordinary run, with
+    persistent sets too (the action they single out is recorded by its index)."""
+    result = explore(FINAL_SUM, _config(2, 3), SearchSettings(
+        strategy=strategy, persistent=persistent))  # type: ignore[arg-type]
+    assert result.stats.engine == ("compact+persistent-sets" if persistent else "compact")
     assert result.violation is not None and result.violation.property == "final_sum"
     assert len(result.path) == 5 * 3 + 2
     state = FINAL_SUM.initial(_config(2, 3))
@@ -114,3 +119,32 @@ def test_a_depth_bound_judges_the_last_level_on_either_path(strategy: str,
             symmetry=False, por=False))
         assert result.verdict == "violation", (compact, result.reason)
         assert len(result.path) == 12
+
+
+class _MisgradedPacking(BankPacking):
+    def grade(self, code: int) -> int:
+        return 0
+
+
+class _MisgradedBank(Bank):
+    def compact(self, initial: BankState) -> BankPacking:
+        return _MisgradedPacking(initial)
+
+
+def test_a_packing_whose_grade_is_not_the_depth_is_reported_as_the_designs_bug() -> None:
+    """Forgetting a level's keys is only sound for a graded state graph: a grade that is
+    not the depth stops the search, naming the design."""
+    with pytest.raises(DesignBug, match=r"grade\(\) is 0 for a state breadth-first search "
+                                        r"reached at depth 1"):
+        explore(_MisgradedBank(), _config())
+
+
+def test_dropping_each_levels_keys_changes_no_count() -> None:
+    """With every level's keys dropped once the next is built, the counts are still the
+    peers' (K=3, N=3: 4,395 states), as depth-first search, which keeps every key,
+    finds them."""
+    levels = explore(BANK, _config(), SearchSettings(symmetry=False, persistent=False))
+    stack = explore(BANK, _config(), SearchSettings(symmetry=False, persistent=False,
+                                                    strategy="dfs"))
+    assert levels.stats.states == stack.stats.states == 4_395
+    assert levels.outcomes == stack.outcomes

@@ -69,3 +69,18 @@ def test_checker_reaches_the_model_only_through_its_top_level() -> None:
             if isinstance(node, ast.ImportFrom) and node.module:
                 assert not node.module.startswith("model."), (
                     f"{path.relative_to(ROOT)} imports {node.module}")
+
+
+def test_the_explorer_and_a_parallel_worker_import_no_heavy_dependency() -> None:
+    """`import checker.parallel` (what every worker process runs) and `import checker`
+    leave hypothesis, z3, rich, click, jsonschema and networkx unimported: a worker
+    pays for none of them."""
+    import subprocess
+    import sys
+
+    heavy = ("hypothesis", "z3", "rich", "click", "jsonschema", "networkx", "distributed")
+    probe = ("import sys, checker, checker.parallel, checker.explorer; "
+             f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"

@@ -45,6 +45,18 @@ def test_dask_actors_reproduce_the_serial_search(scheduler: str, spec: str, work
     assert _same(clustered) == _same(serial)
 
 
+def test_dask_actors_run_the_compact_path(scheduler: str) -> None:
+    """The bank's packed states on Dask actors, with symmetry and persistent sets: the
+    serial compact counterexample."""
+    design, ref = resolve_design("bank:final-sum")
+    config = model.Config(model.build_workload("bank:txs=3,accounts=3"), 3)
+    serial = explore(design, config, SearchSettings())
+    clustered = explore_parallel(ref, config, SearchSettings(), jobs=3, scheduler=scheduler)
+    assert serial.verdict == "violation"
+    assert clustered.stats.engine == "compact+persistent-sets"
+    assert _same(clustered) == _same(serial)
+
+
 def test_explore_on_a_scheduler_from_the_command_line(scheduler: str) -> None:
     """`explore --scheduler ADDRESS` names the cluster in its header and passes."""
     result = invoke("explore", "block-stm", "-w", "counter:txs=1,keys=1", "-q",

@@ -293,6 +293,7 @@ class BankPacking:
         self.amount = plan.amount
         self._successors = self._build_successors()
         self._canonical = self._build_canonical()
+        self._persistent = self._build_persistent(plan)
 
     def pack(self, state: BankState) -> int:
         """The int a state packs into."""
@@ -369,6 +370,98 @@ class BankPacking:
             return out or None
 
         return successors
+
+    def grade(self, code: int) -> int:
+        """Steps taken so far (``model.Graded``): five per transfer finished, the steps
+        into each worker's current one, and one per worker done. Every action adds one,
+        so every run to a state has this many steps."""
+        nxt = code & self.nmask
+        steps = 0
+        for shift in self.w_shift:
+            pc = (code >> shift) & 7
+            if pc == 5:
+                steps += 1
+            elif pc:
+                steps += pc - 5  # its claim was counted as five below, as if finished
+        return 5 * nxt + steps
+
+    def persistent(self, code: int) -> int:
+        """The index of one action that alone is a persistent set, or -1 (``model.Persistent``).
+
+        A worker's pending read or write of account x is one when no other worker can
+        touch x before it: not in the rest of its current transfer, and not in any
+        transfer still to be claimed (every transfer reads and writes both its accounts,
+        so what a worker may read it may also write). It changes no balance another
+        worker could see first, and not ``nxt``, which is all ``counter`` reads. A
+        ``finish`` is one whenever it is enabled: ``nxt`` is then N and nobody writes it
+        again. Claims are never singled out (they write ``nxt``). Every run ends after
+        5N + K steps, so the state graph has no cycle.
+        """
+        return self._persistent(code)
+
+    def _build_persistent(self, plan: Transfers) -> Callable[[int], int]:
+        n, k, nmask, w_shift = self.n, self.k, self.nmask, self.w_shift
+        head = (1 << (3 + self.tw)) - 1  # a worker field's pc and tx
+        # Per pc|tx<<3: the accounts (as a bit mask) the rest of the transfer touches,
+        # and the account of the pending step itself (0: not a read or a write).
+        touches: dict[int, int] = {}
+        pending: dict[int, int] = {}
+        for tx in range(max(1, n)):
+            both = (1 << plan.src[tx] | 1 << plan.dst[tx]) if n else 0
+            for pc in range(6):
+                index = pc | tx << 3
+                touches[index] = both if pc in (1, 2, 3) else \
+                    (1 << plan.dst[tx] if pc == 4 and n else 0)
+                pending[index] = (1 << (plan.src[tx] if pc in (1, 3) else plan.dst[tx])) \
+                    if pc in (1, 2, 3, 4) and n else 0
+        # Per value of nxt: the accounts the transfers not yet claimed touch.
+        unclaimed = [0] * (n + 2)
+        for start in range(n - 1, -1, -1):
+            unclaimed[start] = unclaimed[start + 1] | 1 << plan.src[start] | 1 << plan.dst[start]
+
+        # The answer depends only on nxt and each worker's pc and tx: it is worked out once
+        # per combination of those bits and then looked up.
+        signature = nmask
+        for shift in w_shift:
+            signature |= head << shift
+        known: dict[int, int] = {}
+
+        def persistent(code: int) -> int:
+            bits = code & signature
+            found = known.get(bits)
+            if found is None:
+                found = known[bits] = choose(bits)
+            return found
+
+        def choose(code: int) -> int:
+            nxt = code & nmask
+            heads = [(code >> shift) & head for shift in w_shift]
+            if nxt >= n:
+                # Every transfer is claimed: a worker about to claim can only finish,
+                # which reads nxt and nothing else, and nobody writes nxt any more.
+                index = 0
+                for field in heads:
+                    pc = field & 7
+                    if pc == 0:
+                        return index
+                    if pc != 5:
+                        index += 1
+            later = unclaimed[nxt] if k > 1 and nxt < n else 0
+            index = 0
+            for w, field in enumerate(heads):
+                mine = pending[field]
+                if mine:
+                    others = later
+                    for v, other in enumerate(heads):
+                        if v != w:
+                            others |= touches[other]
+                    if not mine & others:
+                        return index
+                if field & 7 != 5:
+                    index += 1
+            return -1
+
+        return persistent
 
     def canonical(self, code: int) -> int:
         """Workers sorted by their packed fields: one int per renaming of the workers."""
