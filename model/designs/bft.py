@@ -78,7 +78,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 import attrs
@@ -391,24 +391,13 @@ class Bft:
         """Per replica, in index order: its enabled upon rules, timeouts and faults."""
         setup = state.setup.value
         out: list[Action] = []
-        for m, module in enumerate(setup.modules):
+        for m in range(len(setup.modules)):
             sent = _Sent(state.replicas[m], setup.byzantine)
             for i, replica in enumerate(state.replicas[m]):
-                if replica is None or replica.crashed:
-                    continue
-                actor = self._actor(module, i)
-                own = f"replica:{actor}"
-                if replica.decision is not None:
-                    if replica.executed is None:
-                        out.append(Action(actor, EXECUTE, (), {own}, {own}))
-                        if state.version_faults_left > 0:
-                            budget = {own, VERSION_FAULTS_OBJECT}
-                            out.append(Action(actor, VERSION_FAULT, (), budget, budget))
-                    continue
-                out.extend(self._rules(setup, sent, m, i, replica))
-                if state.crashes_left > 0:
-                    budget = {own, CRASHES_OBJECT}
-                    out.append(Action(actor, CRASH, (), budget, budget))
+                if replica is not None:
+                    out.extend(self._replica_actions(setup, sent, m, i, replica,
+                                                     state.crashes_left,
+                                                     state.version_faults_left))
         return tuple(out)
 
     def step(self, state: BftState, action: Action) -> BftState:
@@ -417,55 +406,33 @@ class Bft:
         m, i = self._locate(setup, action.actor)
         replica = state.replicas[m][i]
         assert replica is not None
-        name = action.name
-        if name == CRASH:
-            return attrs.evolve(self._set(state, m, i, attrs.evolve(replica, crashed=True)),
-                                crashes_left=state.crashes_left - 1)
-        if name == VERSION_FAULT:
-            return attrs.evolve(
-                self._set(state, m, i,
-                          attrs.evolve(replica, version_faults=replica.version_faults + 1)),
-                version_faults_left=state.version_faults_left - 1)
-        if name == EXECUTE:
-            return self._set(state, m, i, self._executed(setup, m, replica))
-        if name == DECIDE:  # l.49-51: decide, and halt (one height)
-            replica = attrs.evolve(replica, decision=str(action.param("value")),
-                                   decided_in=int(action.param("round")))  # type: ignore[arg-type]
-            if state.version_faults_left == 0:
-                replica = self._executed(setup, m, replica)
-            return self._set(state, m, i, replica)
-        r = replica.round
-        if name == ON_PROPOSAL:  # l.22-27 (vr = -1) and l.28-33 (vr >= 0)
-            value, vr = str(action.param("value")), int(action.param("vr"))  # type: ignore[arg-type]
-            if vr == -1:  # l.23
-                good = self._valid(setup.modules[m], value) and (
-                    replica.locked_round == -1 or replica.locked_value == value)
-            else:  # l.29
-                good = self._valid(setup.modules[m], value) and (
-                    replica.locked_round <= vr or replica.locked_value == value)
-            replica = self._vote(replica, PREVOTE, value if good else NIL)
-        elif name == TIMEOUT_PROPOSE:  # l.57-60
-            replica = self._vote(replica, PREVOTE, NIL)
-        elif name == ON_POLKA:  # l.36-43
-            value = str(action.param("value"))
-            if replica.step == PREVOTE:
-                if not self.flags.no_lock:  # l.38-39
-                    replica = attrs.evolve(replica, locked_value=value, locked_round=r)
-                replica = self._vote(replica, PRECOMMIT, value)  # l.40-41
-            replica = attrs.evolve(replica, valid_value=value, valid_round=r)  # l.42-43
-        elif name in (ON_NIL_POLKA, TIMEOUT_PREVOTE):  # l.44-46, l.61-64
-            replica = self._vote(replica, PRECOMMIT, NIL)
-        elif name == TIMEOUT_PRECOMMIT:  # l.65-67
-            replica = self._start_round(setup, m, i, replica, r + 1)
-        elif name == SKIP:  # l.55-56
-            replica = self._start_round(setup, m, i, replica, int(action.param("round")))  # type: ignore[arg-type]
-        else:
-            raise ValueError(f"bft has no action {action.label()!r}")
-        return self._set(state, m, i, replica)
+        replica = self._replica_step(setup, m, i, replica, action, state.version_faults_left)
+        state = self._set(state, m, i, replica)
+        if action.name == CRASH:
+            return attrs.evolve(state, crashes_left=state.crashes_left - 1)
+        if action.name == VERSION_FAULT:
+            return attrs.evolve(state, version_faults_left=state.version_faults_left - 1)
+        return state
 
     def is_terminal(self, state: BftState) -> bool:
         """Quiescent: no action is enabled (every budget and round bound is finite)."""
-        return not self.actions(state)
+        setup = state.setup.value
+        for m in range(len(setup.modules)):
+            sent = None
+            for i, replica in enumerate(state.replicas[m]):
+                if replica is None or replica.crashed:
+                    continue
+                if replica.decision is not None:
+                    if replica.executed is None:
+                        return False
+                    continue
+                if state.crashes_left > 0:
+                    return False
+                if sent is None:
+                    sent = _Sent(state.replicas[m], setup.byzantine)
+                if next(self._rules(setup, sent, m, i, replica), None) is not None:
+                    return False
+        return True
 
     def outcome(self, state: BftState) -> Outcome:
         """Each module's block as its first honest replica to execute one executed it."""
@@ -528,13 +495,78 @@ class Bft:
             return ()
         return flag_mutants(MUTANTS, Flags(), Bft)
 
+    # One replica's share of actions() and step(), which the compact path memoizes ------
+
+    def _replica_actions(self, setup: Setup, sent: _Sent, m: int, i: int, replica: Replica,
+                         crashes_left: int, version_faults_left: int) -> Iterator[Action]:
+        """What replica ``i`` of module ``m`` may do: execute a decided block, or an upon
+        rule, a timeout or a crash."""
+        if replica.crashed:
+            return
+        actor = self._actor(setup.modules[m], i)
+        own = f"replica:{actor}"
+        if replica.decision is not None:
+            if replica.executed is None:
+                yield Action(actor, EXECUTE, (), {own}, {own})
+                if version_faults_left > 0:
+                    budget = {own, VERSION_FAULTS_OBJECT}
+                    yield Action(actor, VERSION_FAULT, (), budget, budget)
+            return
+        yield from self._rules(setup, sent, m, i, replica)
+        if crashes_left > 0:
+            budget = {own, CRASHES_OBJECT}
+            yield Action(actor, CRASH, (), budget, budget)
+
+    def _replica_step(self, setup: Setup, m: int, i: int, replica: Replica, action: Action,
+                      version_faults_left: int) -> Replica:
+        """The replica after one of its actions (the budgets are the caller's)."""
+        name = action.name
+        if name == CRASH:
+            return attrs.evolve(replica, crashed=True)
+        if name == VERSION_FAULT:
+            return attrs.evolve(replica, version_faults=replica.version_faults + 1)
+        if name == EXECUTE:
+            return self._executed(setup, m, replica)
+        if name == DECIDE:  # l.49-51: decide, and halt (one height)
+            replica = attrs.evolve(replica, decision=str(action.param("value")),
+                                   decided_in=int(action.param("round")))  # type: ignore[arg-type]
+            if version_faults_left == 0:
+                replica = self._executed(setup, m, replica)
+            return replica
+        r = replica.round
+        if name == ON_PROPOSAL:  # l.22-27 (vr = -1) and l.28-33 (vr >= 0)
+            value, vr = str(action.param("value")), int(action.param("vr"))  # type: ignore[arg-type]
+            if vr == -1:  # l.23
+                good = self._valid(setup.modules[m], value) and (
+                    replica.locked_round == -1 or replica.locked_value == value)
+            else:  # l.29
+                good = self._valid(setup.modules[m], value) and (
+                    replica.locked_round <= vr or replica.locked_value == value)
+            return self._vote(replica, PREVOTE, value if good else NIL)
+        if name == TIMEOUT_PROPOSE:  # l.57-60
+            return self._vote(replica, PREVOTE, NIL)
+        if name == ON_POLKA:  # l.36-43
+            value = str(action.param("value"))
+            if replica.step == PREVOTE:
+                if not self.flags.no_lock:  # l.38-39
+                    replica = attrs.evolve(replica, locked_value=value, locked_round=r)
+                replica = self._vote(replica, PRECOMMIT, value)  # l.40-41
+            return attrs.evolve(replica, valid_value=value, valid_round=r)  # l.42-43
+        if name in (ON_NIL_POLKA, TIMEOUT_PREVOTE):  # l.44-46, l.61-64
+            return self._vote(replica, PRECOMMIT, NIL)
+        if name == TIMEOUT_PRECOMMIT:  # l.65-67
+            return self._start_round(setup, m, i, replica, r + 1)
+        if name == SKIP:  # l.55-56
+            return self._start_round(setup, m, i, replica, int(action.param("round")))  # type: ignore[arg-type]
+        raise ValueError(f"bft has no action {action.label()!r}")
+
     # Tendermint's rules ----------------------------------------------------------------
 
     def _quorum(self, setup: Setup) -> int:
         return setup.f + 1 if self.flags.weak_quorum else 2 * setup.f + 1
 
     def _rules(self, setup: Setup, sent: _Sent, m: int, i: int,
-               replica: Replica) -> list[Action]:
+               replica: Replica) -> Iterator[Action]:
         """The upon rules and timeouts of an undecided replica that may fire now.
 
         Each reads the messages it counts (``_sent`` objects) and writes the replica and
@@ -546,12 +578,11 @@ class Bft:
         own = f"replica:{actor}"
         q = self._quorum(setup)
         r, step = replica.round, replica.step
-        out: list[Action] = []
 
         def rule(name: str, params: tuple[tuple[str, int | str], ...], reads: set[str],
-                 sends: str | None) -> None:
+                 sends: str | None) -> Action:
             writes = {own} if sends is None else {own, _sent(sends, module.name, r)}
-            out.append(Action(actor, name, params, reads | {own}, writes))
+            return Action(actor, name, params, reads | {own}, writes)
 
         # l.49: a proposal and 2f+1 precommits for it, in any round: decide
         for dr in range(setup.rounds):
@@ -561,16 +592,16 @@ class Bft:
                         and self._valid(module, p.value)):
                     decidable.append(p.value)
             for value in decidable:
-                out.append(Action(actor, DECIDE, (("round", dr), ("value", value)),
-                                  {own, _sent(PROPOSAL, module.name, dr),
-                                   _sent(PRECOMMIT, module.name, dr), VERSION_FAULTS_OBJECT},
-                                  {own}))
+                yield Action(actor, DECIDE, (("round", dr), ("value", value)),
+                             {own, _sent(PROPOSAL, module.name, dr),
+                              _sent(PRECOMMIT, module.name, dr), VERSION_FAULTS_OBJECT},
+                             {own})
         # l.55: f+1 messages of a later round: skip to it
         for later in range(r + 1, setup.rounds):
             if sent.senders_in(later) >= setup.f + 1:
                 reads = {_sent(k, module.name, later) for k in (PROPOSAL, PREVOTE, PRECOMMIT)}
                 writes = {own, _sent(PROPOSAL, module.name, later)}
-                out.append(Action(actor, SKIP, (("round", later),), reads | {own}, writes))
+                yield Action(actor, SKIP, (("round", later),), reads | {own}, writes)
         if step == PROPOSE:
             # l.22 and l.28: the round's proposal, with a polka for its valid round if any
             for p in _proposals(setup, sent, m, r):
@@ -579,10 +610,10 @@ class Bft:
                     reads = {_sent(PROPOSAL, module.name, r)}
                     if p.valid_round >= 0:
                         reads.add(_sent(PREVOTE, module.name, p.valid_round))
-                    rule(ON_PROPOSAL, (("round", r), ("value", p.value),
-                                       ("vr", p.valid_round)), reads, PREVOTE)
+                    yield rule(ON_PROPOSAL, (("round", r), ("value", p.value),
+                                             ("vr", p.valid_round)), reads, PREVOTE)
             if r % setup.n != i:  # l.21: only a replica that does not propose waits
-                rule(TIMEOUT_PROPOSE, (("round", r),), set(), PREVOTE)
+                yield rule(TIMEOUT_PROPOSE, (("round", r),), set(), PREVOTE)
         else:
             # l.36: a proposal and 2f+1 prevotes for it, for the first time this round
             if replica.valid_round < r and (step == PREVOTE or r + 1 < setup.rounds):
@@ -592,24 +623,23 @@ class Bft:
                             and sent.prevotes_for(r, p.value) >= q):
                         polkas.append(p.value)
                 for value in polkas:
-                    rule(ON_POLKA, (("round", r), ("value", value)),
-                         {_sent(PROPOSAL, module.name, r), _sent(PREVOTE, module.name, r)},
-                         PRECOMMIT if step == PREVOTE else None)
+                    yield rule(ON_POLKA, (("round", r), ("value", value)),
+                               {_sent(PROPOSAL, module.name, r), _sent(PREVOTE, module.name, r)},
+                               PRECOMMIT if step == PREVOTE else None)
             if step == PREVOTE:
                 # l.44: 2f+1 nil prevotes
                 if sent.prevotes_for(r, NIL) >= q:
-                    rule(ON_NIL_POLKA, (("round", r),), {_sent(PREVOTE, module.name, r)},
-                         PRECOMMIT)
+                    yield rule(ON_NIL_POLKA, (("round", r),),
+                               {_sent(PREVOTE, module.name, r)}, PRECOMMIT)
                 # l.34 schedules it, l.61-64 fires it
                 if sent.prevotes_in(r) >= q:
-                    rule(TIMEOUT_PREVOTE, (("round", r),), {_sent(PREVOTE, module.name, r)},
-                         PRECOMMIT)
+                    yield rule(TIMEOUT_PREVOTE, (("round", r),),
+                               {_sent(PREVOTE, module.name, r)}, PRECOMMIT)
         # l.47 schedules it, l.65-67 fires it; the round bound stops it
         if r + 1 < setup.rounds and sent.precommits_in(r) >= q:
-            out.append(Action(actor, TIMEOUT_PRECOMMIT, (("round", r),),
-                              {own, _sent(PRECOMMIT, module.name, r)},
-                              {own, _sent(PROPOSAL, module.name, r + 1)}))
-        return out
+            yield Action(actor, TIMEOUT_PRECOMMIT, (("round", r),),
+                         {own, _sent(PRECOMMIT, module.name, r)},
+                         {own, _sent(PROPOSAL, module.name, r + 1)})
 
     @staticmethod
     def _actor(module: ModuleSetup, i: int) -> str:
