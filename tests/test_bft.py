@@ -68,7 +68,7 @@ CORRECT = [
     # fail, then where no-lock does (a fork needs a second round)
     pytest.param("bft:txs=1,rounds=1", 299, 48, id="rounds=1"),
     pytest.param("bft:txs=1,rounds=1,version_faults=1", 1_675, 110, id="version_faults=1"),
-    pytest.param("bft:txs=1,rounds=2", 228_024, 32_591, id="rounds=2", marks=pytest.mark.slow),
+    pytest.param("bft:txs=1,rounds=2", 228_024, 32_591, id="rounds=2"),
 ]
 
 
