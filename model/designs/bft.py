@@ -48,7 +48,8 @@ crash (``crashes``, over all modules) before it decides; what it sent stays sent
 One reduction merges states no rule can tell apart: replicas that lead no round within
 the bound are interchangeable (``canonical``). In the last round, l.36 after a
 replica's own precommit only updates validValue, which only a later round's proposal
-reads: it is left out there.
+reads: it is left out there. ``BftPacking`` is the explorer's compact fast path: the
+same transitions, memoized per replica.
 
 After a replica decides (l.49) it executes the decided block with ``exec=serial``
 (the reference interpreter) or ``exec=block-stm`` (``model.designs.block_stm.BlockStm``
