@@ -266,6 +266,10 @@ def _bft(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Store]:
     if byzantine + crashes > f:
         raise WorkloadError(f"workload bft: byzantine + crashes = {byzantine + crashes} exceeds "
                             f"f={f}; Tendermint tolerates at most f faulty replicas per module")
+    if int(p["drops"]) or int(p["duplicates"]):
+        raise WorkloadError("workload bft: drops and duplicates are not modelled: replicas act "
+                            "on any subset of the messages sent, which covers a lost message, "
+                            "and a copy is the same message; leave them at 0")
     modules = int(p["modules"])
     keys = [f"m{m}/x" for m in range(modules)]
     block = []
@@ -372,8 +376,10 @@ GENERATORS: dict[str, Generator] = {
                 Param("f", 1, "faults each module tolerates", 0, 4),
                 Param("byzantine", 1, "equivocating replicas per module (r0, r1, ...)", 0, 4),
                 Param("crashes", 0, "honest replicas that may crash, over all modules", 0, 4),
-                Param("drops", 0, "messages the network may drop", 0, 8),
-                Param("duplicates", 0, "messages the network may duplicate", 0, 8),
+                Param("drops", 0, "not modelled, must be 0: a replica may act on any subset "
+                      "of the messages sent", 0, 8),
+                Param("duplicates", 0, "not modelled, must be 0: messages sent are a set", 0,
+                      8),
                 Param("txs", 2, "transactions, split round robin over the modules", 1,
                       MAX_TRANSACTIONS),
                 Param("rounds", 2, "rounds each replica may reach (timeouts stop at the last)",

@@ -38,6 +38,8 @@ def mutant(name: str) -> model.Mutant:
     ("bft:byzantine=2", "byzantine + crashes = 2 exceeds f=1"),
     ("bft:byzantine=1,crashes=1", "byzantine + crashes = 2 exceeds f=1"),
     ("bft:exec=parallel", "exec must be one of serial, block-stm"),
+    ("bft:drops=1", "drops and duplicates are not modelled"),
+    ("bft:duplicates=1", "drops and duplicates are not modelled"),
 ])
 def test_a_bad_configuration_is_one_line_and_exit_2(spec: str, fragment: str) -> None:
     """A combination Tendermint does not cover is refused before anything runs."""
@@ -54,47 +56,80 @@ def test_the_workload_splits_transactions_by_module() -> None:
 
 
 def test_two_modules_with_block_stm_execution_pass_every_schedule() -> None:
-    """One replica per module, Block-STM execution and a version fault: 12 states, all safe."""
+    """One replica per module, Block-STM execution and a version fault: every schedule safe."""
     result = run(BFT, SMALL)
     assert result.verdict == "pass", result.violation
-    assert (result.stats.states, result.stats.terminal_states) == (12, 3)
-    assert result.stats.distinct_outcomes == 1
+    assert (result.stats.states, result.stats.terminal_states) == (2_145, 260)
+    assert result.stats.distinct_outcomes == 4
 
 
-def test_the_correct_design_survives_the_search_that_forks_weak_quorums() -> None:
-    """Where weak-quorum forks, Tendermint's 2f + 1 holds on every state that search sees.
-
-    The whole space of this configuration is far larger (see docs/modules.md), so the
-    search is bounded and its verdict honestly inconclusive, never a violation.
-    """
-    result = run(BFT, "bft:txs=2,rounds=1", max_states=8_000)
-    assert result.verdict == "inconclusive"
-    assert result.violation is None
+CORRECT = [
+    # (workload, states, terminal states): where weak-quorum and shared-version-diverges
+    # fail, then where no-lock does (a fork needs a second round)
+    pytest.param("bft:txs=1,rounds=1", 299, 48, id="rounds=1"),
+    pytest.param("bft:txs=1,rounds=1,version_faults=1", 1_675, 110, id="version_faults=1"),
+    pytest.param("bft:txs=1,rounds=2", 228_024, 32_591, id="rounds=2"),
+]
 
 
-def test_weak_quorum_forks_in_round_zero_and_the_trace_replays(tmp_path: Path) -> None:
-    """BFS finds the fork after 6 deliveries; the trace reproduces it and reads per replica."""
-    found = mutant("weak-quorum")
+@pytest.mark.parametrize(("spec", "states", "terminal"), CORRECT)
+def test_the_correct_design_passes_every_schedule_where_a_mutant_fails(
+        spec: str, states: int, terminal: int) -> None:
+    """Tendermint as published holds on the whole space of each mutant's smallest failing
+    configuration: every property in every state, ``stall`` in every terminal one."""
+    assert spec in {m.known_failure.workload for m in BFT.mutants() if m.known_failure}
+    result = run(BFT, spec)
+    assert result.verdict == "pass", result.violation
+    assert result.stats.complete
+    assert (result.stats.states, result.stats.terminal_states) == (states, terminal)
+
+
+MUTANT_FINDS = [
+    # (mutant, states searched, what the violation says)
+    pytest.param("weak-quorum", 953,
+                 "m0/r1 decided T0 in round 0 but m0/r2 decided empty in round 0",
+                 id="weak-quorum"),
+    pytest.param("shared-version-diverges", 332,
+                 "m0/r1 executed T0 to state root 1aeeecb0b8abe0a6; serial execution of that "
+                 "block gives 888d0565b7584d9f", id="shared-version-diverges"),
+    pytest.param("no-lock", 93_270,
+                 "m0/r1 decided T0 in round 1 but m0/r2 decided empty in round 0",
+                 id="no-lock"),
+]
+
+
+@pytest.mark.parametrize(("name", "states", "message"), MUTANT_FINDS)
+def test_breadth_first_search_finds_each_mutant_and_the_trace_replays(
+        name: str, states: int, message: str, tmp_path: Path) -> None:
+    """Each mutant fails on its known configuration, in the steps it names, and the trace
+    written from the search reproduces the violation from the file alone."""
+    found = mutant(name)
     failure = found.known_failure
     assert failure is not None
     result = run(found.design, failure.workload)
     assert result.violation is not None
-    assert (result.violation.property, result.violation.step) == ("INV-AGR", 6)
-    assert len(result.path) == failure.steps == 6
-    assert result.stats.states == 7_667
-    assert "m0/r1 decided T0.T1 in round 0 but m0/r2 decided T1.T0" in result.violation.message
+    assert (result.violation.property, result.violation.step) == (failure.property,
+                                                                  failure.steps)
+    assert len(result.path) == failure.steps
+    assert result.stats.states == states
+    assert message in result.violation.message
     spec = model.build_workload(failure.workload).spec
-    trace = Trace(DesignRef("bft", "weak-quorum"), spec, failure.workers,
+    trace = Trace(DesignRef("bft", name), spec, failure.workers,
                   result.initial_fingerprint, result.path, result.violation)
-    path = tmp_path / "weak-quorum.trace.json"
+    path = tmp_path / f"{name}.trace.json"
     write_trace(trace, path)
     replayed = replay(load_trace(path))
     assert replayed.verdict == "reproduced", replayed.message
+
+
+def test_the_weak_quorum_fork_reads_per_replica() -> None:
+    """The kept trace shows each replica's upon rules in its column, and what they sent."""
+    path = Path(__file__).parent.parent / "traces" / "bft" / "weak-quorum.trace.json"
     shown = flat(invoke("replay", str(path)).output)
     for column in ("m0/r1", "m0/r2"):
         assert column in shown
-    # a delivery in the receiver's column, and what the handler sent in its changes
-    for fragment in ("deliver", "msg=proposal", "from=m0/r0", "network.in_flight", "+<prevote"):
+    for fragment in ("on-proposal round=0 value=T0 vr=-1", "on-polka round=0 value=empty",
+                     "decide round=0 value=T0", "prevotes: () → (Vote(round=0, value='T0'),)"):
         assert fragment in shown, fragment
 
 
@@ -116,19 +151,26 @@ def test_the_corpus_traces_reproduce() -> None:
         assert replayed.verdict == "reproduced", (path.name, replayed.message)
 
 
-def test_a_duplicate_changes_nothing_but_the_budget() -> None:
-    """Votes are sets: a duplicated message delivered twice counts once."""
-    config = model.Config(model.build_workload("bft:byzantine=0,txs=1,rounds=1,duplicates=1"), 2)
+def test_the_byzantine_proposer_equivocates_and_honest_proposers_do_not() -> None:
+    """Round 0's Byzantine proposer has sent both values; round 1's honest one sends one."""
+    config = model.Config(model.build_workload("bft:txs=2,rounds=2"), 2)
     state = BFT.initial(config)
-    dup = next(a for a in BFT.actions(state) if a.name == "duplicate")
-    twice = BFT.step(state, dup)
-    deliver = next(a for a in BFT.actions(twice) if a.name == "deliver"
-                   and a.actor == dup.param("to") and a.param("from") == dup.param("from")
-                   and a.param("msg") == dup.param("msg"))
-    once = BFT.step(twice, deliver)
-    again = BFT.step(once, deliver)
-    assert again.replicas == once.replicas
-    assert again.network.in_flight == BFT.step(state, deliver).network.in_flight
+    offered = {(a.actor, a.param("value")) for a in BFT.actions(state)
+               if a.name == "on-proposal"}
+    assert offered == {(f"m0/r{i}", v) for i in (1, 2, 3) for v in ("T0.T1", "T1.T0")}
+    # every honest replica times out on the proposal and on nil prevotes: round 0 ends
+    for name in ("timeout-propose", "on-nil-polka"):
+        for actor in ("m0/r1", "m0/r2", "m0/r3"):
+            state = BFT.step(state, next(a for a in BFT.actions(state) if a.actor == actor
+                                         and a.name == name))
+    skip = BFT.step(state, next(a for a in BFT.actions(state) if a.actor == "m0/r1"
+                                and a.name == "timeout-precommit"))
+    leader = skip.replicas[0][1]
+    assert leader is not None and leader.round == 1
+    assert [(p.round, p.value, p.valid_round) for p in leader.proposals] == [(1, "T0.T1", -1)]
+    offered = {a.param("value") for a in BFT.actions(skip)
+               if a.name == "on-proposal" and a.actor == "m0/r1"}
+    assert offered == {"T0.T1"}
 
 
 def test_renamed_replicas_have_one_representative() -> None:
@@ -144,19 +186,15 @@ def test_renamed_replicas_have_one_representative() -> None:
     assert BFT.canonical(BFT.canonical(a)) == BFT.canonical(a)
 
 
-@pytest.mark.parametrize(("name", "prop"), [("no-lock", "INV-AGR"),
-                                            ("shared-version-diverges", "INV-DET")])
-def test_fuzzing_finds_the_deep_mutants_and_the_trace_replays(name: str, prop: str,
-                                                               tmp_path: Path) -> None:
-    """Uniform schedules find what breadth-first search reaches too slowly; it replays."""
-    failure = {"no-lock": "bft:txs=2,rounds=2",
-               "shared-version-diverges": "bft:txs=1,rounds=1,version_faults=1"}[name]
+def test_fuzzing_finds_the_version_fault_on_a_larger_block(tmp_path: Path) -> None:
+    """Uniform random schedules find M12 on two transactions too; the trace replays."""
     with pytest.raises(FuzzFailure) as caught:
-        fuzz_design(f"bft:{name}", workloads=st.just(failure), workers=2, examples=300,
-                    schedule="uniform", shrink_runs=0, trace_dir=tmp_path)
+        fuzz_design("bft:shared-version-diverges",
+                    workloads=st.just("bft:txs=2,rounds=1,version_faults=1"), workers=2,
+                    examples=300, schedule="uniform", shrink_runs=0, trace_dir=tmp_path)
     trace = caught.value.result.trace
     assert trace is not None and trace.violation is not None
-    assert trace.violation.property == prop
+    assert trace.violation.property == "INV-DET"
     replayed = replay(load_trace(caught.value.trace_path))
     assert replayed.verdict == "reproduced", replayed.message
 
@@ -164,7 +202,7 @@ def test_fuzzing_finds_the_deep_mutants_and_the_trace_replays(name: str, prop: s
 @pytest.mark.parametrize("spec", [
     "bft:txs=2,rounds=2",
     "bft:byzantine=0,crashes=1,txs=1,rounds=2",
-    "bft:txs=2,rounds=3,drops=1,duplicates=1",
+    "bft:txs=2,rounds=3",
     "bft:modules=2,txs=2,rounds=2,exec=block-stm",
 ])
 def test_random_schedules_keep_every_property_and_end_quiescent(spec: str) -> None:
@@ -186,3 +224,39 @@ def test_random_schedules_keep_every_property_and_end_quiescent(spec: str) -> No
         decided += sum(1 for module in state.replicas for r in module
                        if r is not None and r.decision is not None)
     assert decided > 0
+
+
+@pytest.mark.parametrize("spec", ["bft:txs=1,rounds=1,version_faults=1",
+                                  "bft:byzantine=0,crashes=1,txs=1,rounds=2,version_faults=1",
+                                  "bft:modules=2,txs=2,rounds=1,version_faults=1"])
+def test_the_compact_path_is_the_ordinary_one_on_random_runs(spec: str) -> None:
+    """pack/unpack round-trip, successors are the packed steps in action order (None only
+    where a run ends or a property fails), and canonical codes match canonical states."""
+    rng = random.Random(spec)
+    failing_seen = 0
+    for mutant_name in (None, "weak-quorum", "shared-version-diverges"):
+        design = BFT if mutant_name is None else mutant(mutant_name).design
+        config = model.Config(model.build_workload(spec), 2)
+        initial = design.initial(config)
+        packing = design.compact(initial)  # type: ignore[attr-defined]
+        for _ in range(30):
+            state = initial
+            while True:
+                code = packing.pack(state)
+                assert packing.unpack(code) == state
+                actions = design.actions(state)
+                nexts = packing.successors(code)
+                failing = any(p.check(state) for p in design.properties()
+                              if p.kind == "state")
+                failing_seen += failing
+                if nexts is None:
+                    assert failing or not actions
+                else:
+                    assert not failing
+                    assert nexts == [packing.pack(design.step(state, a)) for a in actions]
+                canonical = packing.pack(BFT.canonical(state))
+                assert packing.canonical(code) == packing.canonical(canonical)
+                if not actions:
+                    break
+                state = design.step(state, rng.choice(actions))
+    assert failing_seen > 0  # the runs met states the compact path must hand back

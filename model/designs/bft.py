@@ -3,9 +3,8 @@
 The real system: E. Buchman, J. Kwon, Z. Milosevic, "The latest gossip on BFT
 consensus", arXiv 1807.04938 (2018), Algorithm 1: the consensus of Tendermint and
 CometBFT. Each module (shard) of a modular chain orders its own block with its own
-instance; this design runs every module's instance concurrently in one state, over one
-network the explorer controls (``model/network.py``). Comments cite the paper's
-Algorithm 1 by line ("l.22").
+instance; this design runs every module's instance concurrently in one state. Comments
+cite the paper's Algorithm 1 by line ("l.22").
 
 What is modelled, per module: n = 3f + 1 replicas ``m<k>/r<i>``; one height; rounds
 ``0 .. rounds-1``, proposer of round r is replica ``r mod n``; the three steps propose,
@@ -13,62 +12,64 @@ prevote, precommit; the upon rules l.22, l.28, l.34, l.36, l.44, l.47, l.49 and 
 with their thresholds (2f + 1 for quorums, f + 1 for the round skip of l.55); locking
 (``lockedValue``/``lockedRound``, l.38-39) and the valid value a proposer re-proposes
 (l.15-16, l.42-43); the three timeouts as actions of the replica that scheduled them.
-Honest replicas are deterministic: on each delivery or timeout a replica applies the
-upon rules, in line order, until none fires, so one action is one atomic handler as in a
-real event loop. A replica logs votes as sets (a duplicate changes nothing) and its own
-messages reach its own log at once (the paper's broadcast includes the sender).
+
+The network, as the TLA+ specifications of Tendermint model it (Tendermint's
+``TendermintAcc`` spec, checked with Apalache): the messages *sent*, per round and kind,
+and no per-receiver inbox. Each honest replica keeps the messages it has sent (its
+proposals, and at most one prevote and one precommit per round, since a step moves
+on once it votes); an upon rule of a replica fires whenever the messages sent contain
+a subset that meets its threshold, as if exactly that subset had been delivered to it.
+That is every asynchronous network at once: a receiver may act on any subset, in any
+order, at any time, or wait, and a message never used is one that was late or lost.
+One action is one upon rule (or timeout) of one replica, so the explorer chooses the
+order rules fire in, as an event loop handling messages one by one could. No inbox
+state means no states that differ only by what lies undelivered where, and a duplicate
+changes no set: that is what makes the configurations where the mutants fail small
+enough to search exhaustively (docs/modules.md has the figures). Drops and duplicates
+are therefore not budgets of this design (a receiver that never uses a message is a
+drop; a copy is the same message); ``model/network.py`` serves the designs whose
+messages are consumed on delivery.
 
 Values: a value is a block of the module's transactions, named by its contents
-(``T0.T2``; ``empty``). Honest proposers propose the module's block in workload order
-(``getValue()``, l.18); the Byzantine replica may propose or vote for that block or one
-conflicting valid block (the same transactions reversed, or the empty block for a
-single transaction): two values are all an equivocation needs. ``valid(v)`` (l.23,
-l.29, l.36, l.50) checks that a value holds only the module's own transactions, each
-once.
+(``T0.T1``; ``empty``). Honest proposers propose the module's block in workload order
+(``getValue()``, l.18); the other value is one conflicting valid block (the same
+transactions reversed, or the empty block for a single transaction): two values are
+all an equivocation needs. ``valid(v)`` (l.23, l.29, l.36, l.50) checks that a value
+holds only the module's own transactions, each once.
 
-Faults, each an action bounded by a budget of the configuration: replicas ``r0 ..
-r<byzantine-1>`` of every module are Byzantine, so the first round's proposer is one
-(the worst case for safety). A Byzantine replica's signed messages are never in
-flight: any of them may be delivered to any honest replica at any time (that is all a
-Byzantine sender can do to an honest receiver), and it never needs what it receives.
-Its messages are the proposals of the rounds it leads and prevotes and precommits for
-either value in any round (nil votes from it are left out: they only hurry timeouts
-that are actions anyway). The adversary is bounded to keep the search small: a receiver
-gets at most one value per round and kind from a Byzantine sender (it equivocates
-*across* receivers, which is what splits a quorum; a receiver holding both would hold
-evidence against it), and a round's Byzantine messages reach a replica once it is in
-that round (so they never help the round skip of l.55, which honest timeouts reach
-anyway). Both bounds only remove adversary behaviours, never add one: a violation found
-is real, and a pass is a pass against this adversary.
+Faults: replicas ``r0 .. r<byzantine-1>`` of every module are Byzantine, so the first
+round's proposer is one (the worst case for safety). A Byzantine replica has sent every
+message it can sign, from the start: in every round a prevote and a precommit for each
+value and for nil, and in the rounds it leads a proposal of each value with every
+valid round before it. A receiver acting on any subset may then use any of them, so the
+adversary equivocates freely, to different receivers or to one. An honest replica may
+crash (``crashes``, over all modules) before it decides; what it sent stays sent.
 
-Two reductions merge states no rule can tell apart: replicas that lead no round within
-the bound are interchangeable (``canonical``), and in the last round a replica that has
-precommitted forgets its prevotes and is sent none (no rule reads them again).
-
-Honest messages travel through the network, which may drop (``drops``) and duplicate
-(``duplicates``) them; an honest replica may crash (``crashes``, over all modules)
-before it decides.
+One reduction merges states no rule can tell apart: replicas that lead no round within
+the bound are interchangeable (``canonical``). In the last round, l.36 after a
+replica's own precommit only updates validValue, which only a later round's proposal
+reads: it is left out there. ``BftPacking`` is the explorer's compact fast path: the
+same transitions, memoized per replica.
 
 After a replica decides (l.49) it executes the decided block with ``exec=serial``
 (the reference interpreter) or ``exec=block-stm`` (``model.designs.block_stm.BlockStm``
 with ``--workers`` workers, run to its terminal state on one fixed schedule: the enabled
 worker actions taken in turn, round robin), and its state root covers the module's
 keys and each key's version (the number of writes it has seen, as Sui's object
-versions). A decided replica halts (one height): nothing is sent to it any more.
-Execution is part of the decision step unless version faults remain in the budget;
-then it is an action of its own, and a ``version-init-fails`` action may precede it
-(a transient failure of the shared-object version initialisation, which the replica
-retries).
+versions). A decided replica halts (one height). Execution is part of the decision
+step unless version faults remain in the budget; then it is an action of its own, and a
+``version-init-fails`` action may precede it (a transient failure of the shared-object
+version initialisation, which the replica retries).
 
 Properties (shared/research/designs.md §3.3): INV-AGR agreement, INV-VAL validity,
 INV-ONCE integrity, INV-DET determinism of the state root, checked in every state, and
 ``stall`` at terminal states. Transactions have no senders here, so INV-ORD has nothing
 to judge. A state is terminal when it is quiescent: no action is enabled. Every budget
 is finite and rounds are bounded, so every run gets there; an honest replica that ends
-undecided because the round bound stopped it is not a violation. ``stall`` is the
-stuck state that is: with no message dropped, a live honest replica ends undecided in a
-round before the last while no honest replica of its module decided (a module that
-should have made progress and has no way to).
+undecided because the round bound stopped it is not a violation. A terminal state is
+one where every message sent has been, in effect, delivered to everyone, so ``stall``
+judges eventual delivery: a live honest replica ends undecided in a round before the
+last while no honest replica of its module decided.
 
 Mutants: ``weak-quorum`` (f + 1 quorums), ``no-lock`` (l.38-39 skipped) and
 ``shared-version-diverges`` (M12 of designs.md §6.2); docstrings in ``MUTANTS``.
@@ -78,7 +79,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import itertools
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
@@ -97,16 +97,6 @@ from model.api import (
 from model.designs.flag_mutants import FlagMutant, flag_mutants
 from model.encoding import Constant, canonical_bytes, encode
 from model.language import Transaction, block_keys
-from model.network import (
-    Message,
-    Network,
-    apply_fault,
-    deliver_action,
-    fault_actions,
-    inbox_object,
-    is_fault,
-    message_of,
-)
 from model.reference import execute_transaction
 from model.store import Store
 
@@ -114,9 +104,12 @@ NIL = "nil"
 PROPOSE, PREVOTE, PRECOMMIT = "propose", "prevote", "precommit"
 PROPOSAL = "proposal"
 
+ON_PROPOSAL, ON_POLKA, ON_NIL_POLKA, DECIDE, SKIP = (
+    "on-proposal", "on-polka", "on-nil-polka", "decide", "skip-to-round")
 TIMEOUT_PROPOSE, TIMEOUT_PREVOTE, TIMEOUT_PRECOMMIT = (
     "timeout-propose", "timeout-prevote", "timeout-precommit")
 CRASH, EXECUTE, VERSION_FAULT = "crash", "execute", "version-init-fails"
+CRASHES_OBJECT, VERSION_FAULTS_OBJECT = "budget:crashes", "budget:version-faults"
 
 
 class Proposal(NamedTuple):
@@ -128,16 +121,15 @@ class Proposal(NamedTuple):
 
 
 class Vote(NamedTuple):
-    """⟨PREVOTE⟩ or ⟨PRECOMMIT⟩ for ``value`` (or nil) in ``round`` by replica ``sender``."""
+    """A prevote or precommit an honest replica sent: for ``value`` (or nil) in ``round``."""
 
     round: int
-    sender: int
     value: str
 
 
 @attrs.frozen
 class Replica:
-    """One honest replica's variables (Algorithm 1, l.2-9), its message log, and its execution."""
+    """One honest replica's variables (Algorithm 1, l.2-9), what it sent, and its execution."""
 
     round: int = 0
     step: str = PROPOSE
@@ -148,8 +140,11 @@ class Replica:
     decision: str | None = None
     decided_in: int = -1
     proposals: tuple[Proposal, ...] = ()
+    """The proposals it sent (one per round it leads and reached)."""
     prevotes: tuple[Vote, ...] = ()
+    """The prevotes it sent, at most one per round, by round."""
     precommits: tuple[Vote, ...] = ()
+    """The precommits it sent, at most one per round, by round."""
     crashed: bool = False
     version_faults: int = 0
     """Failed version initialisations of the pending execution (retried)."""
@@ -193,16 +188,14 @@ class Setup:
     rounds: int
     exec: str
     workers: int
-    drops: int
 
 
 @attrs.frozen
 class BftState:
-    """Every module's replicas (None for a Byzantine one), the network, and fault budgets."""
+    """Every module's replicas (None for a Byzantine one) and the fault budgets."""
 
     setup: Constant[Setup]
     replicas: tuple[tuple[Replica | None, ...], ...]
-    network: Network
     crashes_left: int
     version_faults_left: int
 
@@ -229,30 +222,94 @@ def _replace(items: tuple, index: int, value: object) -> tuple:  # type: ignore[
     return (*items[:index], value, *items[index + 1:])
 
 
-def _add(log: tuple, item: object) -> tuple:  # type: ignore[type-arg]
-    """A sorted log with ``item`` in it (unchanged when it already is)."""
-    if item in log:
-        return log
-    return tuple(sorted((*log, item)))
+def _sent(kind: str, module: str, round_: int) -> str:
+    """The footprint object standing for every ``kind`` message of ``round_`` in ``module``."""
+    return f"{module}:{kind}:{round_}"
 
 
-def _needs_prevotes(setup: Setup, replica: Replica) -> bool:
-    """Whether prevotes can still change what a replica does.
+_Log = tuple[tuple[Proposal, ...], tuple[Vote, ...], tuple[Vote, ...]]
 
-    In the last round, once a replica has precommitted, no rule that reads prevotes can
-    fire again: l.28, l.34 and l.44 need an earlier step, and what l.36 would still
-    update (validValue) is only read by a proposal of a later round. Such a replica
-    forgets its prevotes and is sent none, which merges states that differ only by
-    prevotes nobody will read.
+
+def _log(replica: Replica) -> _Log:
+    """What a replica sent: its proposals, prevotes and precommits."""
+    return replica.proposals, replica.prevotes, replica.precommits
+
+
+class _Sent:
+    """What the honest replicas of one module have sent, counted as the upon rules count.
+
+    Byzantine senders are counted as having sent every vote, so a count is the honest
+    senders plus ``byzantine``.
     """
-    return replica.round + 1 < setup.rounds or replica.step != PRECOMMIT
+
+    __slots__ = ("byzantine", "precommits", "prevotes", "proposals", "senders")
+
+    def __init__(self, replicas: tuple[Replica | None, ...], byzantine: int) -> None:
+        self.byzantine = byzantine
+        self.prevotes: dict[Vote, int] = {}
+        self.precommits: dict[Vote, int] = {}
+        self.proposals: dict[int, tuple[Proposal, ...]] = {}
+        self.senders: dict[int, int] = {}  # round -> honest replicas with a message in it
+        for replica in replicas:
+            if replica is not None:
+                self._add(_log(replica))
+
+    def _add(self, log: _Log) -> None:
+        proposals, prevotes, precommits = log
+        rounds = set()
+        for vote in prevotes:
+            self.prevotes[vote] = self.prevotes.get(vote, 0) + 1
+            rounds.add(vote.round)
+        for vote in precommits:
+            self.precommits[vote] = self.precommits.get(vote, 0) + 1
+            rounds.add(vote.round)
+        for proposal in proposals:
+            self.proposals[proposal.round] = (proposal,)
+            rounds.add(proposal.round)
+        for r in rounds:
+            self.senders[r] = self.senders.get(r, 0) + 1
+
+    @classmethod
+    def of_logs(cls, logs: Sequence[_Log], byzantine: int) -> _Sent:
+        """What honest replicas with these logs have sent."""
+        sent = cls((), byzantine)
+        for log in logs:
+            sent._add(log)
+        return sent
+
+    def prevotes_for(self, round_: int, value: str) -> int:
+        """Senders of a prevote for ``value`` in ``round_``."""
+        return self.prevotes.get(Vote(round_, value), 0) + self.byzantine
+
+    def precommits_for(self, round_: int, value: str) -> int:
+        """Senders of a precommit for ``value`` in ``round_``."""
+        return self.precommits.get(Vote(round_, value), 0) + self.byzantine
+
+    def prevotes_in(self, round_: int) -> int:
+        """Senders of any prevote in ``round_`` (honest replicas send one at most)."""
+        return sum(c for v, c in self.prevotes.items() if v.round == round_) + self.byzantine
+
+    def precommits_in(self, round_: int) -> int:
+        """Senders of any precommit in ``round_``."""
+        return sum(c for v, c in self.precommits.items() if v.round == round_) + self.byzantine
+
+    def senders_in(self, round_: int) -> int:
+        """Senders of any message of ``round_`` (l.55)."""
+        return self.senders.get(round_, 0) + self.byzantine
 
 
-def _count(votes: tuple[Vote, ...], round_: int, value: str | None) -> int:
-    """Distinct senders of votes in ``round_`` for ``value`` (None: for anything)."""
-    if value is None:
-        return len({v.sender for v in votes if v.round == round_})
-    return sum(1 for v in votes if v.round == round_ and v.value == value)
+@functools.lru_cache(maxsize=1024)
+def _byzantine_proposals(setup: Setup, m: int, round_: int) -> tuple[Proposal, ...]:
+    """What a Byzantine proposer of ``round_`` has sent: every value, every valid round."""
+    if round_ % setup.n >= setup.byzantine:
+        return ()
+    return tuple(Proposal(round_, value, vr) for value, _ in setup.modules[m].values
+                 for vr in range(-1, round_))
+
+
+def _proposals(setup: Setup, sent: _Sent, m: int, round_: int) -> tuple[Proposal, ...]:
+    """The proposals of ``round_`` from its proposer (l.22, l.28, l.36, l.49)."""
+    return sent.proposals.get(round_, ()) or _byzantine_proposals(setup, m, round_)
 
 
 # --- execution --------------------------------------------------------------------------
@@ -287,6 +344,7 @@ def _run_block(transactions: tuple[Transaction, ...], initial: Store, mode: str,
     return outcome.transactions, outcome.store
 
 
+@functools.lru_cache(maxsize=4096)
 def _execute(setup: Setup, module: ModuleSetup, txs: tuple[int, ...], faults: int,
              keeps_partial: bool) -> str:
     """The state root a replica reaches by executing ``txs``: its module's keys and versions."""
@@ -305,34 +363,6 @@ def _execute(setup: Setup, module: ModuleSetup, txs: tuple[int, ...], faults: in
     return hashlib.blake2b(canonical_bytes(content), digest_size=8).hexdigest()
 
 
-@functools.lru_cache(maxsize=1024)
-def _byzantine_repertoire(setup: Setup, m: int, i: int
-                          ) -> tuple[tuple[Message, str, Proposal | Vote], ...]:
-    """Every message a Byzantine replica of module ``m`` may send replica ``i``, with the
-    log entry it becomes: the proposals of the rounds it leads and votes for either value."""
-    module = setup.modules[m]
-    dst = f"{module.name}/r{i}"
-    out: list[tuple[Message, str, Proposal | Vote]] = []
-    for b in range(setup.byzantine):
-        src = f"{module.name}/r{b}"
-        for r in range(setup.rounds):
-            for value, _ in module.values:
-                if r % setup.n == b:
-                    out.append((Message(src, dst, PROPOSAL,
-                                        (("round", r), ("value", value), ("vr", -1))),
-                                PROPOSAL, Proposal(r, value, -1)))
-                out.append((Message(src, dst, PREVOTE, (("round", r), ("value", value))),
-                            PREVOTE, Vote(r, b, value)))
-                out.append((Message(src, dst, PRECOMMIT, (("round", r), ("value", value))),
-                            PRECOMMIT, Vote(r, b, value)))
-    return tuple(out)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _delivery(message: Message, own: frozenset[str]) -> Action:
-    return deliver_action(message, own, own)
-
-
 # --- the design ---------------------------------------------------------------------------
 
 
@@ -340,7 +370,7 @@ class Bft:
     """Tendermint consensus per module (Buchman, Kwon, Milosevic 2018), then execution."""
 
     name = "bft"
-    summary = "per-module Tendermint consensus over a faulty network, then execution"
+    summary = "per-module Tendermint consensus over an asynchronous network, then execution"
     criteria: tuple[str, ...] = ()
 
     def __init__(self, flags: Flags = Flags(), mutant: str | None = None) -> None:
@@ -365,92 +395,50 @@ class Bft:
             modules.append(ModuleSetup(name, own, values))
         setup = Setup(workload.block, workload.initial, tuple(modules), n, f, byzantine,
                       int(workload.param("rounds", 2)), str(workload.param("exec", "serial")),
-                      config.workers, int(workload.param("drops", 0)))
+                      config.workers)
         state = BftState(
             Constant(setup),
             tuple((None,) * byzantine + (Replica(),) * (n - byzantine) for _ in modules),
-            Network(drops_left=setup.drops,
-                    duplicates_left=int(workload.param("duplicates", 0))),
             int(workload.param("crashes", 0)),
             int(workload.param("version_faults", 0)))
         for m in range(len(modules)):
             for i in range(byzantine, n):
-                state = self._react(self._start_round(state, m, i, 0), m, i)
+                state = self._set(state, m, i, self._start_round(
+                    setup, m, i, state.replicas[m][i], 0))  # type: ignore[arg-type]
         return state
 
     def actions(self, state: BftState) -> Sequence[Action]:
-        """Per replica: deliveries, Byzantine messages, timeouts, faults; then the network's."""
+        """Per replica, in index order: its enabled upon rules, timeouts and faults."""
         setup = state.setup.value
         out: list[Action] = []
-        for m, module in enumerate(setup.modules):
-            peers = [inbox_object(self._actor(module, j)) for j in range(setup.n)]
+        for m in range(len(setup.modules)):
+            sent = _Sent(state.replicas[m], setup.byzantine)
             for i, replica in enumerate(state.replicas[m]):
-                if replica is None or replica.crashed:
-                    continue
-                actor = self._actor(module, i)
-                own = frozenset({f"replica:{actor}", *peers})
-                if replica.decision is not None:
-                    if replica.executed is None:
-                        out.append(Action(actor, EXECUTE, (), own, own))
-                        if state.version_faults_left > 0:
-                            budget = own | {"budget:version-faults"}
-                            out.append(Action(actor, VERSION_FAULT, (), budget, budget))
-                    continue
-                for message in state.network.distinct(actor):
-                    out.append(_delivery(message, own))
-                for message in self._byzantine_messages(setup, m, i, replica):
-                    out.append(_delivery(message, own))
-                for name in self._timeouts(setup, replica):
-                    out.append(Action(actor, name, (("round", replica.round),), own, own))
-                if state.crashes_left > 0:
-                    budget = own | {"budget:crashes"}
-                    out.append(Action(actor, CRASH, (), budget, budget))
-        out.extend(fault_actions(state.network))
+                if replica is not None:
+                    out.extend(self._replica_actions(setup, sent, m, i, replica,
+                                                     state.crashes_left,
+                                                     state.version_faults_left))
         return tuple(out)
 
     def step(self, state: BftState, action: Action) -> BftState:
-        """Apply one action: a delivery runs the receiver's upon rules to a fixed point."""
-        if is_fault(action):
-            return attrs.evolve(state, network=apply_fault(state.network, action))
-        m, i = self._locate(state.setup.value, action.actor)
+        """Apply one action: one upon rule, timeout or fault of one replica."""
+        setup = state.setup.value
+        m, i = self._locate(setup, action.actor)
         replica = state.replicas[m][i]
         assert replica is not None
-        if action.name == "deliver":
-            message = message_of(action)
-            if int(message.src.rsplit("/r", 1)[1]) >= state.setup.value.byzantine:
-                state = attrs.evolve(state, network=state.network.remove(message))
-            replica = self._receive(replica, message)
-            state = self._set(state, m, i, replica)
-        elif action.name == TIMEOUT_PROPOSE:  # l.57-60
-            state = self._vote(state, m, i, PREVOTE, NIL, PREVOTE)
-        elif action.name == TIMEOUT_PREVOTE:  # l.61-64
-            state = self._vote(state, m, i, PRECOMMIT, NIL, PRECOMMIT)
-        elif action.name == TIMEOUT_PRECOMMIT:  # l.65-67
-            state = self._start_round(state, m, i, replica.round + 1)
-        elif action.name == CRASH:
-            network = state.network.discard_to(action.actor)
-            state = attrs.evolve(self._set(state, m, i, attrs.evolve(replica, crashed=True)),
-                                 network=network, crashes_left=state.crashes_left - 1)
-            return state
-        elif action.name == VERSION_FAULT:
-            state = attrs.evolve(
-                self._set(state, m, i,
-                          attrs.evolve(replica, version_faults=replica.version_faults + 1)),
-                version_faults_left=state.version_faults_left - 1)
-            return state
-        elif action.name == EXECUTE:
-            return self._set(state, m, i, self._executed(state.setup.value, m, replica))
-        else:
-            raise ValueError(f"bft has no action {action.label()!r}")
-        return self._react(state, m, i)
+        replica = self._replica_step(setup, m, i, replica, action, state.version_faults_left)
+        state = self._set(state, m, i, replica)
+        if action.name == CRASH:
+            return attrs.evolve(state, crashes_left=state.crashes_left - 1)
+        if action.name == VERSION_FAULT:
+            return attrs.evolve(state, version_faults_left=state.version_faults_left - 1)
+        return state
 
     def is_terminal(self, state: BftState) -> bool:
         """Quiescent: no action is enabled (every budget and round bound is finite)."""
-        if state.network.in_flight and (state.network.drops_left
-                                        or state.network.duplicates_left):
-            return False
         setup = state.setup.value
         for m in range(len(setup.modules)):
+            sent = None
             for i, replica in enumerate(state.replicas[m]):
                 if replica is None or replica.crashed:
                     continue
@@ -458,11 +446,13 @@ class Bft:
                     if replica.executed is None:
                         return False
                     continue
-                if (state.crashes_left > 0 or self._timeouts(setup, replica)
-                        or any(True for _ in self._byzantine_messages(setup, m, i, replica))):
+                if state.crashes_left > 0:
                     return False
-        # every message in flight is to a live undecided replica (others' are discarded)
-        return not state.network.in_flight
+                if sent is None:
+                    sent = _Sent(state.replicas[m], setup.byzantine)
+                if next(self._rules(setup, sent, m, i, replica), None) is not None:
+                    return False
+        return True
 
     def outcome(self, state: BftState) -> Outcome:
         """Each module's block as its first honest replica to execute one executed it."""
@@ -485,30 +475,26 @@ class Bft:
     def canonical(self, state: BftState) -> BftState:
         """Rename interchangeable replicas: honest ones that lead no round within the bound.
 
-        Such replicas run the same code on the same inputs, so a state and its renaming
-        are the same for every property. The representative sorts them by their state
-        with the interchangeable names blanked, and tries every order of equal ones.
+        Such replicas run the same code on the same inputs, and each carries what it
+        sent, so a renaming is a permutation of their entries: sorting them picks the
+        representative.
         """
         setup = state.setup.value
-        for m, module in enumerate(setup.modules):
-            leaders = {r % setup.n for r in range(setup.rounds)}
-            free = tuple(i for i in range(setup.byzantine, setup.n) if i not in leaders)
-            if len(free) < 2:
-                continue
-            blank = {i: -1 for i in free}
-            shapes = {i: encode(_rename_replica(state.replicas[m][i], blank)) for i in free}
-            ordered = sorted(free, key=lambda i: shapes[i])
-            best: BftState | None = None
-            best_text = ""
-            for order in _tie_orders(ordered, shapes):
-                mapping = dict(zip(order, free, strict=True))  # old index -> new index
-                candidate = _rename(state, m, module.name, mapping)
-                text = encode(candidate.replicas[m]) + encode(candidate.network)
-                if best is None or text < best_text:
-                    best, best_text = candidate, text
-            assert best is not None
-            state = best
-        return state
+        free = _free(setup)
+        if len(free) < 2:
+            return state
+        replicas = list(state.replicas)
+        for m, module in enumerate(replicas):
+            ordered = sorted((module[i] for i in free), key=encode)
+            row = list(module)
+            for i, replica in zip(free, ordered, strict=True):
+                row[i] = replica
+            replicas[m] = tuple(row)
+        return attrs.evolve(state, replicas=tuple(replicas))
+
+    def compact(self, initial: BftState) -> BftPacking:
+        """The explorer's fast path for the run that starts in ``initial`` (``BftPacking``)."""
+        return BftPacking(self, initial)
 
     def properties(self) -> Sequence[Property]:
         """INV-AGR, INV-VAL, INV-ONCE and INV-DET of designs.md §3.3, and ``stall``."""
@@ -522,9 +508,9 @@ class Bft:
             Property("INV-DET", "an honest replica that executed a block has the state root "
                      "serial execution of it gives, so replicas that executed the same "
                      "block agree", "state", _determinism),
-            Property("stall", "with no message dropped, a module where no honest replica "
-                     "decided has no live honest replica left undecided before the last "
-                     "round", "terminal", _stall),
+            Property("stall", "a module where no honest replica decided has no live honest "
+                     "replica left undecided before the last round, once every message "
+                     "sent has been delivered", "terminal", _stall),
         )
 
     def mutants(self) -> Sequence[Mutant]:
@@ -533,10 +519,151 @@ class Bft:
             return ()
         return flag_mutants(MUTANTS, Flags(), Bft)
 
+    # One replica's share of actions() and step(), which the compact path memoizes ------
+
+    def _replica_actions(self, setup: Setup, sent: _Sent, m: int, i: int, replica: Replica,
+                         crashes_left: int, version_faults_left: int) -> Iterator[Action]:
+        """What replica ``i`` of module ``m`` may do: execute a decided block, or an upon
+        rule, a timeout or a crash."""
+        if replica.crashed:
+            return
+        actor = self._actor(setup.modules[m], i)
+        own = f"replica:{actor}"
+        if replica.decision is not None:
+            if replica.executed is None:
+                yield Action(actor, EXECUTE, (), {own}, {own})
+                if version_faults_left > 0:
+                    budget = {own, VERSION_FAULTS_OBJECT}
+                    yield Action(actor, VERSION_FAULT, (), budget, budget)
+            return
+        yield from self._rules(setup, sent, m, i, replica)
+        if crashes_left > 0:
+            budget = {own, CRASHES_OBJECT}
+            yield Action(actor, CRASH, (), budget, budget)
+
+    def _replica_step(self, setup: Setup, m: int, i: int, replica: Replica, action: Action,
+                      version_faults_left: int) -> Replica:
+        """The replica after one of its actions (the budgets are the caller's)."""
+        name = action.name
+        if name == CRASH:
+            return attrs.evolve(replica, crashed=True)
+        if name == VERSION_FAULT:
+            return attrs.evolve(replica, version_faults=replica.version_faults + 1)
+        if name == EXECUTE:
+            return self._executed(setup, m, replica)
+        if name == DECIDE:  # l.49-51: decide, and halt (one height)
+            replica = attrs.evolve(replica, decision=str(action.param("value")),
+                                   decided_in=int(action.param("round")))  # type: ignore[arg-type]
+            if version_faults_left == 0:
+                replica = self._executed(setup, m, replica)
+            return replica
+        r = replica.round
+        if name == ON_PROPOSAL:  # l.22-27 (vr = -1) and l.28-33 (vr >= 0)
+            value, vr = str(action.param("value")), int(action.param("vr"))  # type: ignore[arg-type]
+            if vr == -1:  # l.23
+                good = self._valid(setup.modules[m], value) and (
+                    replica.locked_round == -1 or replica.locked_value == value)
+            else:  # l.29
+                good = self._valid(setup.modules[m], value) and (
+                    replica.locked_round <= vr or replica.locked_value == value)
+            return self._vote(replica, PREVOTE, value if good else NIL)
+        if name == TIMEOUT_PROPOSE:  # l.57-60
+            return self._vote(replica, PREVOTE, NIL)
+        if name == ON_POLKA:  # l.36-43
+            value = str(action.param("value"))
+            if replica.step == PREVOTE:
+                if not self.flags.no_lock:  # l.38-39
+                    replica = attrs.evolve(replica, locked_value=value, locked_round=r)
+                replica = self._vote(replica, PRECOMMIT, value)  # l.40-41
+            return attrs.evolve(replica, valid_value=value, valid_round=r)  # l.42-43
+        if name in (ON_NIL_POLKA, TIMEOUT_PREVOTE):  # l.44-46, l.61-64
+            return self._vote(replica, PRECOMMIT, NIL)
+        if name == TIMEOUT_PRECOMMIT:  # l.65-67
+            return self._start_round(setup, m, i, replica, r + 1)
+        if name == SKIP:  # l.55-56
+            return self._start_round(setup, m, i, replica, int(action.param("round")))  # type: ignore[arg-type]
+        raise ValueError(f"bft has no action {action.label()!r}")
+
     # Tendermint's rules ----------------------------------------------------------------
 
     def _quorum(self, setup: Setup) -> int:
         return setup.f + 1 if self.flags.weak_quorum else 2 * setup.f + 1
+
+    def _rules(self, setup: Setup, sent: _Sent, m: int, i: int,
+               replica: Replica) -> Iterator[Action]:
+        """The upon rules and timeouts of an undecided replica that may fire now.
+
+        Each reads the messages it counts (``_sent`` objects) and writes the replica and
+        what it sends, so rules of different replicas that count different messages are
+        independent for the partial-order reduction.
+        """
+        module = setup.modules[m]
+        actor = self._actor(module, i)
+        own = f"replica:{actor}"
+        q = self._quorum(setup)
+        r, step = replica.round, replica.step
+
+        def rule(name: str, params: tuple[tuple[str, int | str], ...], reads: set[str],
+                 sends: str | None) -> Action:
+            writes = {own} if sends is None else {own, _sent(sends, module.name, r)}
+            return Action(actor, name, params, reads | {own}, writes)
+
+        # l.49: a proposal and 2f+1 precommits for it, in any round: decide
+        for dr in range(setup.rounds):
+            decidable: list[str] = []
+            for p in _proposals(setup, sent, m, dr):
+                if (p.value not in decidable and sent.precommits_for(dr, p.value) >= q
+                        and self._valid(module, p.value)):
+                    decidable.append(p.value)
+            for value in decidable:
+                yield Action(actor, DECIDE, (("round", dr), ("value", value)),
+                             {own, _sent(PROPOSAL, module.name, dr),
+                              _sent(PRECOMMIT, module.name, dr), VERSION_FAULTS_OBJECT},
+                             {own})
+        # l.55: f+1 messages of a later round: skip to it
+        for later in range(r + 1, setup.rounds):
+            if sent.senders_in(later) >= setup.f + 1:
+                reads = {_sent(k, module.name, later) for k in (PROPOSAL, PREVOTE, PRECOMMIT)}
+                writes = {own, _sent(PROPOSAL, module.name, later)}
+                yield Action(actor, SKIP, (("round", later),), reads | {own}, writes)
+        if step == PROPOSE:
+            # l.22 and l.28: the round's proposal, with a polka for its valid round if any
+            for p in _proposals(setup, sent, m, r):
+                if p.valid_round == -1 or (
+                        p.valid_round < r and sent.prevotes_for(p.valid_round, p.value) >= q):
+                    reads = {_sent(PROPOSAL, module.name, r)}
+                    if p.valid_round >= 0:
+                        reads.add(_sent(PREVOTE, module.name, p.valid_round))
+                    yield rule(ON_PROPOSAL, (("round", r), ("value", p.value),
+                                             ("vr", p.valid_round)), reads, PREVOTE)
+            if r % setup.n != i:  # l.21: only a replica that does not propose waits
+                yield rule(TIMEOUT_PROPOSE, (("round", r),), set(), PREVOTE)
+        else:
+            # l.36: a proposal and 2f+1 prevotes for it, for the first time this round
+            if replica.valid_round < r and (step == PREVOTE or r + 1 < setup.rounds):
+                polkas: list[str] = []
+                for p in _proposals(setup, sent, m, r):
+                    if (p.value not in polkas and self._valid(module, p.value)
+                            and sent.prevotes_for(r, p.value) >= q):
+                        polkas.append(p.value)
+                for value in polkas:
+                    yield rule(ON_POLKA, (("round", r), ("value", value)),
+                               {_sent(PROPOSAL, module.name, r), _sent(PREVOTE, module.name, r)},
+                               PRECOMMIT if step == PREVOTE else None)
+            if step == PREVOTE:
+                # l.44: 2f+1 nil prevotes
+                if sent.prevotes_for(r, NIL) >= q:
+                    yield rule(ON_NIL_POLKA, (("round", r),),
+                               {_sent(PREVOTE, module.name, r)}, PRECOMMIT)
+                # l.34 schedules it, l.61-64 fires it
+                if sent.prevotes_in(r) >= q:
+                    yield rule(TIMEOUT_PREVOTE, (("round", r),),
+                               {_sent(PREVOTE, module.name, r)}, PRECOMMIT)
+        # l.47 schedules it, l.65-67 fires it; the round bound stops it
+        if r + 1 < setup.rounds and sent.precommits_in(r) >= q:
+            yield Action(actor, TIMEOUT_PRECOMMIT, (("round", r),),
+                         {own, _sent(PRECOMMIT, module.name, r)},
+                         {own, _sent(PROPOSAL, module.name, r + 1)})
 
     @staticmethod
     def _actor(module: ModuleSetup, i: int) -> str:
@@ -563,192 +690,26 @@ class Bft:
                 and set(txs) <= set(module.transactions))
 
     @staticmethod
-    def _byzantine_messages(setup: Setup, m: int, i: int,
-                            replica: Replica) -> Iterator[Message]:
-        """The Byzantine messages replica ``i`` may receive now.
-
-        The adversary is bounded so the search stays small (the module docstring says
-        why this keeps every fork we know of): per round and kind, a receiver gets one
-        value from a Byzantine sender (it equivocates *across* receivers), and it gets a
-        round's messages once it has reached that round.
-        """
-        for message, kind, entry in _byzantine_repertoire(setup, m, i):
-            if entry.round > replica.round:
-                continue  # it reaches the replica once the replica gets to that round
-            if kind == PROPOSAL:
-                if not any(p.round == entry.round for p in replica.proposals):
-                    yield message
-                continue
-            if kind == PREVOTE and not _needs_prevotes(setup, replica):
-                continue
-            log = replica.prevotes if kind == PREVOTE else replica.precommits
-            sender = entry.sender  # type: ignore[union-attr]
-            if not any(v.round == entry.round and v.sender == sender for v in log):
-                yield message
-
-    def _timeouts(self, setup: Setup, replica: Replica) -> tuple[str, ...]:
-        """The timeouts scheduled and still meaningful (their guards l.58, l.62, l.66 hold)."""
-        q = self._quorum(setup)
-        out = []
-        if replica.step == PROPOSE:  # scheduled by l.21
-            out.append(TIMEOUT_PROPOSE)
-        if replica.step == PREVOTE and _count(replica.prevotes, replica.round, None) >= q:
-            out.append(TIMEOUT_PREVOTE)  # scheduled by l.34
-        if (replica.round + 1 < setup.rounds
-                and _count(replica.precommits, replica.round, None) >= q):
-            out.append(TIMEOUT_PRECOMMIT)  # scheduled by l.47; the round bound stops it
-        return tuple(out)
+    def _vote(replica: Replica, kind: str, value: str) -> Replica:
+        """Broadcast a prevote or precommit for the replica's round and move to that step
+        (l.24-27, l.30-33, l.40-41, l.45-46, l.59-60, l.63-64)."""
+        vote = Vote(replica.round, value)
+        if kind == PREVOTE:
+            return attrs.evolve(replica, prevotes=(*replica.prevotes, vote), step=PREVOTE)
+        return attrs.evolve(replica, precommits=(*replica.precommits, vote), step=PRECOMMIT)
 
     @staticmethod
-    def _receive(replica: Replica, message: Message) -> Replica:
-        """Log a message (a set: a duplicate changes nothing)."""
-        r, value = int(message.get("round")), str(message.get("value"))  # type: ignore[arg-type]
-        if message.kind == PROPOSAL:
-            vr = int(message.get("vr"))  # type: ignore[arg-type]
-            return attrs.evolve(replica, proposals=_add(replica.proposals, Proposal(r, value, vr)))
-        sender = int(message.src.rsplit("/r", 1)[1])
-        if message.kind == PREVOTE:
-            return attrs.evolve(replica, prevotes=_add(replica.prevotes, Vote(r, sender, value)))
-        return attrs.evolve(replica, precommits=_add(replica.precommits, Vote(r, sender, value)))
-
-    def _broadcast(self, state: BftState, m: int, i: int, kind: str,
-                   payload: tuple[tuple[str, int | str], ...]) -> BftState:
-        """Send to every other honest replica that can still use it (l.19, l.24, ...)."""
-        setup = state.setup.value
-        module = setup.modules[m]
-        src = self._actor(module, i)
-        sent = tuple(
-            Message(src, self._actor(module, j), kind, payload)
-            for j, other in enumerate(state.replicas[m])
-            if j != i and other is not None and not other.crashed and other.decision is None
-            and (kind != PREVOTE or _needs_prevotes(setup, other)))
-        return attrs.evolve(state, network=state.network.send(*sent))
-
-    def _start_round(self, state: BftState, m: int, i: int, round_: int) -> BftState:
+    def _start_round(setup: Setup, m: int, i: int, replica: Replica,
+                     round_: int) -> Replica:
         """StartRound(round), l.11-21."""
-        setup = state.setup.value
-        replica = state.replicas[m][i]
-        assert replica is not None
         replica = attrs.evolve(replica, round=round_, step=PROPOSE)
         if round_ % setup.n == i:  # l.14
             # l.15-18: re-propose the valid value, else the module's block
             value = (replica.valid_value if replica.valid_value != NIL
                      else setup.modules[m].honest_value)
-            proposal = Proposal(round_, value, replica.valid_round)
-            replica = attrs.evolve(replica, proposals=_add(replica.proposals, proposal))
-            state = self._broadcast(self._set(state, m, i, replica), m, i, PROPOSAL,
-                                    (("round", round_), ("value", value),
-                                     ("vr", replica.valid_round)))
-            return state
-        return self._set(state, m, i, replica)  # l.21: timeout-propose is now enabled
-
-    def _vote(self, state: BftState, m: int, i: int, kind: str, value: str,
-              step: str) -> BftState:
-        """Broadcast a prevote or precommit (logged at once by the sender) and move on."""
-        replica = state.replicas[m][i]
-        assert replica is not None
-        vote = Vote(replica.round, i, value)
-        if kind == PREVOTE:
-            replica = attrs.evolve(replica, prevotes=_add(replica.prevotes, vote), step=step)
-        else:
-            replica = attrs.evolve(replica, precommits=_add(replica.precommits, vote), step=step)
-        return self._broadcast(self._set(state, m, i, replica), m, i, kind,
-                               (("round", vote.round), ("value", value)))
-
-    def _react(self, state: BftState, m: int, i: int) -> BftState:
-        """Apply the upon rules of replica ``i`` in line order until none fires."""
-        setup = state.setup.value
-        module = setup.modules[m]
-        q = self._quorum(setup)
-        while True:
-            replica = state.replicas[m][i]
-            assert replica is not None
-            if replica.crashed or replica.decision is not None:
-                return state
-            # l.49: a proposal and 2f+1 precommits for it, in any round: decide
-            for p in replica.proposals:
-                if (_count(replica.precommits, p.round, p.value) >= q
-                        and self._valid(module, p.value)):
-                    return self._decide(state, m, i, p)
-            # l.55: f+1 messages of a later round: skip to it
-            later = self._later_round(setup, replica)
-            if later is not None:
-                state = self._start_round(state, m, i, later)
-                continue
-            r = replica.round
-            if replica.step == PROPOSE:
-                fired = self._on_proposal(state, m, i, replica, q)
-                if fired is not None:
-                    state = fired
-                    continue
-            # l.36: a proposal and 2f+1 prevotes for it, for the first time this round
-            if replica.step != PROPOSE and replica.valid_round < r:
-                polka = next((p for p in replica.proposals if p.round == r
-                              and self._valid(module, p.value)
-                              and _count(replica.prevotes, r, p.value) >= q), None)
-                if polka is not None:
-                    locked = replica.step == PREVOTE
-                    if locked and not self.flags.no_lock:  # l.38-39
-                        replica = attrs.evolve(replica, locked_value=polka.value,
-                                               locked_round=r)
-                    replica = attrs.evolve(replica, valid_value=polka.value,  # l.42-43
-                                           valid_round=r)
-                    state = self._set(state, m, i, replica)
-                    if locked:  # l.40-41
-                        state = self._vote(state, m, i, PRECOMMIT, polka.value, PRECOMMIT)
-                    continue
-            # l.44: 2f+1 nil prevotes
-            if replica.step == PREVOTE and _count(replica.prevotes, r, NIL) >= q:
-                state = self._vote(state, m, i, PRECOMMIT, NIL, PRECOMMIT)
-                continue
-            if replica.prevotes and not _needs_prevotes(setup, replica):
-                actor = self._actor(module, i)
-                kept = tuple(msg for msg in state.network.in_flight
-                             if msg.dst != actor or msg.kind != PREVOTE)
-                state = attrs.evolve(self._set(state, m, i, attrs.evolve(replica, prevotes=())),
-                                     network=attrs.evolve(state.network, in_flight=kept))
-            return state
-
-    def _on_proposal(self, state: BftState, m: int, i: int, replica: Replica,
-                     q: int) -> BftState | None:
-        """l.22-33: prevote for the round's proposal, or nil when it is invalid or locked out."""
-        module = state.setup.value.modules[m]
-        r = replica.round
-        for p in replica.proposals:
-            if p.round != r:
-                continue
-            if p.valid_round == -1:  # l.22
-                good = self._valid(module, p.value) and (
-                    replica.locked_round == -1 or replica.locked_value == p.value)
-            elif 0 <= p.valid_round < r and _count(replica.prevotes, p.valid_round,
-                                                   p.value) >= q:  # l.28
-                good = self._valid(module, p.value) and (
-                    replica.locked_round <= p.valid_round or replica.locked_value == p.value)
-            else:
-                continue
-            return self._vote(state, m, i, PREVOTE, p.value if good else NIL, PREVOTE)
-        return None
-
-    def _later_round(self, setup: Setup, replica: Replica) -> int | None:
-        """The highest round above the replica's with messages from f+1 senders (l.55)."""
-        senders: dict[int, set[int]] = {}
-        for p in replica.proposals:
-            senders.setdefault(p.round, set()).add(p.round % setup.n)
-        for v in (*replica.prevotes, *replica.precommits):
-            senders.setdefault(v.round, set()).add(v.sender)
-        later = [r for r, who in senders.items() if r > replica.round and len(who) >= setup.f + 1]
-        return max(later) if later else None
-
-    def _decide(self, state: BftState, m: int, i: int, proposal: Proposal) -> BftState:
-        """l.49-51: decide, halt (one height), and execute unless a version fault may strike."""
-        setup = state.setup.value
-        replica = state.replicas[m][i]
-        assert replica is not None
-        replica = attrs.evolve(replica, decision=proposal.value, decided_in=proposal.round)
-        if state.version_faults_left == 0:
-            replica = self._executed(setup, m, replica)
-        network = state.network.discard_to(self._actor(setup.modules[m], i))
-        return attrs.evolve(self._set(state, m, i, replica), network=network)
+            proposal = Proposal(round_, value, replica.valid_round)  # l.19
+            replica = attrs.evolve(replica, proposals=(*replica.proposals, proposal))
+        return replica  # l.21: otherwise timeout-propose is now enabled
 
     def _executed(self, setup: Setup, m: int, replica: Replica) -> Replica:
         module = setup.modules[m]
@@ -760,43 +721,178 @@ class Bft:
         return attrs.evolve(replica, executed=txs, root=root)
 
 
-# --- symmetry -----------------------------------------------------------------------------
+@functools.lru_cache(maxsize=64)
+def _free(setup: Setup) -> tuple[int, ...]:
+    """Honest replicas that lead no round within the bound: interchangeable."""
+    leaders = {r % setup.n for r in range(setup.rounds)}
+    return tuple(i for i in range(setup.byzantine, setup.n) if i not in leaders)
 
 
-def _tie_orders(ordered: list[int], shapes: dict[int, str]) -> Iterator[tuple[int, ...]]:
-    """``ordered``, and every reordering of its runs of equal shapes."""
-    groups: list[list[int]] = []
-    for i in ordered:
-        if groups and shapes[groups[-1][0]] == shapes[i]:
-            groups[-1].append(i)
-        else:
-            groups.append([i])
-    for choice in itertools.product(*(itertools.permutations(g) for g in groups)):
-        yield tuple(i for group in choice for i in group)
+# --- the compact path -----------------------------------------------------------------
 
 
-def _rename_replica(replica: Replica | None, mapping: dict[int, int]) -> Replica | None:
-    if replica is None:
-        return None
-    def votes(log: tuple[Vote, ...]) -> tuple[Vote, ...]:
-        return tuple(sorted(v._replace(sender=mapping.get(v.sender, v.sender)) for v in log))
-    return attrs.evolve(replica, prevotes=votes(replica.prevotes),
-                        precommits=votes(replica.precommits))
+class BftPacking:
+    """States as ints, for the explorer's fast path (``model.Compact``).
+
+    Every distinct replica value met in a run gets a number (in the order they are met,
+    so the numbering is deterministic for a run), and a state packs into the crash
+    budget (4 bits), the version-fault budget (4 bits) and the number of each honest
+    replica (``_ID_BITS`` each). A replica's successors depend only on the replica, on
+    what its module has sent and on the two budgets, so they are memoized on exactly
+    that: ``successors`` is then a few dict lookups per replica, and a replica's
+    ``actions`` and ``step`` run once per distinct situation, through the same methods
+    as the ordinary path (``Bft._replica_actions``, ``Bft._replica_step``).
+    """
+
+    def __init__(self, design: Bft, initial: BftState) -> None:
+        self.design = design
+        self.constant = initial.setup
+        self.setup = initial.setup.value
+        self.shape = tuple(tuple(r is None for r in row) for row in initial.replicas)
+        self.slots = tuple((m, i) for m, row in enumerate(self.shape)
+                           for i, byzantine in enumerate(row) if not byzantine)
+        self.module_slots = tuple(tuple(k for k, (mm, _) in enumerate(self.slots) if mm == m)
+                                  for m in range(len(self.shape)))
+        free = set(_free(self.setup))
+        self.free_slots = tuple(tuple(k for k in slots if self.slots[k][1] in free)
+                                for slots in self.module_slots)
+        self.replicas: list[Replica] = []
+        self.numbers: dict[Replica, int] = {}
+        self.logs: list[int] = []  # replica number -> number of what it sent
+        self.log_values: list[_Log] = []
+        self.log_numbers: dict[_Log, int] = {}
+        self.fine: dict[tuple[int, int], bool] = {}  # (module, replica number) -> _fine
+        self.decisions: list[str | None] = []
+        self.sent: dict[tuple[int, ...], _Sent] = {}
+        self.moves: dict[tuple[int, int, tuple[int, ...], bool, int],
+                         tuple[tuple[int, int, int], ...]] = {}
+
+    def number(self, replica: Replica) -> int:
+        """The replica's number, given when it is first met."""
+        found = self.numbers.get(replica)
+        if found is not None:
+            return found
+        found = len(self.replicas)
+        if found >= 1 << _ID_BITS:
+            raise ValueError(f"bft's compact path numbers at most {1 << _ID_BITS} replica "
+                             "states; use --no-compact")
+        self.replicas.append(replica)
+        self.numbers[replica] = found
+        log = _log(replica)
+        number = self.log_numbers.get(log)
+        if number is None:
+            number = self.log_numbers[log] = len(self.log_values)
+            self.log_values.append(log)
+        self.logs.append(number)
+        self.decisions.append(replica.decision)
+        return found
+
+    def pack(self, state: BftState) -> int:
+        """Budgets in the low 8 bits, then each honest replica's number."""
+        code = state.crashes_left | state.version_faults_left << 4
+        for k, (m, i) in enumerate(self.slots):
+            replica = state.replicas[m][i]
+            assert replica is not None
+            code |= self.number(replica) << (8 + _ID_BITS * k)
+        return code
+
+    def unpack(self, code: int) -> BftState:
+        """The state a code stands for."""
+        rows = [list[Replica | None]([None] * len(row)) for row in self.shape]
+        mask = (1 << _ID_BITS) - 1
+        for k, (m, i) in enumerate(self.slots):
+            rows[m][i] = self.replicas[(code >> (8 + _ID_BITS * k)) & mask]
+        return BftState(self.constant, tuple(tuple(row) for row in rows), code & 15,
+                        (code >> 4) & 15)
+
+    def successors(self, code: int) -> list[int] | None:
+        """``pack(step(s, a))`` for each of ``actions(s)``, in order; None when notable."""
+        mask = (1 << _ID_BITS) - 1
+        ids = [(code >> (8 + _ID_BITS * k)) & mask for k in range(len(self.slots))]
+        crashes, faults = code & 15, (code >> 4) & 15
+        out: list[int] = []
+        for m, slots in enumerate(self.module_slots):
+            decided = None
+            for k in slots:
+                n = ids[k]
+                if not self._fine(m, n):
+                    return None
+                d = self.decisions[n]
+                if d is not None:
+                    if decided is not None and d != decided:
+                        return None  # INV-AGR fails: judged the ordinary way
+                    decided = d
+            key = tuple(sorted(self.logs[ids[k]] for k in slots))
+            for k in slots:
+                n = ids[k]
+                memo = (k, n, key, crashes > 0, faults)
+                moves = self.moves.get(memo)
+                if moves is None:
+                    moves = self._moves(m, k, n, key, crashes, faults)
+                    self.moves[memo] = moves
+                shift = 8 + _ID_BITS * k
+                base = code - (n << shift)
+                for new, spent_crash, spent_fault in moves:
+                    out.append(base + (new << shift) - spent_crash - (spent_fault << 4))
+        return out or None
+
+    def canonical(self, code: int) -> int:
+        """Sort the numbers of each module's interchangeable replicas."""
+        mask = (1 << _ID_BITS) - 1
+        for slots in self.free_slots:
+            if len(slots) < 2:
+                continue
+            ids = sorted((code >> (8 + _ID_BITS * k)) & mask for k in slots)
+            for k, n in zip(slots, ids, strict=True):
+                shift = 8 + _ID_BITS * k
+                code = code - (((code >> shift) & mask) << shift) + (n << shift)
+        return code
+
+    def _fine(self, m: int, n: int) -> bool:
+        """No state property can fail on replica ``n`` of module ``m`` by itself: its
+        decision is valid (INV-VAL), its block has no transaction twice (INV-ONCE) and
+        its root is serial execution's (INV-DET). Valid blocks of different modules
+        share no transaction, and replicas with serial execution's root for the same
+        block agree, so what is left across replicas is INV-AGR, which ``successors``
+        compares."""
+        known = self.fine.get((m, n))
+        if known is not None:
+            return known
+        replica = self.replicas[n]
+        if replica.decision is None:
+            self.fine[m, n] = True
+            return True
+        setup = self.setup
+        module = setup.modules[m]
+        ok = Bft._valid(module, replica.decision)
+        if ok and replica.executed is not None:
+            ok = (len(set(replica.executed)) == len(replica.executed)
+                  and replica.root == _execute(setup, module, replica.executed, 0, False))
+        self.fine[m, n] = ok
+        return ok
+
+    def _moves(self, m: int, k: int, n: int, key: tuple[int, ...], crashes: int,
+               faults: int) -> tuple[tuple[int, int, int], ...]:
+        """Replica ``n`` in slot ``k``: for each of its actions, its number after it and
+        the crash and version-fault budget it spends."""
+        setup = self.setup
+        sent = self.sent.get(key)
+        if sent is None:
+            sent = _Sent.of_logs([self.log_values[log] for log in key], setup.byzantine)
+            self.sent[key] = sent
+        replica = self.replicas[n]
+        i = self.slots[k][1]
+        design = self.design
+        moves = []
+        for action in design._replica_actions(setup, sent, m, i, replica, crashes, faults):
+            after = design._replica_step(setup, m, i, replica, action, faults)
+            moves.append((self.number(after), int(action.name == CRASH),
+                          int(action.name == VERSION_FAULT)))
+        return tuple(moves)
 
 
-def _rename(state: BftState, m: int, module: str, mapping: dict[int, int]) -> BftState:
-    """The state with module ``m``'s replica ``old`` renamed ``mapping[old]``."""
-    replicas = list(state.replicas[m])
-    for old, new in mapping.items():
-        replicas[new] = state.replicas[m][old]
-    replicas = [_rename_replica(r, mapping) for r in replicas]
-    names = {f"{module}/r{old}": f"{module}/r{new}" for old, new in mapping.items()}
-    flight = tuple(attrs.evolve(msg, src=names.get(msg.src, msg.src),
-                                dst=names.get(msg.dst, msg.dst))
-                   for msg in state.network.in_flight)
-    network = attrs.evolve(state.network, in_flight=()).send(*flight)
-    return attrs.evolve(state, replicas=_replace(state.replicas, m, tuple(replicas)),
-                        network=network)
+_ID_BITS = 24
+"""Bits of a replica's number in a packed state."""
 
 
 # --- properties ---------------------------------------------------------------------------
@@ -869,8 +965,6 @@ def _determinism(state: BftState) -> str | None:
 
 def _stall(state: BftState) -> str | None:
     setup = state.setup.value
-    if state.network.drops_left < setup.drops:
-        return None  # a lost message may stall a module: Tendermint assumes eventual delivery
     for m in range(len(state.replicas)):
         replicas = _honest(state, m)
         if any(r.decision is not None for _, r in replicas):
@@ -897,9 +991,9 @@ replicas in common. Two quorums of f + 1 out of 3f + 1 can share only the Byzant
 counting by the wrong constant, or by stake without the 2/3 bound, is a classic port bug.
 What a user sees: one equivocating proposer gets two honest replicas to decide
 different blocks in the same round.
-Found by: shardcheck explore bft:weak-quorum --workload bft:txs=2,rounds=1
-(BFS: INV-AGR after 6 steps).""",
-        KnownFailure("bft:txs=2,rounds=1", 2, "INV-AGR", 6),
+Found by: shardcheck explore bft:weak-quorum --workload bft:txs=1,rounds=1
+(INV-AGR after 6 steps, 953 states).""",
+        KnownFailure("bft:txs=1,rounds=1", 2, "INV-AGR", 6),
     ),
     FlagMutant(
         "no-lock", "no_lock",
@@ -913,10 +1007,10 @@ PBFT's view change and by HotStuff's locked QC.
 What a user sees: a fork across rounds: a replica decides the Byzantine proposer's
 block in round 0, and a replica that precommitted it votes for another block in round 1,
 which is decided there.
-Found by: shardcheck fuzz bft:no-lock --schedule uniform --workload bft:txs=2,rounds=2
-(INV-AGR, in the first runs; the fork needs a decision in round 0, a round change and
-a decision in round 1, deeper than a quick breadth-first search goes).""",
-        None,
+Found by: shardcheck explore bft:no-lock --workload bft:txs=1,rounds=2
+(INV-AGR after 12 steps, 93,270 states: a decision in round 0, a round change and a
+decision in round 1).""",
+        KnownFailure("bft:txs=1,rounds=2", 2, "INV-AGR", 12),
     ),
     FlagMutant(
         "shared-version-diverges", "version_retry_keeps_partial",
@@ -929,12 +1023,12 @@ the committed state fixes, so the object's version on this replica is one ahead.
 Where: shared/research/designs.md §6.2, M12; Sui assigns shared-object versions after
 consensus, and a silently retried initialisation that is not idempotent makes one
 validator's versions diverge from the others'.
-What a user sees: two honest replicas execute the same decided block and reach
-different state roots (INV-DET): a validator that forks itself off the chain.
-Found by: shardcheck fuzz bft:shared-version-diverges --schedule uniform \\
+What a user sees: an honest replica executes the decided block to a state root that
+serial execution of it does not give (INV-DET): a validator that forks itself off the
+chain.
+Found by: shardcheck explore bft:shared-version-diverges \\
     --workload bft:txs=1,rounds=1,version_faults=1
-(INV-DET after 10 steps, shrunk: a replica must decide before it executes, which puts
-the counterexample deeper than a quick breadth-first search goes).""",
-        None,  # a known failure is one breadth-first search reaches; this one fuzzing does
+(INV-DET after 7 steps, 332 states).""",
+        KnownFailure("bft:txs=1,rounds=1,version_faults=1", 2, "INV-DET", 7),
     ),
 )
