@@ -263,16 +263,23 @@ BLOCK_STM_RUNS: dict[str, dict[str, Any]] = {
 
 def block_stm_rows(workload: str, workers: int, time_limit: float,
                    labels: tuple[str, ...] = tuple(BLOCK_STM_RUNS),
-                   limits: dict[str, float] | None = None) -> list[dict[str, Any]]:
+                   limits: dict[str, float] | None = None,
+                   repeat: int = 1) -> list[dict[str, Any]]:
     """Block-STM with each reduction alone and with none, each bounded by a time limit
-    (``limits`` overrides it per row)."""
+    (``limits`` overrides it per row); ``repeat`` rounds interleaved, medians of the times."""
+    runs: dict[str, list[dict[str, Any]]] = {label: [] for label in labels}
+    for _ in range(repeat):
+        for label in labels:
+            limit = (limits or {}).get(label, time_limit)
+            runs[label].append(shardcheck(f"block-stm, {label}", "block-stm", workload,
+                                          workers, time_limit=limit, **BLOCK_STM_RUNS[label]))
     rows = []
     for label in labels:
-        limit = (limits or {}).get(label, time_limit)
-        row = shardcheck(f"block-stm, {label}", "block-stm", workload, workers,
-                         time_limit=limit, **BLOCK_STM_RUNS[label])
+        row = dict(runs[label][0])
+        for field in ("engine_s", "wall_s", "peak_mb"):
+            row[field] = _median([float(r[field]) for r in runs[label]])
         row.update(size=f"{workload} x{workers}", variant="a", reduction=label,
-                   time_limit=limit)
+                   time_limit=(limits or {}).get(label, time_limit), runs=repeat)
         row["engine_rate"] = _rate(row)
         rows.append(row)
     return rows
@@ -390,8 +397,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ordinary-sizes", default="M",
                         help="sizes at which the ordinary (not compact) path also runs")
     parser.add_argument("--block-stm", default="counter:txs=4,keys=2",
-                        help="Block-STM workload for the compact rows (issue 8's block)")
+                        help="Block-STM workload for the compact rows (issue 8's block); "
+                             "'' skips them")
     parser.add_argument("--block-stm-workers", type=int, default=3)
+    parser.add_argument("--block-stm-repeat", type=int, default=1,
+                        help="rounds of the Block-STM rows, interleaved; medians are shown")
     parser.add_argument("--block-stm-time-limit", type=float, default=1800.0,
                         help="time limit of each Block-STM row that is meant to finish")
     parser.add_argument("--block-stm-ordinary-time-limit", type=float, default=120.0,
@@ -429,14 +439,16 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_block_stm:
         print(f"... block-stm {args.block_stm} x{args.block_stm_workers}", file=sys.stderr,
               flush=True)
-        rows += block_stm_rows(args.block_stm, args.block_stm_workers,
-                               args.block_stm_time_limit,
-                               ("compact", "compact + symmetry", "none"),
-                               {"none": args.block_stm_ordinary_time_limit})
+        if args.block_stm:
+            rows += block_stm_rows(args.block_stm, args.block_stm_workers,
+                                   args.block_stm_time_limit,
+                                   ("compact", "compact + symmetry", "none"),
+                                   {"none": args.block_stm_ordinary_time_limit},
+                                   args.block_stm_repeat)
         print(f"... block-stm {args.block_stm_small} x{args.block_stm_small_workers}",
               file=sys.stderr, flush=True)
         rows += block_stm_rows(args.block_stm_small, args.block_stm_small_workers,
-                               args.block_stm_time_limit)
+                               args.block_stm_time_limit, repeat=args.block_stm_repeat)
     load = os.getloadavg()
     print(f"## explore benchmark ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "
