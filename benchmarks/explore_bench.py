@@ -437,9 +437,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"... bank {size}", file=sys.stderr, flush=True)
             rows += bank_rows(size, size in ordinary, Path(work), args.repeat)
     if not args.no_block_stm:
-        print(f"... block-stm {args.block_stm} x{args.block_stm_workers}", file=sys.stderr,
-              flush=True)
         if args.block_stm:
+            print(f"... block-stm {args.block_stm} x{args.block_stm_workers}",
+                  file=sys.stderr, flush=True)
             rows += block_stm_rows(args.block_stm, args.block_stm_workers,
                                    args.block_stm_time_limit,
                                    ("compact", "compact + symmetry", "none"),
