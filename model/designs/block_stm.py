@@ -30,6 +30,9 @@ the snapshot is taken once every worker has exited.
 
 The mutants carry the bugs of shared/research/designs.md §6.2, M01-M09, each found in
 a real port; their docstrings are in ``MUTANTS`` below.
+
+The explorer's fast path for this design and its mutants (``compact``: states
+hash-consed into ints, each worker's step memoized) is in ``block_stm_compact.py``.
 """
 
 from __future__ import annotations
