@@ -452,7 +452,8 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     print(f"## explore benchmark ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "
-          f"{os.cpu_count()} cores, medians of {args.repeat} interleaved round(s))\n")
+          f"{os.cpu_count()} cores, medians of {args.repeat} interleaved round(s), "
+          f"Block-STM {args.block_stm_repeat})\n")
     print(table(rows))
     print()
     for line in ratios(rows) + memory_per_state(rows, baseline):
