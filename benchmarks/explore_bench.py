@@ -3,6 +3,16 @@
     python benchmarks/explore_bench.py                   # M, L, XL; peers when installed
     python benchmarks/explore_bench.py --xxl             # also XXL (8.3 M states)
     python benchmarks/explore_bench.py --json out.json   # also the raw rows as JSON
+    python benchmarks/explore_bench.py --sizes '' --block-stm-small counter:txs=3,keys=1 \
+        --block-stm-small-workers 2                      # Block-STM rows only, quicker
+
+Block-STM runs twice. On issue 8's block (``--block-stm``, counter:txs=4,keys=2 on 3
+workers, 28.7 M states) the compact path finishes with and without symmetry, and the
+ordinary path without reductions runs for ``--block-stm-ordinary-time-limit`` to
+measure its rate (it would need hours). On ``--block-stm-small`` (counter:txs=4,keys=4
+on 3 workers, 4.4 M states, the largest 4-transaction 3-worker block tried whose
+unreduced ordinary search finishes in minutes) every reduction runs alone and none
+runs too, for the complete factors.
 
 The standard model is shared/anchors' bank-transfer scheduler (``bank`` here; peers.md
 has its table). Every measurement runs in a fresh process, timed from outside
@@ -243,22 +253,76 @@ def bank_rows(size: str, ordinary: bool, work: Path, repeat: int) -> list[dict[s
     return rows
 
 
-def block_stm_rows(workload: str, workers: int, time_limit: float) -> list[dict[str, Any]]:
-    """Block-STM with each reduction on and off (bounded by a time limit)."""
+BLOCK_STM_RUNS: dict[str, dict[str, Any]] = {
+    # Each reduction alone, and none: the ordinary path with nothing switched on.
+    "none": {"compact": False, "por": False, "symmetry": False},
+    "sleep sets": {"compact": False, "por": True, "symmetry": False},
+    "symmetry": {"compact": False, "por": False, "symmetry": True},
+    "compact": {"compact": True, "por": False, "symmetry": False},
+    # The default engine with symmetry (sleep sets do not apply on the compact path).
+    "compact + symmetry": {"compact": True, "por": False, "symmetry": True},
+}
+
+
+def block_stm_rows(workload: str, workers: int, time_limit: float,
+                   labels: tuple[str, ...] = tuple(BLOCK_STM_RUNS),
+                   limits: dict[str, float] | None = None,
+                   repeat: int = 1) -> list[dict[str, Any]]:
+    """Block-STM with each reduction alone and with none, each bounded by a time limit
+    (``limits`` overrides it per row); ``repeat`` rounds interleaved, medians of the times."""
+    runs: dict[str, list[dict[str, Any]]] = {label: [] for label in labels}
+    for _ in range(repeat):
+        for label in labels:
+            limit = (limits or {}).get(label, time_limit)
+            runs[label].append(shardcheck(f"block-stm, {label}", "block-stm", workload,
+                                          workers, time_limit=limit, **BLOCK_STM_RUNS[label]))
     rows = []
-    combinations: tuple[tuple[str, dict[str, Any]], ...] = (
-        ("none", {"por": False, "symmetry": False}),
-        ("sleep sets", {"por": True, "symmetry": False}),
-        ("symmetry", {"por": False, "symmetry": True}),
-        ("sleep sets + symmetry", {"por": True, "symmetry": True}),
-    )
-    for label, settings in combinations:
-        row = shardcheck(f"block-stm, {label}", "block-stm", workload, workers,
-                         time_limit=time_limit, **settings)
-        row.update(size=f"{workload} x{workers}", variant="a", reduction=label)
+    for label in labels:
+        row = dict(runs[label][0])
+        for field in ("engine_s", "wall_s", "peak_mb"):
+            row[field] = _median([float(r[field]) for r in runs[label]])
+        row.update(size=f"{workload} x{workers}", variant="a", reduction=label,
+                   time_limit=(limits or {}).get(label, time_limit), runs=repeat)
         row["engine_rate"] = _rate(row)
         rows.append(row)
     return rows
+
+
+def block_stm_factors(rows: list[dict[str, Any]], workload: str) -> list[str]:
+    """Each reduction's factors against none on one configuration; when none could not
+    finish, against the compact path (the same states, so the factor is symmetry's) and
+    none's rate against the compact path's."""
+    group = {r["reduction"]: r for r in rows if r.get("reduction") and r["size"] == workload}
+    out = []
+    none = group.get("none")
+    base_label = "none" if none is not None and none.get("complete") else "compact"
+    base = group.get(base_label)
+    for label, r in group.items():
+        if label == base_label:
+            continue
+        if not r.get("complete"):
+            out.append(f"block-stm {workload}, {label}: not complete within "
+                       f"{r['time_limit']:g}s ({r['states']:,} states at "
+                       f"{r['engine_rate'] or 0:,.0f} states/s)")
+            continue
+        if base is None or not base.get("complete"):
+            continue
+        out.append(f"block-stm {workload}, {label} against {base_label}: "
+                   f"{base['states'] / r['states']:.2f}x fewer states, "
+                   f"{base['transitions'] / r['transitions']:.2f}x fewer transitions, "
+                   f"{base['engine_s'] / r['engine_s']:.2f}x less engine time, "
+                   f"{base['wall_s'] / r['wall_s']:.2f}x less wall time "
+                   f"(verdicts {base['verdict']} / {r['verdict']})")
+    compact = group.get("compact")
+    if base_label == "compact" and none is not None and compact is not None \
+            and none.get("engine_rate") and compact.get("complete"):
+        estimate = compact["states"] / none["engine_rate"]
+        out.append(f"block-stm {workload}, none (ordinary path, no reduction): "
+                   f"{none['engine_rate']:,.0f} states/s over its {none['time_limit']:g}s, "
+                   f"so its {compact['states']:,} states would take about {estimate:,.0f}s "
+                   f"({estimate / compact['engine_s']:.1f}x the compact path's "
+                   f"{compact['engine_s']:.1f}s)")
+    return out
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -348,12 +412,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ordinary-sizes", default="M",
                         help="sizes at which the ordinary (not compact) path also runs")
     parser.add_argument("--block-stm", default="counter:txs=4,keys=2",
-                        help="Block-STM workload for the reduction rows")
+                        help="Block-STM workload for the compact rows (issue 8's block); "
+                             "'' skips them")
     parser.add_argument("--block-stm-workers", type=int, default=3)
-    parser.add_argument("--block-stm-time-limit", type=float, default=120.0)
-    parser.add_argument("--block-stm-small", default="counter:txs=3,keys=1",
-                        help="a Block-STM workload (2 workers) small enough to finish "
-                             "unreduced, for the complete reduction factor")
+    parser.add_argument("--block-stm-repeat", type=int, default=1,
+                        help="rounds of the Block-STM rows, interleaved; medians are shown")
+    parser.add_argument("--block-stm-time-limit", type=float, default=1800.0,
+                        help="time limit of each Block-STM row that is meant to finish")
+    parser.add_argument("--block-stm-ordinary-time-limit", type=float, default=120.0,
+                        help="time limit of the ordinary row on --block-stm, which cannot "
+                             "finish: it measures the ordinary path's rate")
+    parser.add_argument("--block-stm-small", default="counter:txs=4,keys=4",
+                        help="a Block-STM workload small enough to finish with every "
+                             "reduction alone and with none, for the complete factors")
+    parser.add_argument("--block-stm-small-workers", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=1,
                         help="rounds of the bank rows, interleaved; medians are shown")
     parser.add_argument("--no-block-stm", action="store_true", help="skip the Block-STM rows")
@@ -380,36 +452,31 @@ def main(argv: list[str] | None = None) -> int:
             print(f"... bank {size}", file=sys.stderr, flush=True)
             rows += bank_rows(size, size in ordinary, Path(work), args.repeat)
     if not args.no_block_stm:
-        print(f"... block-stm {args.block_stm} x{args.block_stm_workers}", file=sys.stderr,
-              flush=True)
-        rows += block_stm_rows(args.block_stm, args.block_stm_workers,
-                               args.block_stm_time_limit)
-        rows += block_stm_rows(args.block_stm_small, 2, args.block_stm_time_limit)
+        if args.block_stm:
+            print(f"... block-stm {args.block_stm} x{args.block_stm_workers}",
+                  file=sys.stderr, flush=True)
+            rows += block_stm_rows(args.block_stm, args.block_stm_workers,
+                                   args.block_stm_time_limit,
+                                   ("compact", "compact + symmetry", "none"),
+                                   {"none": args.block_stm_ordinary_time_limit},
+                                   args.block_stm_repeat)
+        print(f"... block-stm {args.block_stm_small} x{args.block_stm_small_workers}",
+              file=sys.stderr, flush=True)
+        rows += block_stm_rows(args.block_stm_small, args.block_stm_small_workers,
+                               args.block_stm_time_limit, repeat=args.block_stm_repeat)
     load = os.getloadavg()
     print(f"## explore benchmark ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "
-          f"{os.cpu_count()} cores, medians of {args.repeat} interleaved round(s))\n")
+          f"{os.cpu_count()} cores, medians of {args.repeat} interleaved round(s), "
+          f"Block-STM {args.block_stm_repeat})\n")
     print(table(rows))
     print()
     for line in ratios(rows) + memory_per_state(rows, baseline):
         print(f"- {line}")
     for workload in (f"{args.block_stm} x{args.block_stm_workers}",
-                     f"{args.block_stm_small} x2"):
-        group = {r["reduction"]: r for r in rows if r.get("reduction") and r["size"] == workload}
-        none = group.get("none")
-        for label, r in group.items():
-            if label == "none" or none is None:
-                continue
-            if none.get("complete") and r.get("complete"):
-                print(f"- block-stm {workload}, {label}: {none['states'] / r['states']:.2f}x "
-                      f"fewer states, {none['transitions'] / r['transitions']:.2f}x fewer "
-                      f"transitions, {none['engine_s'] / r['engine_s']:.2f}x less time "
-                      f"(verdicts {none['verdict']} / {r['verdict']})")
-            else:
-                print(f"- block-stm {workload}, {label}: not complete within "
-                      f"{args.block_stm_time_limit:g}s ({r['states']:,} states at "
-                      f"{r['engine_rate'] or 0:,.0f} states/s; none: "
-                      f"{none['engine_rate'] or 0:,.0f} states/s)")
+                     f"{args.block_stm_small} x{args.block_stm_small_workers}"):
+        for line in block_stm_factors(rows, workload):
+            print(f"- {line}")
     for note in notes:
         print(f"- {note}")
     if args.json_out:

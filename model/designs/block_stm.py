@@ -30,12 +30,15 @@ the snapshot is taken once every worker has exited.
 
 The mutants carry the bugs of shared/research/designs.md §6.2, M01-M09, each found in
 a real port; their docstrings are in ``MUTANTS`` below.
+
+The explorer's fast path for this design and its mutants (``compact``: states
+hash-consed into ints, each worker's step memoized) is in ``block_stm_compact.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
@@ -66,6 +69,9 @@ from model.language import (
     start,
 )
 from model.store import Store
+
+if TYPE_CHECKING:
+    from model.designs.block_stm_compact import BlockStmPacking
 
 READY, EXECUTING, EXECUTED, ABORTING = "ready", "executing", "executed", "aborting"
 ESTIMATE = -1
@@ -352,6 +358,12 @@ class BlockStm:
         if ordered == state.workers:
             return state
         return _with_workers(state, ordered)
+
+    def compact(self, initial: BlockStmState) -> BlockStmPacking:
+        """The fast path: states hash-consed into ints, each worker's step memoized."""
+        from model.designs.block_stm_compact import BlockStmPacking  # it imports this module
+
+        return BlockStmPacking(self, initial)
 
     def properties(self) -> Sequence[Property]:
         """The invariants I2-I5 and L2 of shared/research/designs.md §1.10."""

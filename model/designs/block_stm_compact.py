@@ -1,0 +1,252 @@
+"""Block-STM's compact fast path: states as ints by hash-consing, steps memoized.
+
+A Block-STM state is a deep value (multi-version memory, read sets, VM frames), so it
+does not fit in hand-laid bit fields the way ``bank``'s does. It is packed by
+hash-consing instead: the shared memory (every field but the workers) and each worker
+are interned into tables, and a state is the int of their ids side by side::
+
+    code = w_0 | w_1 << 32 | ... | w_(K-1) << 32(K-1) | shared << 32K
+
+A worker's step reads and writes only the shared memory and the worker itself (no
+handler of ``BlockStm`` looks at another worker), so it is a function of the pair
+``(shared id, worker id)``. The packing memoizes that function: the first time a pair
+is met it runs the design's own handler on a state holding just that worker and interns
+what comes out; every later time is one dict lookup. Successors are then ints put
+together from ids, with no ``Action``, no state object and no encoding.
+
+The state properties (I3, I4, I5, L2) are decided on per-component summaries kept
+beside the tables, exactly as the design's own functions decide them; a state where one
+might fail, or a terminal one, is returned as notable (None) and the explorer judges it
+the ordinary way.
+
+Ids are handed out in order of first appearance, which a deterministic search order
+fixes, so the same run packs the same states to the same ints every time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from model.designs import block_stm as bs
+
+if TYPE_CHECKING:
+    from model.designs.block_stm import BlockStm, BlockStmState, Worker
+
+ID_BITS = 32
+"""Bits of one worker id in a code; the shared id takes the bits above the workers."""
+
+Shared = tuple[Any, ...]
+"""Every field of a ``BlockStmState`` but ``block`` and ``workers``, in field order."""
+
+NOTABLE = -1
+"""A memo entry saying: this worker, in this shared memory, breaks I3 (judge the state)."""
+
+
+def _shared(state: BlockStmState) -> Shared:
+    return (state.execution_idx, state.validation_idx, state.decrease_cnt,
+            state.num_active_tasks, state.done_marker, state.status, state.dependencies,
+            state.data, state.last_writes, state.last_reads, state.reverted)
+
+
+def _rebuild(block: Any, shared: Shared, workers: tuple[Worker, ...]) -> BlockStmState:
+    """``_shared``'s inverse, with the workers put back."""
+    (execution_idx, validation_idx, decrease_cnt, active, done_marker, status, dependencies,
+     data, last_writes, last_reads, reverted) = shared
+    return bs.BlockStmState(block, execution_idx, validation_idx, decrease_cnt, active,
+                            done_marker, status, dependencies, data, last_writes, last_reads,
+                            reverted, workers)
+
+
+class BlockStmPacking:
+    """One run's Block-STM states as ints (``model.Compact``), for the run from ``initial``."""
+
+    def __init__(self, design: BlockStm, initial: BlockStmState) -> None:
+        self.design = design
+        self.block = initial.block
+        self.k = k = len(initial.workers)
+        self.n = len(initial.status)
+        self.bound = bs.incarnation_bound(self.n, k)
+        self.shared_shift = k * ID_BITS
+        self.id_mask = (1 << ID_BITS) - 1
+        self.slots = tuple(w * ID_BITS for w in range(k))
+        self._shared_ids: dict[Shared, int] = {}
+        self.shared_values: list[Shared] = []
+        # Per shared id: (num_active_tasks, blockers I5 needs draining), or None when a
+        # state property fails whatever the workers are (L2, I4's sign, I5's statuses).
+        self._shared_info: list[tuple[int, int] | None] = []
+        self._worker_ids: dict[Worker, int] = {}
+        self.worker_values: list[Worker] = []
+        # Per worker id: counted in num_active_tasks (I4); the bit of the transaction it
+        # executes (I3); the bit of the transaction whose dependencies it drains (I5).
+        self._counted: list[int] = []
+        self._executes: list[int] = []
+        self._drains: list[int] = []
+        # (shared id << ID_BITS | worker id) -> (shared id' << ID_BITS | worker id'), or
+        # NOTABLE.
+        self._memo: dict[int, int] = {}
+        self.exited = self._worker(bs.EXITED)
+        # The two hot entry points are the closures themselves, with no method call on
+        # the way (a tenth of the search time on issue 8's block).
+        self.successors: Callable[[int], list[int] | None] = self._build_successors()
+        """``pack(step(s, a))`` for each ``a`` in ``actions(s)``, in worker order; None
+        when the state is terminal or one of I3, I4, I5, L2 fails in it."""
+        self.canonical: Callable[[int], int] = self._build_canonical()
+        """The worker ids sorted: one int per renaming of the workers."""
+
+    # Interning ---------------------------------------------------------------------------
+
+    def _intern_shared(self, shared: Shared) -> int:
+        found = self._shared_ids.get(shared)
+        if found is not None:
+            return found
+        number = len(self.shared_values)
+        self._shared_ids[shared] = number
+        self.shared_values.append(shared)
+        self._shared_info.append(self._summarize_shared(shared))
+        return number
+
+    def _summarize_shared(self, shared: Shared) -> tuple[int, int] | None:
+        active, status, dependencies = shared[3], shared[5], shared[6]
+        if active < 0:
+            return None  # I4
+        if any(inc > self.bound for inc, _ in status):
+            return None  # L2
+        need = 0
+        for blocker, waiting in enumerate(dependencies):
+            for j in waiting:
+                if status[j][1] != bs.ABORTING:
+                    return None  # I5, whatever the workers do
+            if waiting and status[blocker][1] == bs.EXECUTED:
+                need |= 1 << blocker
+        return active, need
+
+    def _worker(self, worker: Worker) -> int:
+        found = self._worker_ids.get(worker)
+        if found is not None:
+            return found
+        number = len(self.worker_values)
+        if number > self.id_mask:
+            raise OverflowError(f"more than {self.id_mask + 1:,} distinct workers in one run")
+        self._worker_ids[worker] = number
+        self.worker_values.append(worker)
+        task = worker.task
+        self._counted.append(int(self.design._holds_count(worker)))
+        executes = task is not None and task.kind == bs.EXECUTE and worker.pc in bs._EXECUTING
+        self._executes.append(1 << task.tx if executes and task is not None else 0)
+        drains = task is not None and worker.pc == "finish_execution.dependencies"
+        self._drains.append(1 << task.tx if drains and task is not None else 0)
+        return number
+
+    # The Compact protocol ------------------------------------------------------------------
+
+    def pack(self, state: BlockStmState) -> int:
+        """The int a state packs into (interning any component not seen before)."""
+        code = self._intern_shared(_shared(state)) << self.shared_shift
+        for shift, worker in zip(self.slots, state.workers, strict=True):
+            code |= self._worker(worker) << shift
+        return code
+
+    def unpack(self, code: int) -> BlockStmState:
+        """The state an int stands for (``pack``'s inverse)."""
+        shared = self.shared_values[code >> self.shared_shift]
+        workers = tuple(self.worker_values[(code >> shift) & self.id_mask]
+                        for shift in self.slots)
+        return _rebuild(self.block, shared, workers)
+
+    # The hot paths -----------------------------------------------------------------------
+
+    def _step_pair(self, shared_id: int, worker_id: int) -> int:
+        """A worker's step in a shared memory, as ids; NOTABLE if I3 fails there."""
+        shared = self.shared_values[shared_id]
+        worker = self.worker_values[worker_id]
+        key = shared_id << ID_BITS | worker_id
+        task = worker.task
+        if self._executes[worker_id] and task is not None and shared[5][task.tx][0] != task.inc:
+            self._memo[key] = NOTABLE
+            return NOTABLE
+        state = _rebuild(self.block, shared, (worker,))
+        after = self.design._step(state, 0, worker)
+        moved = after.workers[0]
+        same = (after.data is state.data and after.status is state.status
+                and after.execution_idx == state.execution_idx
+                and after.validation_idx == state.validation_idx
+                and after.decrease_cnt == state.decrease_cnt
+                and after.num_active_tasks == state.num_active_tasks
+                and after.done_marker == state.done_marker
+                and after.dependencies is state.dependencies
+                and after.last_writes is state.last_writes
+                and after.last_reads is state.last_reads
+                and after.reverted is state.reverted)
+        shared_after = shared_id if same else self._intern_shared(_shared(after))
+        result = shared_after << ID_BITS | self._worker(moved)
+        self._memo[key] = result
+        return result
+
+    def _build_successors(self) -> Callable[[int], list[int] | None]:
+        # A closure over the tables: the hot loop reads locals, not attributes.
+        shared_shift, id_mask, exited = self.shared_shift, self.id_mask, self.exited
+        low = (1 << shared_shift) - 1
+        slots = tuple((shift, low & ~(id_mask << shift)) for shift in self.slots)
+        shared_info, memo_get, step_pair = self._shared_info, self._memo.get, self._step_pair
+        counted_of, executes_of, drains_of = self._counted, self._executes, self._drains
+
+        def successors(code: int) -> list[int] | None:
+            shared_id = code >> shared_shift
+            info = shared_info[shared_id]
+            if info is None:
+                return None
+            active, need = info
+            base = shared_id << ID_BITS
+            out = []
+            counted = executing = draining = 0
+            for shift, keep in slots:
+                worker_id = (code >> shift) & id_mask
+                if worker_id == exited:
+                    continue
+                counted += counted_of[worker_id]
+                bit = executes_of[worker_id]
+                if bit:
+                    if executing & bit:
+                        return None  # I3: two workers execute one transaction
+                    executing |= bit
+                draining |= drains_of[worker_id]
+                moved = memo_get(base | worker_id)
+                if moved is None:
+                    moved = step_pair(shared_id, worker_id)
+                if moved < 0:
+                    return None
+                out.append((moved >> ID_BITS) << shared_shift | (code & keep)
+                           | (moved & id_mask) << shift)
+            if not out or counted != active or need & ~draining:
+                return None  # terminal, I4 or I5
+            return out
+
+        return successors
+
+    def _build_canonical(self) -> Callable[[int], int]:
+        shifts, mask = self.slots, self.id_mask
+        high = ~((1 << self.shared_shift) - 1)
+        if len(shifts) == 3:  # a sorting network, no list to sort
+            s0, s1, s2 = shifts
+
+            def canonical3(code: int) -> int:
+                a, b, c = code & mask, (code >> s1) & mask, (code >> s2) & mask
+                if a > b:
+                    a, b = b, a
+                if b > c:
+                    b, c = c, b
+                    if a > b:
+                        a, b = b, a
+                return (code & high) | a << s0 | b << s1 | c << s2
+
+            return canonical3
+
+        def canonical(code: int) -> int:
+            fields = sorted([(code >> s) & mask for s in shifts])
+            out = code & high
+            for shift, field in zip(shifts, fields, strict=True):
+                out |= field << shift
+            return out
+
+        return canonical
