@@ -23,7 +23,8 @@ in the next level are the ranks of the non-terminal new states in that order. Wh
 partition holds clearly more of the next level than its share (a search starts with one
 state in one place), some of its states move, pickled, to the others.
 
-A design with a compact path (``model.Compact``) is searched on it, as the serial
+A design with a portable compact path (``model.portable_packing``: packed ints that mean
+the same state in every process) is searched on it, as the serial
 ``_compact_levels`` searches it, by :class:`CompactPartition`: there a candidate travels
 with its packed state to its key's owner, and the winner stays there, so there is no
 judge round and no evening out; the coordinator counts each level as the serial compact
@@ -856,8 +857,9 @@ def compact_owner(key: int, partitions: int) -> int:
 
 
 def uses_compact(design: model.Design, settings: SearchSettings) -> bool:
-    """Whether a parallel search of ``design`` runs on its compact path."""
-    return settings.compact and isinstance(design, model.Compactable)
+    """Whether a parallel search of ``design`` runs on its compact path: only a packing
+    whose ints mean the same state in every process can travel between them."""
+    return settings.compact and model.portable_packing(design)
 
 
 Box = tuple[list[int], list[int], list[int]]

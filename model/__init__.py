@@ -24,6 +24,7 @@ from model.api import (
     TxStatus,
     Workload,
     design_criteria,
+    portable_packing,
 )
 from model.designs import builtin_designs
 from model.encoding import Constant, canonical_bytes, digest, fingerprint
@@ -104,4 +105,5 @@ __all__ = [
     "execute_transaction",
     "fingerprint",
     "observe",
+    "portable_packing",
 ]

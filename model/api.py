@@ -414,10 +414,23 @@ class Graded(Protocol):
 
 @runtime_checkable
 class Compactable(Protocol):
-    """A design that offers the compact fast path (see ``Compact``)."""
+    """A design that offers the compact fast path (see ``Compact``).
+
+    A packing may number what it meets as a run goes (hash-consing, as Block-STM's and
+    bft's do), so that its ints mean something only in the process that packed them. A
+    design whose ints depend on the state alone (bit fields, as the bank's) says so with
+    the class attribute ``portable_packing = True``: a parallel search (``--jobs``) then
+    ships packed states between its processes; any other compact design is searched in
+    parallel on the ordinary path.
+    """
 
     def compact(self, initial: Any) -> Compact:
         """The packing for the run that starts in ``initial``."""
+
+
+def portable_packing(design: object) -> bool:
+    """Whether a design's packed states mean the same state in every process."""
+    return isinstance(design, Compactable) and getattr(design, "portable_packing", False) is True
 
 
 @attrs.frozen

@@ -234,3 +234,22 @@ def test_two_processes_reproduce_the_compact_search_at_size_l() -> None:
     config = model.Config(model.build_workload("bank:txs=5,accounts=3"), 3)
     assert _same(explore_parallel(ref, config, SearchSettings(), jobs=2)) == \
         _same(explore(design, config, SearchSettings()))
+
+
+@pytest.mark.parametrize(("spec", "workload", "workers", "states"), [
+    ("block-stm", "counter:txs=2,keys=1", 2, 10_784),
+    ("bft", "bft:txs=1,rounds=1", 2, 299),
+])
+def test_hash_consed_packings_stay_in_their_process(spec: str, workload: str, workers: int,
+                                                    states: int) -> None:
+    """Block-STM and bft number what they meet as they go, so their packed ints mean
+    nothing in another process: two processes search them on the ordinary path, and
+    count what the serial compact search counts."""
+    design, ref = resolve_design(spec)
+    assert isinstance(design, model.Compactable) and not model.portable_packing(design)
+    assert not parallel.parallel_settings(SearchSettings(), design).compact
+    config = model.Config(model.build_workload(workload), workers)
+    found = explore_parallel(ref, config, SearchSettings(), jobs=2)
+    assert found.verdict == "pass" and found.stats.engine == "ordinary"
+    assert found.stats.states == explore(design, config, SearchSettings()).stats.states \
+        == states

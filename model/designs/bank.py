@@ -136,6 +136,8 @@ class Bank:
     name = "bank"
     summary = "standard benchmark: K workers run N transfers with no validation (peers' model)"
     criteria: tuple[str, ...] = ()
+    portable_packing = True
+    """Bit fields: a packed state is the same int in every process (``model.Compactable``)."""
 
     def __init__(self, final_sum: bool = False) -> None:
         self.final_sum = final_sum
