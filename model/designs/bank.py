@@ -43,6 +43,7 @@ import attrs
 from model.api import Action, Config, KnownFailure, Mutant, Outcome, ParamValue, Property
 from model.encoding import Constant
 from model.language import BinOp, Const, Read, Transaction, Var, Write
+from model.packing import field_sorter
 from model.store import Store
 from model.workloads import WorkloadError
 
@@ -470,28 +471,5 @@ class BankPacking:
         return self._canonical(code)
 
     def _build_canonical(self) -> Callable[[int], int]:
-        low_mask = (1 << self.base) - 1
-        shifts, mask = self.w_shift, self.w_mask
-        if len(shifts) == 3:  # the benchmark's K: a sorting network, no list to sort
-            s0, s1, s2 = shifts
-
-            def canonical3(code: int) -> int:
-                a, b, c = (code >> s0) & mask, (code >> s1) & mask, (code >> s2) & mask
-                if a > b:
-                    a, b = b, a
-                if b > c:
-                    b, c = c, b
-                    if a > b:
-                        a, b = b, a
-                return (code & low_mask) | a << s0 | b << s1 | c << s2
-
-            return canonical3
-
-        def canonical(code: int) -> int:
-            fields = sorted([(code >> s) & mask for s in shifts])
-            out = code & low_mask
-            for shift, field in zip(shifts, fields, strict=True):
-                out |= field << shift
-            return out
-
-        return canonical
+        # The fields above ``base`` are the workers'; the bits below it are shared.
+        return field_sorter(self.w_shift, self.w_mask, (1 << self.base) - 1)

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from model.designs import block_stm as bs
+from model.packing import field_sorter
 
 if TYPE_CHECKING:
     from model.designs.block_stm import BlockStm, BlockStmState, Worker
@@ -225,28 +226,5 @@ class BlockStmPacking:
         return successors
 
     def _build_canonical(self) -> Callable[[int], int]:
-        shifts, mask = self.slots, self.id_mask
-        high = ~((1 << self.shared_shift) - 1)
-        if len(shifts) == 3:  # a sorting network, no list to sort
-            s0, s1, s2 = shifts
-
-            def canonical3(code: int) -> int:
-                a, b, c = code & mask, (code >> s1) & mask, (code >> s2) & mask
-                if a > b:
-                    a, b = b, a
-                if b > c:
-                    b, c = c, b
-                    if a > b:
-                        a, b = b, a
-                return (code & high) | a << s0 | b << s1 | c << s2
-
-            return canonical3
-
-        def canonical(code: int) -> int:
-            fields = sorted([(code >> s) & mask for s in shifts])
-            out = code & high
-            for shift, field in zip(shifts, fields, strict=True):
-                out |= field << shift
-            return out
-
-        return canonical
+        # Every field below the shared id is a worker's: sort them, keep the shared id.
+        return field_sorter(self.slots, self.id_mask, ~((1 << self.shared_shift) - 1))
