@@ -13,6 +13,7 @@ from checker import SearchSettings, explore, load_trace, replay, write_trace
 from checker.designs import DesignRef
 from checker.fuzz.api import FuzzFailure, fuzz_design
 from checker.trace import Trace
+from model.designs import bft as bft_module
 from model.designs.bft import MUTANTS, Bft
 
 from .cli_helpers import assert_bad_input, flat, invoke
@@ -123,14 +124,40 @@ def test_breadth_first_search_finds_each_mutant_and_the_trace_replays(
 
 
 def test_the_weak_quorum_fork_reads_per_replica() -> None:
-    """The kept trace shows each replica's upon rules in its column, and what they sent."""
+    """The kept trace shows each replica's upon rules in its column, the messages each
+    rule acts on (its deliveries: Byzantine r0's two proposals, and each side's f+1
+    prevotes and precommits), and what each replica sent."""
     path = Path(__file__).parent.parent / "traces" / "bft" / "weak-quorum.trace.json"
     shown = flat(invoke("replay", str(path)).output)
     for column in ("m0/r1", "m0/r2"):
         assert column in shown
-    for fragment in ("on-proposal round=0 value=T0 vr=-1", "on-polka round=0 value=empty",
-                     "decide round=0 value=T0", "prevotes: () → (Vote(round=0, value='T0'),)"):
+    for fragment in ("on-proposal round=0 value=T0 vr=-1 from=r0",
+                     "on-proposal round=0 value=empty vr=-1 from=r0",
+                     "on-polka round=0 value=T0 from=r0,r1",
+                     "on-polka round=0 value=empty from=r0,r2",
+                     "decide round=0 value=T0 from=r0,r1",
+                     "replicas[0][1].prevotes: () → (Vote(round=0,"):
         assert fragment in shown, fragment
+
+
+def test_a_rule_names_only_the_messages_its_footprint_reads() -> None:
+    """A rule's senders grow only by sends to the objects it reads, so an action another
+    replica's independent step leaves enabled is still the same action (sleep sets rely
+    on it); and the compact path, which never shows an action, names no senders."""
+    workload = model.build_workload("bft:txs=1,rounds=2")
+    state = BFT.initial(model.Config(workload, 2))
+    for _ in range(12):
+        actions = BFT.actions(state)
+        if not actions:
+            break
+        for a in actions:
+            after = BFT.step(state, a)
+            for b in BFT.actions(state):
+                if b.actor != a.actor and not a.conflicts_with(b):
+                    assert b in BFT.actions(after), (a.label(), b.label())
+        state = BFT.step(state, actions[len(actions) // 2])
+    sent = bft_module._Sent.of_logs([], 1)
+    assert sent.names is None and sent.who(bft_module.PREVOTE, 0) is None
 
 
 def test_every_mutant_names_its_bug_and_how_it_is_found() -> None:

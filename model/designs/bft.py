@@ -239,10 +239,12 @@ class _Sent:
     """What the honest replicas of one module have sent, counted as the upon rules count.
 
     Byzantine senders are counted as having sent every vote, so a count is the honest
-    senders plus ``byzantine``.
+    senders plus ``byzantine``. Built from a module's replicas (the ordinary path), it
+    also knows who sent what, so that a rule can name the messages it acts on; built from
+    bare logs (the compact path, which never shows an action), it does not.
     """
 
-    __slots__ = ("byzantine", "precommits", "prevotes", "proposals", "senders")
+    __slots__ = ("byzantine", "names", "precommits", "prevotes", "proposals", "senders")
 
     def __init__(self, replicas: tuple[Replica | None, ...], byzantine: int) -> None:
         self.byzantine = byzantine
@@ -250,24 +252,44 @@ class _Sent:
         self.precommits: dict[Vote, int] = {}
         self.proposals: dict[int, tuple[Proposal, ...]] = {}
         self.senders: dict[int, int] = {}  # round -> honest replicas with a message in it
-        for replica in replicas:
+        # (kind, round, value or None for any) -> honest senders, in index order
+        self.names: dict[tuple[str, int, str | None], list[int]] | None = (
+            {} if replicas else None)
+        for i, replica in enumerate(replicas):
             if replica is not None:
-                self._add(_log(replica))
+                self._add(_log(replica), i)
 
-    def _add(self, log: _Log) -> None:
+    def _add(self, log: _Log, index: int | None = None) -> None:
         proposals, prevotes, precommits = log
         rounds = set()
         for vote in prevotes:
             self.prevotes[vote] = self.prevotes.get(vote, 0) + 1
             rounds.add(vote.round)
+            self._name(index, PREVOTE, vote)
         for vote in precommits:
             self.precommits[vote] = self.precommits.get(vote, 0) + 1
             rounds.add(vote.round)
+            self._name(index, PRECOMMIT, vote)
         for proposal in proposals:
             self.proposals[proposal.round] = (proposal,)
             rounds.add(proposal.round)
         for r in rounds:
             self.senders[r] = self.senders.get(r, 0) + 1
+            if self.names is not None and index is not None:
+                self.names.setdefault(("any", r, None), []).append(index)
+
+    def _name(self, index: int | None, kind: str, vote: Vote) -> None:
+        if self.names is not None and index is not None:
+            self.names.setdefault((kind, vote.round, vote.value), []).append(index)
+            self.names.setdefault((kind, vote.round, None), []).append(index)
+
+    def who(self, kind: str, round_: int, value: str | None = None) -> str | None:
+        """The replicas whose ``kind`` messages of ``round_`` (for ``value``, or any) are
+        sent, Byzantine ones included (``r0,r2,r3``); None when not known."""
+        if self.names is None:
+            return None
+        honest = self.names.get((kind, round_, value), [])
+        return ",".join(f"r{i}" for i in sorted({*range(self.byzantine), *honest}))
 
     @classmethod
     def of_logs(cls, logs: Sequence[_Log], byzantine: int) -> _Sent:
@@ -608,6 +630,13 @@ class Bft:
             writes = {own} if sends is None else {own, _sent(sends, module.name, r)}
             return Action(actor, name, params, reads | {own}, writes)
 
+        def acting_on(params: tuple[tuple[str, int | str], ...],
+                      senders: str | None) -> tuple[tuple[str, int | str], ...]:
+            # The messages a rule acts on, as if just they had been delivered to it: the
+            # timeline's deliveries. They only grow by sends the rule's footprint reads,
+            # so an action stays the same action while the reduction holds it asleep.
+            return params if senders is None else (*params, ("from", senders))
+
         # l.49: a proposal and 2f+1 precommits for it, in any round: decide
         for dr in range(setup.rounds):
             decidable: list[str] = []
@@ -616,7 +645,8 @@ class Bft:
                         and self._valid(module, p.value)):
                     decidable.append(p.value)
             for value in decidable:
-                yield Action(actor, DECIDE, (("round", dr), ("value", value)),
+                yield Action(actor, DECIDE, acting_on((("round", dr), ("value", value)),
+                                                      sent.who(PRECOMMIT, dr, value)),
                              {own, _sent(PROPOSAL, module.name, dr),
                               _sent(PRECOMMIT, module.name, dr), VERSION_FAULTS_OBJECT},
                              {own})
@@ -625,7 +655,9 @@ class Bft:
             if sent.senders_in(later) >= setup.f + 1:
                 reads = {_sent(k, module.name, later) for k in (PROPOSAL, PREVOTE, PRECOMMIT)}
                 writes = {own, _sent(PROPOSAL, module.name, later)}
-                yield Action(actor, SKIP, (("round", later),), reads | {own}, writes)
+                yield Action(actor, SKIP, acting_on((("round", later),),
+                                                    sent.who("any", later)),
+                             reads | {own}, writes)
         if step == PROPOSE:
             # l.22 and l.28: the round's proposal, with a polka for its valid round if any
             for p in _proposals(setup, sent, m, r):
@@ -634,8 +666,9 @@ class Bft:
                     reads = {_sent(PROPOSAL, module.name, r)}
                     if p.valid_round >= 0:
                         reads.add(_sent(PREVOTE, module.name, p.valid_round))
-                    yield rule(ON_PROPOSAL, (("round", r), ("value", p.value),
-                                             ("vr", p.valid_round)), reads, PREVOTE)
+                    yield rule(ON_PROPOSAL, acting_on(
+                        (("round", r), ("value", p.value), ("vr", p.valid_round)),
+                        None if sent.names is None else f"r{r % setup.n}"), reads, PREVOTE)
             if r % setup.n != i:  # l.21: only a replica that does not propose waits
                 yield rule(TIMEOUT_PROPOSE, (("round", r),), set(), PREVOTE)
         else:
@@ -647,21 +680,25 @@ class Bft:
                             and sent.prevotes_for(r, p.value) >= q):
                         polkas.append(p.value)
                 for value in polkas:
-                    yield rule(ON_POLKA, (("round", r), ("value", value)),
+                    yield rule(ON_POLKA, acting_on((("round", r), ("value", value)),
+                                                   sent.who(PREVOTE, r, value)),
                                {_sent(PROPOSAL, module.name, r), _sent(PREVOTE, module.name, r)},
                                PRECOMMIT if step == PREVOTE else None)
             if step == PREVOTE:
                 # l.44: 2f+1 nil prevotes
                 if sent.prevotes_for(r, NIL) >= q:
-                    yield rule(ON_NIL_POLKA, (("round", r),),
+                    yield rule(ON_NIL_POLKA, acting_on((("round", r),),
+                                                       sent.who(PREVOTE, r, NIL)),
                                {_sent(PREVOTE, module.name, r)}, PRECOMMIT)
                 # l.34 schedules it, l.61-64 fires it
                 if sent.prevotes_in(r) >= q:
-                    yield rule(TIMEOUT_PREVOTE, (("round", r),),
+                    yield rule(TIMEOUT_PREVOTE, acting_on((("round", r),),
+                                                          sent.who(PREVOTE, r)),
                                {_sent(PREVOTE, module.name, r)}, PRECOMMIT)
         # l.47 schedules it, l.65-67 fires it; the round bound stops it
         if r + 1 < setup.rounds and sent.precommits_in(r) >= q:
-            yield Action(actor, TIMEOUT_PRECOMMIT, (("round", r),),
+            yield Action(actor, TIMEOUT_PRECOMMIT, acting_on((("round", r),),
+                                                             sent.who(PRECOMMIT, r)),
                          {own, _sent(PRECOMMIT, module.name, r)},
                          {own, _sent(PROPOSAL, module.name, r + 1)})
 
