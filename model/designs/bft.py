@@ -239,14 +239,16 @@ class _Sent:
     """What the honest replicas of one module have sent, counted as the upon rules count.
 
     Byzantine senders are counted as having sent every vote, so a count is the honest
-    senders plus ``byzantine``. Built from a module's replicas (the ordinary path), it
-    also knows who sent what, so that a rule can name the messages it acts on; built from
-    bare logs (the compact path, which never shows an action), it does not.
+    senders plus ``byzantine``. Built ``named`` (for ``actions``), it also knows who sent
+    what, so that a rule can name the messages it acts on; built from bare logs (the
+    compact path, which never shows an action) or to ask only whether a rule is enabled,
+    it does not.
     """
 
     __slots__ = ("byzantine", "names", "precommits", "prevotes", "proposals", "senders")
 
-    def __init__(self, replicas: tuple[Replica | None, ...], byzantine: int) -> None:
+    def __init__(self, replicas: tuple[Replica | None, ...], byzantine: int,
+                 named: bool = True) -> None:
         self.byzantine = byzantine
         self.prevotes: dict[Vote, int] = {}
         self.precommits: dict[Vote, int] = {}
@@ -254,7 +256,7 @@ class _Sent:
         self.senders: dict[int, int] = {}  # round -> honest replicas with a message in it
         # (kind, round, value or None for any) -> honest senders, in index order
         self.names: dict[tuple[str, int, str | None], list[int]] | None = (
-            {} if replicas else None)
+            {} if named else None)
         for i, replica in enumerate(replicas):
             if replica is not None:
                 self._add(_log(replica), i)
@@ -294,7 +296,7 @@ class _Sent:
     @classmethod
     def of_logs(cls, logs: Sequence[_Log], byzantine: int) -> _Sent:
         """What honest replicas with these logs have sent."""
-        sent = cls((), byzantine)
+        sent = cls((), byzantine, named=False)
         for log in logs:
             sent._add(log)
         return sent
@@ -471,7 +473,8 @@ class Bft:
                 if state.crashes_left > 0:
                     return False
                 if sent is None:
-                    sent = _Sent(state.replicas[m], setup.byzantine)
+                    # Only whether a rule is enabled matters here, not whom it names.
+                    sent = _Sent(state.replicas[m], setup.byzantine, named=False)
                 if next(self._rules(setup, sent, m, i, replica), None) is not None:
                     return False
         return True
