@@ -158,7 +158,8 @@ def _search_options(func: F) -> F:
 @click.option("--jobs", "-j", type=int, default=1, show_default=True,
               help="Search breadth-first with this many local processes; the result is the "
                    "serial --no-por one, byte for byte: on the design's compact path "
-                   "(symmetry, persistent sets) when it has one (docs/parallel.md).")
+                   "(symmetry, persistent sets) when its packing is portable across "
+                   "processes, otherwise --no-compact (docs/parallel.md).")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
               help="Search on a Dask cluster (tcp://host:8786), one partition per worker, "
                    "or --jobs partitions; needs pip install 'shardcheck[cluster]'.")
