@@ -1,0 +1,25 @@
+"""A design as the checker sees it: found by name, its code called safely, its states judged.
+
+Every other part of the checker reaches a design through this package: ``resolve_design``
+turns what the user typed into a design, ``call_design`` runs the design's own code so
+that its failures are reported as the design's, ``Judge`` checks its properties on every
+state, ``Step`` and ``changes`` describe one step of a run.
+"""
+
+from shardcheck.checker.design.diff import changes
+from shardcheck.checker.design.guard import call_design
+from shardcheck.checker.design.properties import BUILTIN_PROPERTIES, Judge, Violation
+from shardcheck.checker.design.resolve import DesignRef, parse_design_spec, resolve_design
+from shardcheck.checker.design.step import Step
+
+__all__ = [
+    "BUILTIN_PROPERTIES",
+    "DesignRef",
+    "Judge",
+    "Step",
+    "Violation",
+    "call_design",
+    "changes",
+    "parse_design_spec",
+    "resolve_design",
+]

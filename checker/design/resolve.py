@@ -1,0 +1,136 @@
+"""Finding a design by what the user typed: a built-in name or ``file.py:Name``."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib.util
+import inspect
+import sys
+from pathlib import Path
+
+import attrs
+
+from shardcheck import model
+from shardcheck.checker.errors import USER_CODE_FAILURES, DesignLoadError
+
+
+@attrs.frozen
+class DesignRef:
+    """Which design a run used: a built-in name, or a class in a user's file; and the mutant."""
+
+    name: str
+    mutant: str | None = None
+    file: str | None = None
+
+    def spec(self) -> str:
+        """The DESIGN argument that names this design again."""
+        base = f"{self.file}:{self.name}" if self.file else self.name
+        return f"{base}:{self.mutant}" if self.mutant else base
+
+
+def parse_design_spec(text: str) -> DesignRef:
+    """Split ``name[:mutant]`` or ``path.py:Name[:mutant]``."""
+    if ".py:" in text:
+        path, _, rest = text.partition(".py:")
+        name, _, mutant = rest.partition(":")
+        if not name:
+            raise DesignLoadError(f"{text!r}: name the design in the file, as {path}.py:MyDesign")
+        return DesignRef(name, mutant or None, path + ".py")
+    if text.endswith(".py"):
+        raise DesignLoadError(
+            f"{text!r}: name the design inside the file too, as {text}:MyDesign"
+        )
+    name, _, mutant = text.partition(":")
+    return DesignRef(name, mutant or None, None)
+
+
+def _suggest(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def load_design_file(path: str, name: str) -> model.Design:
+    """Import a user's design from ``path`` under a private module name, then pick ``name``.
+
+    The private name (derived from the file's resolved path) keeps a user's
+    ``model.py`` or ``checker.py`` from shadowing ours, and two files with the same
+    name from shadowing each other.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise DesignLoadError(f"design file {path} does not exist")
+    resolved = file.resolve()
+    module_name = "shardcheck_user_" + hashlib.blake2b(
+        str(resolved).encode(), digest_size=8).hexdigest()
+    module = sys.modules.get(module_name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(module_name, resolved)
+        if spec is None or spec.loader is None:
+            raise DesignLoadError(f"design file {path} cannot be imported as Python")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except USER_CODE_FAILURES as exc:  # the user's code: any failure is theirs to see
+            del sys.modules[module_name]
+            where = ""
+            tb = exc.__traceback__
+            while tb is not None:
+                if tb.tb_frame.f_code.co_filename == str(resolved):
+                    where = f" (line {tb.tb_lineno})"
+                tb = tb.tb_next
+            raise DesignLoadError(
+                f"design file {path} failed to load{where}: {type(exc).__name__}: {exc}"
+            ) from None
+    obj = getattr(module, name, None)
+    if obj is None:
+        found = [n for n, v in vars(module).items() if inspect.isclass(v) and
+                 v.__module__ == module_name]
+        raise DesignLoadError(
+            f"design file {path} has no {name!r}{_suggest(name, found)}"
+            + (f" (classes in it: {', '.join(found)})" if found else "")
+        )
+    if inspect.isclass(obj):
+        try:
+            obj = obj()
+        except USER_CODE_FAILURES as exc:
+            raise DesignLoadError(
+                f"{path}:{name} could not be created with no arguments: {exc}"
+            ) from None
+    if not isinstance(obj, model.Design):
+        missing = [m for m in ("name", "summary", "initial", "actions", "step", "is_terminal",
+                               "outcome", "properties", "mutants") if not hasattr(obj, m)]
+        raise DesignLoadError(
+            f"{path}:{name} is not a design: it lacks {', '.join(missing)} "
+            "(see the Design protocol in model/api.py and docs/tutorial.md)"
+        )
+    return obj
+
+
+def resolve_design(text: str | DesignRef) -> tuple[model.Design, DesignRef]:
+    """The design (or mutant) the user named, and a reference that names it again."""
+    ref = parse_design_spec(text) if isinstance(text, str) else text
+    if ref.file is not None:
+        base = load_design_file(ref.file, ref.name)
+    else:
+        builtins = model.builtin_designs()
+        found = builtins.get(ref.name)
+        if found is None:
+            raise DesignLoadError(
+                f"unknown design {ref.name!r}{_suggest(ref.name, sorted(builtins))} "
+                f"(built-in designs: {', '.join(sorted(builtins))}; or give path/to/file.py:Name)"
+            )
+        base = found
+    if ref.mutant is None:
+        return base, ref
+    mutants = {m.name: m for m in base.mutants()}
+    mutant = mutants.get(ref.mutant)
+    if mutant is None:
+        if not mutants:
+            raise DesignLoadError(f"design {ref.name!r} has no mutants")
+        raise DesignLoadError(
+            f"design {ref.name!r} has no mutant {ref.mutant!r}"
+            f"{_suggest(ref.mutant, sorted(mutants))} (mutants: {', '.join(sorted(mutants))})"
+        )
+    return mutant.design, ref

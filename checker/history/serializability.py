@@ -1,0 +1,333 @@
+"""The serializability criteria, each a verdict with its witness or its anomalies.
+
+``serializable``       conflict serializable (Adya PL-3): the dependency graph is acyclic.
+``view-serializable``  some serial order gives every read the same writer and the store
+                       the same final writes (weaker: blind writes may be reordered).
+``preset-order``       the preset (block) order itself is such an order: what a
+                       deterministic chain promises; one linear replay, no solver.
+``global-order``       every module's sub-history is view serializable and one order
+                       serves all of them, a cross-module transaction placed the same
+                       way everywhere.
+
+Every witness order is replayed against the history before it is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import attrs
+
+from shardcheck.checker.errors import BadInput, InternalError
+from shardcheck.checker.history.anomalies import Anomaly, Edge
+from shardcheck.checker.history.dsg import check_conflict, lost_updates, missing_versions
+from shardcheck.checker.history.indexed import (
+    Indexed,
+    check_references,
+    collector_paused,
+    compile_history,
+    replay_order,
+)
+from shardcheck.checker.history.indexed import structural_anomalies as find_structural
+from shardcheck.checker.history.polygraph import PolygraphStats, ViewResult, check_view
+from shardcheck.checker.history.records import History, Write
+
+SERIALIZABLE = "serializable"
+VIEW_SERIALIZABLE = "view-serializable"
+PRESET_ORDER = "preset-order"
+GLOBAL_ORDER = "global-order"
+
+CRITERIA: dict[str, str] = {
+    SERIALIZABLE: "conflict serializable: the ww/wr/rw dependency graph is acyclic "
+                  "(needs each key's version order)",
+    VIEW_SERIALIZABLE: "some serial order gives every read the same writer and the store "
+                       "the same final writes",
+    PRESET_ORDER: "the preset (block) order gives every read the same writer and value "
+                  "and the same final store",
+    GLOBAL_ORDER: "each module's sub-history is serializable and one global order serves "
+                  "them all",
+}
+"""Every criterion, with the one line ``--help`` and reports use."""
+
+Status = Literal["holds", "violated", "inconclusive", "not-applicable"]
+
+DEFAULT_SOLVER_TIMEOUT = 60.0
+
+
+@attrs.frozen
+class Verdict:
+    """One criterion's answer: the witness order when it holds, the anomalies when not."""
+
+    criterion: str
+    status: Status
+    summary: str
+    witness: tuple[str, ...] | None = None
+    anomalies: tuple[Anomaly, ...] = ()
+    stats: PolygraphStats | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (no timings, so the same history gives the same bytes)."""
+        out: dict[str, Any] = {"criterion": self.criterion, "status": self.status,
+                               "summary": self.summary}
+        if self.witness is not None:
+            out["witness"] = list(self.witness)
+        out["anomalies"] = [a.to_json() for a in self.anomalies]
+        if self.stats is not None:
+            out["polygraph"] = attrs.asdict(self.stats)
+        return out
+
+
+@attrs.frozen
+class Report:
+    """Every verdict asked for, in the order asked."""
+
+    transactions: int
+    committed: int
+    keys: int
+    verdicts: tuple[Verdict, ...]
+
+    def status(self) -> Status:
+        """The worst verdict: violated, then inconclusive, then holds; not-applicable only
+        when no criterion could be decided at all."""
+        statuses = [v.status for v in self.verdicts]
+        for s in ("violated", "inconclusive", "holds"):
+            if s in statuses:
+                return s
+        return "not-applicable"
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"transactions": self.transactions, "committed": self.committed,
+                "keys": self.keys, "status": self.status(),
+                "verdicts": [v.to_json() for v in self.verdicts]}
+
+
+class _Checker:
+    """Shares the compiled history and the structural checks between criteria."""
+
+    def __init__(self, history: History, timeout_s: float) -> None:
+        check_references(history)
+        self.history = history
+        self.timeout_s = timeout_s
+        self._structural: list[Anomaly] | None = None
+        self._ix: Indexed | None = None
+        self._view: ViewResult | None = None
+        self._conflict: Verdict | None = None
+        self._preset: tuple[str | None] | None = None
+
+    @property
+    def structural(self) -> list[Anomaly]:
+        if self._structural is None:
+            self._structural = find_structural(self.history, self.ix)
+        return self._structural
+
+    @property
+    def compiled(self) -> bool:
+        return self._ix is not None
+
+    @property
+    def ix(self) -> Indexed:
+        if self._ix is None:
+            self._ix = compile_history(self.history)
+        return self._ix
+
+    def validate(self, order: Sequence[str]) -> str | None:
+        return replay_order(self.history, order)
+
+    def conflict(self) -> Verdict:
+        return self._conflict_verdict()
+
+    def _conflict_verdict(self) -> Verdict:
+        if self._conflict is not None:
+            return self._conflict
+        self._conflict = self._decide_conflict()
+        return self._conflict
+
+    def _decide_conflict(self) -> Verdict:
+        if self._preset_orders_versions() and self._preset_problem() is None:
+            # Every read sees the latest earlier write in the preset order and every key's
+            # versions follow it, so each ww, wr and rw edge points forward in that order:
+            # the graph is acyclic and the preset order is its witness, with no graph built.
+            return Verdict(SERIALIZABLE, "holds", "every dependency follows the preset "
+                           "order, which reproduces every read; it is the witness",
+                           witness=tuple(self.history.preset or ()))
+        if self.structural:
+            return _structural_verdict(SERIALIZABLE, self.structural)
+        missing = missing_versions(self.ix)
+        if missing:
+            shown = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
+            return Verdict(SERIALIZABLE, "not-applicable",
+                           f"the version order of {shown} is unknown (record \"versions\", "
+                           "or it is inferred when each writer read its predecessor)")
+        result = check_conflict(self.ix)
+        if result.witness is None:
+            return Verdict(SERIALIZABLE, "violated", _anomaly_summary(result.anomalies),
+                           anomalies=result.anomalies)
+        self._check_witness(SERIALIZABLE, result.witness)
+        edges = f"{result.edges:,} edge" + ("" if result.edges == 1 else "s")
+        return Verdict(SERIALIZABLE, "holds", f"acyclic dependency graph ({edges}); the "
+                       "witness is a topological order", witness=result.witness)
+
+    def view(self) -> Verdict:
+        preset = self._view_from_preset()
+        if preset is not None:
+            return Verdict(VIEW_SERIALIZABLE, "holds", preset.reason, witness=preset.witness)
+        if self.structural:
+            return _structural_verdict(VIEW_SERIALIZABLE, self.structural)
+        result = self._view_result()
+        if result.status == "holds":
+            return Verdict(VIEW_SERIALIZABLE, "holds", _view_summary(result),
+                           witness=result.witness, stats=result.stats)
+        if result.status == "inconclusive":
+            return Verdict(VIEW_SERIALIZABLE, "inconclusive", result.reason, stats=result.stats)
+        anomalies = (*self._lost_updates(result.anomalies), *result.anomalies)
+        return Verdict(VIEW_SERIALIZABLE, "violated", _anomaly_summary(anomalies),
+                       anomalies=anomalies, stats=result.stats)
+
+    def _lost_updates(self, anomalies: Sequence[Anomaly]) -> list[Anomaly]:
+        involved = {t for a in anomalies for t in a.transactions}
+        return [a for a in lost_updates(self.ix) if set(a.transactions) <= involved]
+
+    def _view_result(self) -> ViewResult:
+        if self._view is None:
+            self._view = (self._view_from_preset() or self._view_from_conflict()
+                          or check_view(self.ix, self.timeout_s, self.validate))
+        return self._view
+
+    def _view_from_preset(self) -> ViewResult | None:
+        """A preset order that reproduces every read and the final store is itself a view
+        serializable order: one replay, nothing compiled."""
+        if self.history.preset is None or self._preset_problem() is not None:
+            return None
+        return ViewResult("holds", tuple(self.history.preset), (), None,
+                          reason="the preset order reproduces every read and the final "
+                                 "store; it is the witness")
+
+    def _view_from_conflict(self) -> ViewResult | None:
+        """Conflict serializable implies view serializable: with every version order known
+        an acyclic dependency graph answers without building the polygraph, whose choices
+        grow with the square of each key's writers."""
+        if self.structural or missing_versions(self.ix):
+            return None
+        verdict = self._conflict_verdict()
+        if verdict.witness is None:
+            return None
+        return ViewResult("holds", verdict.witness, (), None)
+
+    def _preset_problem(self) -> str | None:
+        """The preset order's first differing read (computed once), or None."""
+        assert self.history.preset is not None
+        if self._preset is None:
+            self._preset = (replay_order(self.history, self.history.preset),)
+        return self._preset[0]
+
+    def _preset_orders_versions(self) -> bool:
+        """Whether a preset is recorded, and every key two transactions write has a
+        recorded version order that follows it."""
+        h = self.history
+        if h.preset is None:
+            return False
+        position = {tid: i for i, tid in enumerate(h.preset)}
+        recorded = h.versions_map()
+        for order in recorded.values():
+            places = [position[t] for t in order]
+            if places != sorted(places):
+                return False
+        writers: dict[str, int] = {}
+        for t in h.committed():
+            for op in t.ops:
+                if isinstance(op, Write):
+                    writers[op.key] = writers.get(op.key, 0) + 1
+        return all(count < 2 or key in recorded for key, count in writers.items())
+
+    def preset(self) -> Verdict:
+        if self.history.preset is None:
+            return Verdict(PRESET_ORDER, "not-applicable", "the history records no preset "
+                           "order")
+        problem = self._preset_problem()
+        if problem is not None:
+            return Verdict(PRESET_ORDER, "violated", problem)
+        return Verdict(PRESET_ORDER, "holds", "the preset order reproduces every read and "
+                       "the final store", witness=tuple(self.history.preset))
+
+    def global_order(self) -> Verdict:
+        modules = self.history.module_names()
+        if len(modules) < 2:
+            return Verdict(GLOBAL_ORDER, "not-applicable", "the history names fewer than two "
+                           "modules")
+        if self.structural:
+            return _structural_verdict(GLOBAL_ORDER, self.structural)
+        for module in modules:
+            sub = _Checker(self.history.project(module), self.timeout_s)
+            verdict = sub.view()
+            if verdict.status != "holds":
+                return Verdict(GLOBAL_ORDER, verdict.status, f"module {module}: "
+                               f"{verdict.summary}", anomalies=verdict.anomalies)
+        result = self._view_result()
+        if result.status == "holds":
+            return Verdict(GLOBAL_ORDER, "holds", f"{len(modules)} modules, each "
+                           "serializable, share one order", witness=result.witness)
+        if result.status == "inconclusive":
+            return Verdict(GLOBAL_ORDER, "inconclusive", result.reason)
+        owner = self.history.module_map()
+        anomalies = tuple(_cross_module(a, owner) for a in result.anomalies)
+        return Verdict(GLOBAL_ORDER, "violated", _anomaly_summary(anomalies),
+                       anomalies=anomalies)
+
+    def _check_witness(self, criterion: str, witness: Sequence[str]) -> None:
+        problem = self.validate(witness)
+        if problem is not None:
+            raise InternalError(f"the {criterion} witness failed its replay: {problem}")
+
+
+def _view_summary(result: ViewResult) -> str:
+    s = result.stats
+    if s is None:
+        return "conflict serializable, hence view serializable; the witness is its order"
+    if s.residual:
+        by = ("a direct search" if s.settled_by == "search" else s.settled_by)
+        return (f"{s.choices:,} ordering choices, {s.choices - s.residual:,} settled by the "
+                f"graph, {s.residual:,} by {by}")
+    return f"{s.choices:,} ordering choices, all settled by the graph; no solver needed"
+
+
+def _structural_verdict(criterion: str, anomalies: Sequence[Anomaly]) -> Verdict:
+    return Verdict(criterion, "violated", _anomaly_summary(anomalies),
+                   anomalies=tuple(anomalies))
+
+
+def _anomaly_summary(anomalies: Sequence[Anomaly]) -> str:
+    if not anomalies:
+        return "no serial order exists"
+    kinds = sorted({a.kind for a in anomalies}, key=lambda k: [a.kind for a in anomalies]
+                   .index(k))
+    return f"{anomalies[0].message} ({', '.join(kinds)})"
+
+
+def _cross_module(anomaly: Anomaly, owner: dict[str, str]) -> Anomaly:
+    modules = {owner.get(e.key, "?") for e in anomaly.cycle}
+    if len(modules) < 2:
+        return anomaly
+    edges = tuple(Edge(e.src, e.dst, e.kind, e.key, f"{e.why} [module {owner.get(e.key, '?')}]")
+                  for e in anomaly.cycle)
+    parts = ", ".join(f"module {owner.get(e.key, '?')} orders {e.src} before {e.dst} "
+                      f"({e.key})" for e in anomaly.cycle)
+    return Anomaly("cross-module", f"no single order across modules: {parts}",
+                   anomaly.transactions, edges)
+
+
+def check_history(history: History, criteria: Sequence[str] | None = None,
+                  timeout_s: float = DEFAULT_SOLVER_TIMEOUT) -> Report:
+    """Judge a history by each criterion (default: all four, the inapplicable ones said so)."""
+    chosen = list(criteria) if criteria else list(CRITERIA)
+    for name in chosen:
+        if name not in CRITERIA:
+            raise BadInput(f"unknown criterion {name!r}; choose from {', '.join(CRITERIA)}")
+    with collector_paused():
+        checker = _Checker(history, timeout_s)
+        run = {SERIALIZABLE: checker.conflict, VIEW_SERIALIZABLE: checker.view,
+               PRESET_ORDER: checker.preset, GLOBAL_ORDER: checker.global_order}
+        verdicts = tuple(run[name]() for name in chosen)
+        keys = len(checker.ix.keys) if checker.compiled else len(history.keys())
+    return Report(len(history.transactions), len(history.committed()), keys, verdicts)
