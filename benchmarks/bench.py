@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import model
-from checker import SearchSettings, explore
+from shardcheck import model
+from shardcheck.checker import SearchSettings, explore
 
 EXHAUST = (
     ("counter:txs=2,keys=1", 2),

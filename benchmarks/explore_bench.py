@@ -59,8 +59,8 @@ STORED = {
 
 CHILD = r"""
 import json, sys, time
-import model
-from checker.explorer import SearchSettings, explore
+from shardcheck import model
+from shardcheck.checker.search.explorer import SearchSettings, explore
 args = json.loads(sys.argv[1])
 base = model.builtin_designs()[args["design"]]
 design = base

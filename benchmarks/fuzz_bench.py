@@ -29,9 +29,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from checker.designs import resolve_design
-from checker.fuzz import FuzzConfig, FuzzSettings, UniformSchedule, execute, fuzz, seeded_draw
-from checker.fuzz.strategies import configs, fixed_workload
+from shardcheck.checker.design.resolve import resolve_design
+from shardcheck.checker.fuzz import (
+    FuzzConfig,
+    FuzzSettings,
+    UniformSchedule,
+    execute,
+    fuzz,
+    seeded_draw,
+)
+from shardcheck.checker.fuzz.strategies import configs, fixed_workload
 
 WORKERS = 4
 MUTANTS: tuple[tuple[str, str], ...] = (

@@ -23,15 +23,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from checker.history import History, HistoryTx, Read, Write
-from checker.indexed import (
+from shardcheck.checker.history.indexed import (
     check_references,
     collector_paused,
     compile_history,
     replay_order,
 )
-from checker.polygraph import check_view
-from checker.serializability import check_history
+from shardcheck.checker.history.polygraph import check_view
+from shardcheck.checker.history.records import History, HistoryTx, Read, Write
+from shardcheck.checker.history.serializability import check_history
 
 
 def generate(n: int, keys: int, blind: float, seed: int = 1, planted: bool = False,

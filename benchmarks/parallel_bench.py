@@ -33,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import attrs
 
-import model
-from checker.designs import resolve_design
-from checker.explorer import SearchResult, SearchSettings, explore
-from checker.parallel import Job, ProcessHost, explore_on, parallel_settings
+from shardcheck import model
+from shardcheck.checker.design.resolve import resolve_design
+from shardcheck.checker.search.explorer import SearchResult, SearchSettings, explore
+from shardcheck.checker.search.parallel import Job, ProcessHost, explore_on, parallel_settings
 
 # (design, workload, workers, state bound): bounded rows stop at the same serial point.
 ROWS = (
@@ -142,7 +142,7 @@ def main() -> None:
         _row(f"--jobs {args.jobs} (incl. {boot:.1f}s start)", result, total, base,
              "yes" if _same(serial, result) else "NO", f"{free:.2f}x")
         if cluster is not None:
-            from checker.cluster import DaskHost
+            from shardcheck.checker.search.cluster import DaskHost
 
             started = time.perf_counter()
             dask_host = DaskHost.partitions(cluster.scheduler_address, args.jobs, job)

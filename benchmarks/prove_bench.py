@@ -11,12 +11,17 @@ from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
-import model
-from checker import SearchSettings, explore, load_trace
-from checker.designs import resolve_design
-from checker.every_input import explore_every_input, input_classes, prove_trace
-from checker.invariants import Invariant, conserved_sum
-from checker.prove import QuorumConfig, prove_commute, prove_invariant, prove_quorum
+from shardcheck import model
+from shardcheck.checker import SearchSettings, explore, load_trace
+from shardcheck.checker.design.resolve import resolve_design
+from shardcheck.checker.prove.facts import (
+    QuorumConfig,
+    prove_commute,
+    prove_invariant,
+    prove_quorum,
+)
+from shardcheck.checker.prove.formulas import Invariant, conserved_sum
+from shardcheck.checker.search.every_input import explore_every_input, input_classes, prove_trace
 
 ROOT = Path(__file__).resolve().parent.parent
 

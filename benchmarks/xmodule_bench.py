@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import model
-from checker import SearchSettings, explore
+from shardcheck import model
+from shardcheck.checker import SearchSettings, explore
 
 LARGER = (
     ("two-phase-commit", "xtransfers:xtxs=2,accounts=2,txs=2"),

@@ -3,9 +3,11 @@
 This package's top level is the one seam the checker reaches the model through.
 """
 
-from model.api import (
+from shardcheck.model.api import (
     CRITERIA,
     DEFAULT_CRITERIA,
+    DEFAULT_WORKERS,
+    DEFAULT_WORKLOAD,
     Action,
     Compact,
     Compactable,
@@ -23,16 +25,23 @@ from model.api import (
     TxRecord,
     TxStatus,
     Workload,
+    default_workers,
+    default_workload,
     design_criteria,
+    design_notes,
+    packing_fits,
+    packing_properties,
     portable_packing,
+    workload_misfit,
 )
-from model.designs import builtin_designs
-from model.encoding import Constant, canonical_bytes, digest, fingerprint
-from model.language import (
+from shardcheck.model.designs import builtin_designs
+from shardcheck.model.encoding import Constant, canonical_bytes, digest, fingerprint
+from shardcheck.model.language import (
     BinOp,
     Const,
     Exists,
     Expr,
+    Frame,
     Let,
     Not,
     ProgramError,
@@ -40,21 +49,29 @@ from model.language import (
     ReadStmt,
     Require,
     Scan,
+    Status,
     Stmt,
     Transaction,
     Var,
     Write,
     WriteIf,
+    advance,
     block_keys,
+    deliver,
+    effective_writes,
     evaluate,
+    pending_read,
+    start,
 )
-from model.reference import execute_serially, execute_transaction, observe
-from model.store import Store
-from model.workloads import GENERATORS, Generator, Param, WorkloadError, build_workload
+from shardcheck.model.reference import execute_serially, execute_transaction, observe
+from shardcheck.model.store import Store
+from shardcheck.model.workloads import GENERATORS, Generator, Param, WorkloadError, build_workload
 
 __all__ = [
     "CRITERIA",
     "DEFAULT_CRITERIA",
+    "DEFAULT_WORKERS",
+    "DEFAULT_WORKLOAD",
     "GENERATORS",
     "Action",
     "BinOp",
@@ -66,6 +83,7 @@ __all__ = [
     "Design",
     "Exists",
     "Expr",
+    "Frame",
     "Generator",
     "Graded",
     "KnownFailure",
@@ -83,6 +101,7 @@ __all__ = [
     "ReadStmt",
     "Require",
     "Scan",
+    "Status",
     "Stmt",
     "Store",
     "Symmetric",
@@ -94,16 +113,27 @@ __all__ = [
     "WorkloadError",
     "Write",
     "WriteIf",
+    "advance",
     "block_keys",
     "build_workload",
     "builtin_designs",
     "canonical_bytes",
+    "default_workers",
+    "default_workload",
+    "deliver",
     "design_criteria",
+    "design_notes",
     "digest",
+    "effective_writes",
     "evaluate",
     "execute_serially",
     "execute_transaction",
     "fingerprint",
     "observe",
+    "packing_fits",
+    "packing_properties",
+    "pending_read",
     "portable_packing",
+    "start",
+    "workload_misfit",
 ]

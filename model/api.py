@@ -13,12 +13,12 @@ writes a design with a real bug from an empty file.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 import attrs
 
-from model.language import Transaction
-from model.store import Store
+from shardcheck.model.language import Transaction
+from shardcheck.model.store import Store
 
 ParamValue = int | str | bool | None
 
@@ -214,7 +214,7 @@ class Design(Protocol):
     one digest. A complete toy, one worker running the block in order::
 
         import attrs
-        from model import (Action, Constant, Outcome, Store, Transaction, TxRecord,
+        from shardcheck.model import (Action, Constant, Outcome, Store, Transaction, TxRecord,
                            execute_transaction)
 
         @attrs.frozen
@@ -430,7 +430,97 @@ class Compactable(Protocol):
 
 def portable_packing(design: object) -> bool:
     """Whether a design's packed states mean the same state in every process."""
-    return isinstance(design, Compactable) and getattr(design, "portable_packing", False) is True
+    return (packing_fits(design) is None
+            and getattr(design, "portable_packing", False) is True)
+
+
+def packing_fits(design: object) -> str | None:
+    """None when the explorer may use the design's packing (``Compactable``), else why not.
+
+    A packing is written for one class: it packs that class's state fields and memoizes
+    that class's steps. A subclass that overrides a step, adds a field or changes a rule
+    would be explored with the base class's behaviour if it inherited the packing, so it
+    does not: a subclass uses the packing only when its own class body declares
+    ``compact_fits = True`` (inherited declarations do not count), which says that the
+    packing still describes it exactly. Properties the subclass adds or overrides are then
+    checked on every state, on the packed path too (see ``packing_properties``).
+    """
+    if not isinstance(design, Compactable):
+        return "the design has no packed path"
+    cls = type(design)
+    owner = next(c for c in cls.__mro__ if "compact" in vars(c))
+    if owner is cls or vars(cls).get("compact_fits", False) is True:
+        return None
+    return (f"{cls.__name__} inherits {owner.__name__}'s packed path, which describes "
+            f"{owner.__name__} only; if the packing still fits {cls.__name__} exactly, "
+            f"declare compact_fits = True in its class body")
+
+
+def packing_properties(design: Design) -> frozenset[str]:
+    """The names of the state properties a design's packing knows how to flag.
+
+    A packing promises that a state it does not flag satisfies every state property of
+    the class it was written for. A subclass that declares ``compact_fits`` may add or
+    override properties; those are not covered by that promise, so the explorer checks
+    them on every packed state. A property is covered when the class that defines
+    ``compact`` lists it under the same name with the same check: the same function, or
+    for a method, the method that class itself would call (not an override).
+    """
+    owner = next(c for c in type(design).__mro__ if "compact" in vars(c))
+    listed = cast("Callable[[Design], Sequence[Property]]", owner.properties)  # type: ignore[attr-defined]
+    theirs = {p.name: p.check for p in listed(design)}
+
+    def covered(prop: Property) -> bool:
+        if prop.name not in theirs:
+            return False
+        function = getattr(prop.check, "__func__", None)
+        if function is None or getattr(prop.check, "__self__", None) is not design:
+            return prop.check is theirs[prop.name]
+        return getattr(owner, function.__name__, None) is function
+
+    return frozenset(p.name for p in design.properties() if p.kind == "state" and covered(p))
+
+
+DEFAULT_WORKLOAD = "counter:txs=3,keys=1"
+"""The workload a design runs on when it declares none and the user gives none."""
+
+DEFAULT_WORKERS = 2
+
+
+def default_workload(design: object) -> str:
+    """The spec a design runs on by default: its ``default_workload`` class attribute, a
+    workload that fits it and can show its bugs, or ``DEFAULT_WORKLOAD``."""
+    return str(getattr(design, "default_workload", DEFAULT_WORKLOAD))
+
+
+def default_workers(design: object) -> int:
+    """The worker count a design runs with by default (its ``default_workers``)."""
+    return int(getattr(design, "default_workers", DEFAULT_WORKERS))
+
+
+def workload_misfit(design: object, workload: Workload) -> str | None:
+    """None when the workload fits the design, else one line saying why it does not.
+
+    A design names the workload generators it runs in its ``workload_kinds`` class
+    attribute (``("bft",)``); ``None`` (the default) means any block of transactions.
+    A user's block file is the kind ``"block"``.
+    """
+    kinds = getattr(design, "workload_kinds", None)
+    if kinds is None:
+        return None
+    kind = workload.spec.partition(":")[0].partition("@")[0]
+    if kind in kinds:
+        return None
+    name = getattr(design, "name", type(design).__name__)
+    return (f"design {name!r} runs {' or '.join(repr(k) for k in kinds)} workloads, not "
+            f"{kind!r}: try its default, --workload {default_workload(design)}")
+
+
+def design_notes(design: object, config: Config) -> tuple[str, ...]:
+    """What a design says about a run before it starts (its optional ``notes(config)``):
+    a fault budget of zero that cannot show some bugs, an assumption exceeded on purpose."""
+    notes = getattr(design, "notes", None)
+    return tuple(notes(config)) if callable(notes) else ()
 
 
 @attrs.frozen

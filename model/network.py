@@ -49,8 +49,8 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
-from model.api import Action, ParamValue
-from model.encoding import encode
+from shardcheck.model.api import Action, ParamValue
+from shardcheck.model.encoding import encode
 
 NETWORK_ACTOR = "network"
 """The actor that drops and duplicates messages."""

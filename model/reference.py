@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from model.api import Outcome, ReadRecord, TxRecord, TxStatus, Workload
-from model.language import (
+from shardcheck.model.api import Outcome, ReadRecord, TxRecord, TxStatus, Workload
+from shardcheck.model.language import (
     Read,
     ReadStmt,
     Scan,
@@ -22,7 +22,7 @@ from model.language import (
     pending_read,
     start,
 )
-from model.store import Store
+from shardcheck.model.store import Store
 
 
 def observe(

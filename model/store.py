@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
-from model.encoding import canonical_bytes
+from shardcheck.model.encoding import canonical_bytes
 
 DEFAULT_MODULE = "m0"
 

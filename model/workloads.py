@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
-from model.api import Workload
-from model.language import (
+from shardcheck.model.api import Workload
+from shardcheck.model.language import (
     BinOp,
     Const,
     Exists,
@@ -31,7 +31,7 @@ from model.language import (
     WriteIf,
     block_keys,
 )
-from model.store import Store
+from shardcheck.model.store import Store
 
 MAX_TRANSACTIONS = 64
 

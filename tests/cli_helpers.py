@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner, Result
 
-from checker.cli import main
+from shardcheck.checker.cli.main import main
 
 
 def invoke(*args: str) -> Result:

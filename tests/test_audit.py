@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-import model
-from checker.audit import applicable, audit
-from checker.explorer import SearchSettings, explore
-from checker.suite import load_suite
-from model.designs.bank import Bank, BankPacking, BankState
+from shardcheck import model
+from shardcheck.checker.ci.suite import load_suite
+from shardcheck.checker.search.audit import applicable, audit
+from shardcheck.checker.search.explorer import SearchSettings, explore
+from shardcheck.model.designs.bank import Bank, BankPacking, BankState
 
 from .cli_helpers import invoke
 from .conftest import ROOT

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import model
-from checker.explorer import SearchSettings, explore
-from model.designs.bank import Bank, BankState
+from shardcheck import model
+from shardcheck.checker.search.explorer import SearchSettings, explore
+from shardcheck.model.designs.bank import Bank, BankState
 
 BANK = Bank()
 

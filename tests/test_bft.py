@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from hypothesis import strategies as st
 
-import model
-from checker import SearchSettings, explore, load_trace, replay, write_trace
-from checker.designs import DesignRef
-from checker.fuzz.api import FuzzFailure, fuzz_design
-from checker.trace import Trace
-from model.designs import bft as bft_module
-from model.designs.bft import MUTANTS, Bft
+from shardcheck import model
+from shardcheck.checker import SearchSettings, explore, load_trace, replay, write_trace
+from shardcheck.checker.design.resolve import DesignRef
+from shardcheck.checker.fuzz.api import FuzzFailure, fuzz_design
+from shardcheck.checker.trace.files import Trace
+from shardcheck.model.designs import bft as bft_module
+from shardcheck.model.designs.bft import MUTANTS, Bft
 
 from .cli_helpers import assert_bad_input, flat, invoke
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import model
-from model.network import (
+from shardcheck import model
+from shardcheck.model.network import (
     Message,
     Network,
     apply_fault,

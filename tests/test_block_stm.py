@@ -7,11 +7,11 @@ from pathlib import Path
 import attrs
 import pytest
 
-import model
-from checker import SearchSettings, explore, load_trace, replay, write_trace
-from checker.designs import DesignRef, resolve_design
-from checker.trace import Trace
-from model.designs.block_stm import MUTANTS, BlockStm, incarnation_bound
+from shardcheck import model
+from shardcheck.checker import SearchSettings, explore, load_trace, replay, write_trace
+from shardcheck.checker.design.resolve import DesignRef, resolve_design
+from shardcheck.checker.trace.files import Trace
+from shardcheck.model.designs.block_stm import MUTANTS, BlockStm, incarnation_bound
 
 BLOCK_STM = BlockStm()
 

@@ -17,10 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import model
-from checker import SearchSettings, explore
-from model.designs.block_stm import ABORTING, EXECUTED, MUTANTS, BlockStm, BlockStmState
-from model.designs.block_stm_compact import BlockStmPacking
+from shardcheck import model
+from shardcheck.checker import SearchSettings, explore
+from shardcheck.model.designs.block_stm import ABORTING, EXECUTED, MUTANTS, BlockStm, BlockStmState
+from shardcheck.model.designs.block_stm_compact import BlockStmPacking
 
 BLOCK_STM = BlockStm()
 DESIGNS: tuple[BlockStm, ...] = (BLOCK_STM, *(

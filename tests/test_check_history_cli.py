@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from checker.history_io import load_history
-from checker.serializability import CRITERIA
+from shardcheck.checker.history.files import load_history
+from shardcheck.checker.history.serializability import CRITERIA
 
 from .cli_helpers import assert_bad_input, flat, invoke
 from .conftest import ROOT
@@ -302,14 +302,14 @@ def test_json_output_is_identical_across_hash_seeds(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "from click.testing import CliRunner\n"
-        "from checker.cli import main\n"
+        "from shardcheck.checker.cli.main import main\n"
         "for path in sys.argv[1:]:\n"
         "    r = CliRunner().invoke(main, ['check-history', path, '--format', 'json'])\n"
         "    sys.stdout.write(f'{r.exit_code}\\n{r.stdout}')\n"
     )
     outputs = []
     for seed in ("0", "31337"):
-        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "PYTHONHASHSEED": seed}
         run = subprocess.run([sys.executable, "-c", code, *map(str, EXAMPLES)], env=env,
                              capture_output=True, check=True, cwd=tmp_path)
         outputs.append(run.stdout)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from checker.suite import load_suite
+from shardcheck.checker.ci.suite import load_suite
 
 from .cli_helpers import flat, invoke
 from .conftest import ROOT

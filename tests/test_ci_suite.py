@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-import model
-from checker.suite import load_suite
+from shardcheck import model
+from shardcheck.checker.ci.suite import load_suite
 
 from .cli_helpers import assert_bad_input, invoke
 from .conftest import ROOT

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-import model
-from checker.trace import load_trace
-from checker.version import VERSION
+from shardcheck import model
+from shardcheck.checker.trace.files import load_trace
+from shardcheck.checker.trace.version import VERSION
 
 from .cli_helpers import assert_bad_input, invoke
 

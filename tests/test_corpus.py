@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from checker import load_trace, replay
+from shardcheck.checker import load_trace, replay
 
 from .conftest import ROOT
 
@@ -32,7 +32,7 @@ def test_a_kept_trace_still_reproduces(path: Path) -> None:
 def test_the_published_schema_is_the_one_traces_are_checked_against() -> None:
     """traces/trace.schema.json is a copy of the schema the loader uses."""
     published = json.loads((ROOT / "traces" / "trace.schema.json").read_text())
-    used = json.loads((ROOT / "checker" / "trace.schema.json").read_text())
+    used = json.loads((ROOT / "checker" / "trace" / "trace.schema.json").read_text())
     assert published == used
     jsonschema.Draft202012Validator.check_schema(published)
     for path in TRACES:

@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import ROOT
-
 
 def test_two_processes_write_byte_identical_traces(tmp_path: Path) -> None:
     """The CLI's trace for a mutant is the same file under any PYTHONHASHSEED."""
@@ -16,9 +14,10 @@ def test_two_processes_write_byte_identical_traces(tmp_path: Path) -> None:
     for seed in ("0", "4242"):
         (tmp_path / seed).mkdir()
         out = tmp_path / seed / "trace.json"
-        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "PYTHONHASHSEED": seed}
         run = subprocess.run(
-            [sys.executable, "-c", "from checker.cli import main; main()", "explore",
+            [sys.executable, "-c", "from shardcheck.checker.cli import main; main()",
+             "explore",
              "block-stm:exists-unrecorded", "--workload", "registry:txs=2",
              "--trace-out", "trace.json", "--quiet"],
             env=env, capture_output=True, text=True, cwd=tmp_path / seed)

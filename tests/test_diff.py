@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import model
-from checker.diff import changes
+from shardcheck import model
+from shardcheck.checker.design.diff import changes
 
 
 def test_a_counter_increment_is_shown_as_old_and_new_value() -> None:

@@ -11,10 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import model
-from model.encoding import Constant, encode
-
-from .conftest import ROOT
+from shardcheck import model
+from shardcheck.model.encoding import Constant, encode
 
 
 @attrs.frozen
@@ -36,13 +34,13 @@ def test_a_fingerprint_is_pinned_to_its_value() -> None:
 
 def test_fingerprints_agree_across_processes_with_different_hash_seeds() -> None:
     """Two interpreters with different PYTHONHASHSEED give the same fingerprints."""
-    code = ("import model; w = model.build_workload('transfers:txs=3,accounts=3'); "
+    code = ("from shardcheck import model; w = model.build_workload('transfers:txs=3,accounts=3'); "
             "d = model.builtin_designs()['block-stm']; "
             "s = d.initial(model.Config(w, 2)); "
             "print(model.fingerprint(s), model.fingerprint(frozenset({'a', 'b', 'c', 'd'})))")
     outputs = set()
     for seed in ("1", "2", "12345"):
-        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "PYTHONHASHSEED": seed}
         outputs.add(subprocess.run([sys.executable, "-c", code], env=env, check=True,
                                    capture_output=True, text=True).stdout)
     assert len(outputs) == 1

@@ -9,10 +9,10 @@ from pathlib import Path
 import attrs
 import pytest
 
-import model
-from checker import SearchSettings, explore, load_trace, replay
-from checker.designs import DesignRef, resolve_design
-from checker.every_input import (
+from shardcheck import model
+from shardcheck.checker import SearchSettings, explore, load_trace, replay
+from shardcheck.checker.design.resolve import DesignRef, resolve_design
+from shardcheck.checker.search.every_input import (
     class_workload,
     explore_every_input,
     follow_schedule,
@@ -20,7 +20,7 @@ from checker.every_input import (
     parse_assumption,
     prove_trace,
 )
-from checker.trace import write_trace
+from shardcheck.checker.trace.files import write_trace
 
 from .cli_helpers import assert_bad_input, flat, invoke
 from .conftest import ROOT

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-import model
-from checker.errors import DesignBug
-from checker.explorer import SearchSettings, collision_probability, explore
-from model.designs.bank import Bank, BankPacking, BankState
+from shardcheck import model
+from shardcheck.checker.errors import DesignBug
+from shardcheck.checker.search.explorer import SearchSettings, collision_probability, explore
+from shardcheck.model.designs.bank import Bank, BankPacking, BankState
 
 BANK = Bank()
 FINAL_SUM = next(m.design for m in BANK.mutants() if m.name == "final-sum")

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import checker.cli_fuzz
-import model
-from checker import FuzzFailure, fuzz_design, load_trace, replay, resolve_design
-from checker.fuzz import (
+import shardcheck.checker.cli.fuzz
+from shardcheck import model
+from shardcheck.checker import FuzzFailure, fuzz_design, load_trace, replay, resolve_design
+from shardcheck.checker.fuzz import (
     FuzzConfig,
     FuzzProgress,
     FuzzSettings,
@@ -23,10 +23,10 @@ from checker.fuzz import (
     execute,
     fuzz,
 )
-from checker.fuzz import strategies as fs
+from shardcheck.checker.fuzz import strategies as fs
 
 from .cli_helpers import assert_bad_input, flat, invoke
-from .conftest import ROOT, USER_DESIGN
+from .conftest import USER_DESIGN
 
 NO_DB = FuzzSettings(database=None, examples=200)
 
@@ -161,13 +161,13 @@ def test_cli_fuzz_writes_a_trace_that_replay_reproduces(tmp_path: Path) -> None:
 
 def test_cli_ctrl_c_writes_what_it_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Interrupted while shrinking: the trace is written and the output says so."""
-    real = checker.cli_fuzz.fuzz
+    real = shardcheck.checker.cli.fuzz.fuzz
 
     def interrupted(*args: object, **kwargs: object) -> object:
         kwargs["progress"] = _interrupt_after(2)
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(checker.cli_fuzz, "fuzz", interrupted)
+    monkeypatch.setattr(shardcheck.checker.cli.fuzz, "fuzz", interrupted)
     out = tmp_path / "t.json"
     result = invoke("fuzz", "block-stm:read-own-entries", "-s", "counter:txs=6-8", "-k", "4",
                     "--no-database", "--trace-out", str(out), "-q", "--no-timeline")
@@ -203,9 +203,9 @@ def test_two_processes_with_one_seed_write_byte_identical_traces(tmp_path: Path)
     for hash_seed in ("0", "4242"):
         (tmp_path / hash_seed).mkdir()
         out = tmp_path / hash_seed / "trace.json"
-        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
         run = subprocess.run(
-            [sys.executable, "-c", "from checker.cli import main; main()", "fuzz",
+            [sys.executable, "-c", "from shardcheck.checker.cli.main import main; main()", "fuzz",
              "block-stm:exists-unrecorded", "-s", "mix:txs=2-5", "-k", "2-3", "--seed", "7",
              "--no-database", "--trace-out", "trace.json", "-q", "--no-timeline"],
             env=env, capture_output=True, text=True, cwd=tmp_path / hash_seed)
@@ -258,13 +258,13 @@ def test_a_user_design_is_fuzzed_and_replayed_from_its_file(tmp_path: Path) -> N
 def test_cli_ctrl_c_before_a_failure_exits_130_and_says_how_far(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Interrupted with nothing found: not a pass, and the run count is reported."""
-    real = checker.cli_fuzz.fuzz
+    real = shardcheck.checker.cli.fuzz.fuzz
 
     def interrupted(*args: object, **kwargs: object) -> object:
         kwargs["progress"] = _interrupt_after(5)
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(checker.cli_fuzz, "fuzz", interrupted)
+    monkeypatch.setattr(shardcheck.checker.cli.fuzz, "fuzz", interrupted)
     result = invoke("fuzz", "block-stm", "--no-database", "-q")
     assert result.exit_code == 130, result.output
     assert "interrupted after 5 runs" in flat(result.output)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from checker import load_trace, replay
-from checker.fuzz import FuzzSettings, fuzz
-from checker.fuzz import strategies as fs
+from shardcheck.checker import load_trace, replay
+from shardcheck.checker.fuzz import FuzzSettings, fuzz
+from shardcheck.checker.fuzz import strategies as fs
 
 from .cli_helpers import flat, invoke
 

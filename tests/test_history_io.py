@@ -12,14 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from checker.history import History, HistoryTx, Op, Read, Value, Write
-from checker.history_io import (
+from shardcheck.checker.history.files import (
     HistoryFileError,
     history_to_json,
     load_history,
     parse_history,
     parse_history_lines,
 )
+from shardcheck.checker.history.records import History, HistoryTx, Op, Read, Value, Write
 
 from .conftest import ROOT
 

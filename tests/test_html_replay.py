@@ -6,10 +6,10 @@ import json
 import re
 from pathlib import Path
 
-import model
-from checker import load_trace, replay
-from checker.explorer import Step
-from checker.html_view import DATA_MARKER, arrows, page_data, render_html
+from shardcheck import model
+from shardcheck.checker import load_trace, replay
+from shardcheck.checker.design import Step
+from shardcheck.checker.trace.html import DATA_MARKER, arrows, page_data, render_html
 
 from .cli_helpers import assert_bad_input, invoke
 from .conftest import ROOT

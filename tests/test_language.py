@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-import model
-from model.language import (
+from shardcheck import model
+from shardcheck.model.language import (
     BinOp,
     Const,
     Exists,
@@ -25,7 +25,7 @@ from model.language import (
     pending_read,
     start,
 )
-from model.reference import execute_transaction
+from shardcheck.model.reference import execute_transaction
 
 
 def test_a_transfer_without_funds_reverts_and_writes_nothing() -> None:

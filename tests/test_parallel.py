@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import model
-from checker import parallel
-from checker.designs import resolve_design
-from checker.explorer import SearchResult, SearchSettings, explore
-from checker.parallel import InProcessHost, Job, explore_on, explore_parallel
+from shardcheck import model
+from shardcheck.checker.design.resolve import resolve_design
+from shardcheck.checker.search import parallel
+from shardcheck.checker.search.explorer import SearchResult, SearchSettings, explore
+from shardcheck.checker.search.parallel import InProcessHost, Job, explore_on, explore_parallel
 
 from .cli_helpers import assert_bad_input, invoke
 from .conftest import USER_DESIGN

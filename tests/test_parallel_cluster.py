@@ -8,10 +8,10 @@ import attrs
 import pytest
 from distributed import LocalCluster
 
-import model
-from checker.designs import resolve_design
-from checker.explorer import SearchResult, SearchSettings, explore
-from checker.parallel import explore_parallel
+from shardcheck import model
+from shardcheck.checker.design.resolve import resolve_design
+from shardcheck.checker.search.explorer import SearchResult, SearchSettings, explore
+from shardcheck.checker.search.parallel import explore_parallel
 
 from .cli_helpers import invoke
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from distributed import LocalCluster
 
-from checker.fuzz import FuzzSettings
-from checker.parallel_fuzz import Campaign, fuzz_parallel, shard_seed
+from shardcheck.checker.fuzz import FuzzSettings
+from shardcheck.checker.fuzz.parallel import Campaign, fuzz_parallel, shard_seed
 
 from .cli_helpers import assert_bad_input, invoke
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import checker.solver
-from checker.solver import StateAnswer
+from shardcheck.checker.prove import solver
+from shardcheck.checker.prove.solver import StateAnswer
 
 from .cli_helpers import assert_bad_input, invoke
 
@@ -96,7 +96,7 @@ def test_a_malformed_claim_is_one_line_and_exit_2(args: tuple[str, ...], fragmen
 
 def test_z3_unknown_is_exit_3_with_its_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     """When z3 gives up the answer is unknown, exit 3: never a pass."""
-    monkeypatch.setattr(checker.solver, "refute_invariant",
+    monkeypatch.setattr(solver, "refute_invariant",
                         lambda *_args: StateAnswer("unknown", reason="timeout"))
     result = invoke("prove", "invariant", "-w", "transfers:txs=1", "--conserves", "acct")
     assert result.exit_code == 3
@@ -149,7 +149,7 @@ def test_quorum_answers_agree_with_trying_every_pair(stakes: list[int], num: int
     sets = [c for r in range(len(stakes) + 1) for c in combinations(range(len(stakes)), r)
             if quorum(c)]
     expected = any(len(set(a) & set(b)) <= faults for a in sets for b in sets)
-    answer = checker.solver.refute_quorum_intersection(stakes, (num, den), strict, faults,
+    answer = solver.refute_quorum_intersection(stakes, (num, den), strict, faults,
                                                        None, timeout_s=20)
     assert answer.status == ("sat" if expected else "unsat")
     if answer.status == "sat":

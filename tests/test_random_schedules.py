@@ -7,8 +7,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import model
-from checker.properties import Judge
+from shardcheck import model
+from shardcheck.checker.design.properties import Judge
 
 WORKLOADS = st.one_of(
     st.builds(lambda n, a, seed: f"transfers:txs={n},accounts={a},seed={seed},amount=0",

@@ -11,12 +11,12 @@ import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import model
-from checker.designs import DesignRef, load_design_file, resolve_design
-from checker.explorer import Step
-from checker.properties import Judge
-from checker.replay import replay
-from checker.trace import Trace, load_trace, write_trace
+from shardcheck import model
+from shardcheck.checker.design import Step
+from shardcheck.checker.design.properties import Judge
+from shardcheck.checker.design.resolve import DesignRef, load_design_file, resolve_design
+from shardcheck.checker.trace.files import Trace, load_trace, write_trace
+from shardcheck.checker.trace.replayer import replay
 
 from .conftest import USER_DESIGN
 

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import model
-from checker.explorer import SearchSettings, explore
-from checker.history import History, HistoryTx, Read, Value, Write, from_outcome
-from checker.history_io import load_history
-from checker.indexed import compile_history, replay_order
-from checker.polygraph import check_view
-from checker.serializability import check_history
+from shardcheck import model
+from shardcheck.checker.history.files import load_history
+from shardcheck.checker.history.indexed import compile_history, replay_order
+from shardcheck.checker.history.polygraph import check_view
+from shardcheck.checker.history.records import History, HistoryTx, Read, Value, Write, from_outcome
+from shardcheck.checker.history.serializability import check_history
+from shardcheck.checker.search.explorer import SearchSettings, explore
 
 from .conftest import ROOT
 
@@ -335,7 +335,7 @@ def test_the_history_of_a_serial_outcome() -> None:
 
 def test_unknown_criterion_is_bad_input() -> None:
     """A criterion name that does not exist is refused with the list of real ones."""
-    from checker.errors import BadInput
+    from shardcheck.checker.errors import BadInput
     with pytest.raises(BadInput, match="choose from serializable"):
         check_history(History(()), ["linearizable"])
 
@@ -363,8 +363,8 @@ def test_order_search_agrees_with_z3_and_brute_force(
         problem: tuple[int, list[tuple[int, int]],
                        list[tuple[tuple[int, int], tuple[int, int]]]]) -> None:
     """The direct search, z3 and trying every permutation agree; a found order is one."""
-    from checker.orders import search_order
-    from checker.solver import solve_order
+    from shardcheck.checker.history.orders import search_order
+    from shardcheck.checker.prove.solver import solve_order
 
     m, edges, choices = problem
 
@@ -388,7 +388,7 @@ def test_order_search_agrees_with_z3_and_brute_force(
 
 def test_order_search_gives_up_within_its_budget() -> None:
     """A budget of decisions is respected: the answer is gave-up, not a guess."""
-    from checker.orders import search_order
+    from shardcheck.checker.history.orders import search_order
 
     choices = [((i, i + 1), (i + 1, i)) for i in range(0, 10, 2)]
     assert search_order(12, [], choices, max_decisions=2).status == "gave-up"
@@ -417,8 +417,8 @@ def test_explore_criterion_is_recorded_and_replayed(tmp_path: Path) -> None:
 def test_a_design_declares_its_criteria() -> None:
     """A design's `criteria` attribute replaces serial equivalence, and a bad name in it
     is reported against the design."""
-    from checker.errors import BadInput
-    from checker.properties import Judge
+    from shardcheck.checker.design.properties import Judge
+    from shardcheck.checker.errors import BadInput
 
     base = model.builtin_designs()["serial"]
     config = model.Config(model.build_workload("counter:txs=2,keys=1"), 1)
@@ -453,7 +453,7 @@ def test_strongly_connected_components_agree_with_networkx(
     """Our iterative Tarjan finds exactly networkx's components."""
     import networkx as nx
 
-    from checker.dsg import strongly_connected
+    from shardcheck.checker.history.dsg import strongly_connected
 
     n, edges = graph
     adj: dict[int, list[int]] = {u: [] for u in range(n)}
@@ -468,7 +468,7 @@ def test_strongly_connected_components_agree_with_networkx(
 
 def test_the_dependency_graph_exports_to_networkx() -> None:
     """Every ww, wr and rw edge of a history is in the exported graph with its key."""
-    from checker.dsg import to_networkx
+    from shardcheck.checker.history.dsg import to_networkx
 
     graph = to_networkx(compile_history(load_history(EXAMPLES / "write-skew.json")))
     edges = {(a, b, d["kind"], d["item"]) for a, b, d in graph.edges(data=True)}

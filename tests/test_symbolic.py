@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import model
-from checker.solver import meaning_at
-from model.language import (
+from shardcheck import model
+from shardcheck.checker.prove.solver import meaning_at
+from shardcheck.model.language import (
     BinOp,
     Const,
     Let,
@@ -21,7 +21,7 @@ from model.language import (
     pending_read,
     start,
 )
-from model.reference import observe
+from shardcheck.model.reference import observe
 
 from .test_language import KEYS, programs
 

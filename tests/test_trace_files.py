@@ -20,9 +20,9 @@ import jsonschema
 import pytest
 from click.testing import Result
 
-import checker.trace
-from checker.errors import BadInput, TraceFileError
-from checker.trace import FORMAT_VERSION, Trace, load_trace, write_trace
+from shardcheck.checker.errors import BadInput, TraceFileError
+from shardcheck.checker.trace import files as trace_files
+from shardcheck.checker.trace.files import FORMAT_VERSION, Trace, load_trace, write_trace
 
 from .cli_helpers import assert_bad_input, flat, invoke
 
@@ -399,7 +399,7 @@ def test_trace_with_zero_workers_is_exit_2_naming_config_workers(recorded: dict[
 
 def test_recorded_traces_match_the_schema_and_round_trip(recorded: dict[str, Path]) -> None:
     """Both recorded files validate against the schema and load back to the same JSON."""
-    schema = json.loads((REPO / "checker" / "trace.schema.json").read_text())
+    schema = json.loads((REPO / "checker" / "trace" / "trace.schema.json").read_text())
     for key in ("stm", "occ"):
         data = document(recorded[key])
         jsonschema.Draft202012Validator(schema).validate(data)
@@ -409,9 +409,9 @@ def test_recorded_traces_match_the_schema_and_round_trip(recorded: dict[str, Pat
 
 
 def test_published_schema_is_the_one_the_checker_validates_with() -> None:
-    """traces/trace.schema.json is byte-for-byte checker/trace.schema.json."""
+    """traces/trace.schema.json is byte-for-byte checker/trace/trace.schema.json."""
     published = (REPO / "traces" / "trace.schema.json").read_bytes()
-    assert published == (REPO / "checker" / "trace.schema.json").read_bytes()
+    assert published == (REPO / "checker" / "trace" / "trace.schema.json").read_bytes()
 
 
 def test_trace_file_carries_its_own_replay_command(recorded: dict[str, Path]) -> None:
@@ -472,7 +472,7 @@ def test_write_trace_never_clobbers_a_file_that_appears_during_the_write(
     """A file created after the early check is still not overwritten, and no temporary stays."""
     target = cwd / "out.json"
     target.write_bytes(b"written by someone else\n")
-    monkeypatch.setattr(checker.trace, "check_writable", lambda path, overwrite: None)
+    monkeypatch.setattr(trace_files, "check_writable", lambda path, overwrite: None)
     with pytest.raises(BadInput, match="already exists"):
         write_trace(trace, target)
     assert target.read_bytes() == b"written by someone else\n"

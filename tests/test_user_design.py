@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import model
-from checker import SearchSettings, explore, load_trace, replay, resolve_design, write_trace
-from checker.trace import Trace
+from shardcheck import model
+from shardcheck.checker import (
+    SearchSettings,
+    explore,
+    load_trace,
+    replay,
+    resolve_design,
+    write_trace,
+)
+from shardcheck.checker.trace.files import Trace
 
 from .conftest import USER_DESIGN
 

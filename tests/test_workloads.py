@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import model
+from shardcheck import model
 
 
 def test_a_spec_is_completed_with_every_default() -> None:
@@ -104,8 +104,8 @@ def test_a_trace_of_a_workload_with_initial_values_replays(tmp_path: Path) -> No
 def test_initial_values_decide_whether_a_mutant_shows() -> None:
     """exists-unrecorded loses a registration when the name starts free; with the name
     already taken both registrations revert and every schedule agrees with serial."""
-    from checker.designs import resolve_design
-    from checker.explorer import explore
+    from shardcheck.checker.design.resolve import resolve_design
+    from shardcheck.checker.search.explorer import explore
 
     design, _ = resolve_design("block-stm:exists-unrecorded")
     free = explore(design, model.Config(model.build_workload("registry:txs=2"), 2))

@@ -10,16 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import model
-from checker import SearchSettings, explore, load_trace, replay, write_trace
-from checker.designs import DesignRef
-from checker.diff import changes
-from checker.history import from_outcome
-from checker.serializability import check_history
-from checker.trace import Trace
-from model.designs.xmodule import XModuleError
-from model.designs.xmodule_2pc import TwoPhaseCommit
-from model.designs.xmodule_receipts import Receipts
+from shardcheck import model
+from shardcheck.checker import SearchSettings, explore, load_trace, replay, write_trace
+from shardcheck.checker.design.diff import changes
+from shardcheck.checker.design.resolve import DesignRef
+from shardcheck.checker.history.records import from_outcome
+from shardcheck.checker.history.serializability import check_history
+from shardcheck.checker.trace.files import Trace
+from shardcheck.model.designs.xmodule import XModuleError
+from shardcheck.model.designs.xmodule_2pc import TwoPhaseCommit
+from shardcheck.model.designs.xmodule_receipts import Receipts
 
 from .cli_helpers import assert_bad_input, flat, invoke
 

@@ -8,8 +8,15 @@ from rich.console import Console
 from rich.table import Table
 
 from shardcheck import model
-from shardcheck.checker.design import DesignRef, Judge, Step, Violation, resolve_design
-from shardcheck.checker.search import SearchResult, SearchSettings, Stats
+from shardcheck.checker.design import (
+    DesignRef,
+    Judge,
+    Step,
+    Violation,
+    design_title,
+    resolve_design,
+)
+from shardcheck.checker.search import SearchResult, SearchSettings, Stats, path_notes
 
 
 def stats_table(stats: Stats) -> Table:
@@ -78,11 +85,13 @@ def print_header(console: Console, design: model.Design, ref: DesignRef, config:
     if ref.mutant:
         base, _ = resolve_design(DesignRef(ref.name, None, ref.file))
         summary = next((m.summary for m in base.mutants() if m.name == ref.mutant), "")
-        console.print(f"  design    {base.name}: {base.summary}")
+        console.print(f"  design    {design_title(base)}")
         console.print(f"  mutant    [bold]{ref.mutant}[/bold]: {summary}")
     else:
-        console.print(f"  design    {design.name}: {design.summary}")
+        console.print(f"  design    {design_title(design)}")
     console.print(f"  config    {config.describe()}")
+    for note in model.design_notes(design, config):
+        console.print(f"  note      {note}")
     if parallel is not None:
         from shardcheck.checker.search import describe_parallel, parallel_settings
 
@@ -92,5 +101,7 @@ def print_header(console: Console, design: model.Design, ref: DesignRef, config:
     if settings.symmetry and isinstance(design, model.Symmetric):
         console.print("  symmetry  actors are interchangeable: one state per renaming "
                       "(--no-symmetry explores them all)")
-    names = Judge(design, config, settings.step_bound, settings.criteria).names()
-    console.print(f"  checking  {', '.join(names)}")
+    judge = Judge(design, config, settings.step_bound, settings.criteria, settings.selection)
+    for note in path_notes(design, judge.state_properties, settings.compact):
+        console.print(f"  path      {note}")
+    console.print(f"  checking  {', '.join(judge.names())}")

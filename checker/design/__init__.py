@@ -8,18 +8,32 @@ state, ``Step`` and ``changes`` describe one step of a run.
 
 from shardcheck.checker.design.diff import changes
 from shardcheck.checker.design.guard import call_design
-from shardcheck.checker.design.properties import BUILTIN_PROPERTIES, Judge, Violation
-from shardcheck.checker.design.resolve import DesignRef, parse_design_spec, resolve_design
+from shardcheck.checker.design.properties import (
+    ALL,
+    BUILTIN_PROPERTIES,
+    Judge,
+    Selection,
+    Violation,
+)
+from shardcheck.checker.design.resolve import (
+    DesignRef,
+    design_title,
+    parse_design_spec,
+    resolve_design,
+)
 from shardcheck.checker.design.step import Step
 
 __all__ = [
+    "ALL",
     "BUILTIN_PROPERTIES",
     "DesignRef",
     "Judge",
+    "Selection",
     "Step",
     "Violation",
     "call_design",
     "changes",
+    "design_title",
     "parse_design_spec",
     "resolve_design",
 ]

@@ -9,6 +9,7 @@ design adds its own through ``properties()``.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from typing import Any
 
@@ -88,6 +89,57 @@ def compare_outcomes(actual: model.Outcome, expected: model.Outcome) -> str | No
     return None
 
 
+UNSKIPPABLE = (DEADLOCK, TERMINATION)
+"""Checks that say a run is well formed; they cannot be left out (raise --step-bound, or
+fix ``is_terminal``, instead)."""
+
+
+@attrs.frozen
+class Selection:
+    """Which properties a run checks: ``only`` these (None: all), minus ``skip``.
+
+    Chosen per run (``--property``, ``--skip``) so that a variant that changes the
+    protocol on purpose can leave out an inherited invariant it no longer promises, or
+    look at one property alone. Names are validated against what the design offers.
+    """
+
+    only: tuple[str, ...] | None = attrs.field(
+        default=None, converter=attrs.converters.optional(tuple))
+    skip: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+    def chosen(self) -> bool:
+        """Whether the run checks less than everything."""
+        return self.only is not None or bool(self.skip)
+
+    def describe(self) -> str:
+        """A phrase for report headers."""
+        parts = []
+        if self.only is not None:
+            parts.append("only " + ", ".join(self.only))
+        if self.skip:
+            parts.append("skipping " + ", ".join(self.skip))
+        return "; ".join(parts)
+
+    def apply(self, available: Sequence[str]) -> frozenset[str]:
+        """The names of ``available`` this selection keeps; unknown names are bad input."""
+        for option, names in (("--property", self.only or ()), ("--skip", self.skip)):
+            for name in names:
+                if name not in available:
+                    close = difflib.get_close_matches(name, list(available), n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    raise BadInput(f"{option} {name!r}: the design has no such property{hint} "
+                                   f"(its properties: {', '.join(available)})")
+                if option == "--skip" and name in UNSKIPPABLE:
+                    raise BadInput(f"--skip {name!r}: {', '.join(UNSKIPPABLE)} say the run is "
+                                   "well formed and cannot be skipped (raise --step-bound, or "
+                                   "fix is_terminal, instead)")
+        keep = set(available if self.only is None else (*self.only, *UNSKIPPABLE))
+        return frozenset(keep - set(self.skip))
+
+
+ALL = Selection()
+
+
 def resolve_criteria(design: model.Design, chosen: Sequence[str] | None) -> tuple[str, ...]:
     """The criteria a run judges terminal states by: the user's choice, else the design's."""
     if chosen:
@@ -105,18 +157,22 @@ class Judge:
     """Checks the properties of one design on one configuration, state by state."""
 
     def __init__(self, design: model.Design, config: model.Config, step_bound: int,
-                 criteria: Sequence[str] | None = None) -> None:
+                 criteria: Sequence[str] | None = None, selection: Selection = ALL) -> None:
         self.design = design
         self.step_bound = step_bound
         self.workload = config.workload
-        self.criteria = resolve_criteria(design, criteria)
+        criteria = resolve_criteria(design, criteria)
         self._history_verdicts: dict[model.Outcome, Violation | None] = {}
         self.reference = model.execute_serially(config.workload)
-        own = tuple(design.properties())
+        own = tuple(call_design(f"design {design.name!r}", "properties()", design.properties))
+        keep = selection.apply((*criteria, DEADLOCK, TERMINATION, *(p.name for p in own)))
+        # A design whose properties say everything declares no criteria; leaving every
+        # criterion out of a run means the same.
+        self.criteria = tuple(c for c in criteria if c in keep)
         self.state_properties: Sequence[model.Property] = tuple(
-            p for p in own if p.kind == "state")
+            p for p in own if p.kind == "state" and p.name in keep)
         self.terminal_properties: Sequence[model.Property] = tuple(
-            p for p in own if p.kind == "terminal")
+            p for p in own if p.kind == "terminal" and p.name in keep)
 
     def names(self) -> tuple[str, ...]:
         """Every property this judge checks."""

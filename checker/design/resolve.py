@@ -108,6 +108,18 @@ def load_design_file(path: str, name: str) -> model.Design:
     return obj
 
 
+def design_title(design: model.Design) -> str:
+    """How a report names a design: its name and summary, or for a subclass of another
+    design that keeps the base's ``name``, the subclass and its docstring's first line."""
+    cls = type(design)
+    owner = next((c for c in cls.__mro__ if "name" in vars(c)), cls)
+    if owner is cls:
+        return f"{design.name}: {design.summary}"
+    doc = (inspect.getdoc(cls) or "").strip().splitlines()
+    first = doc[0] if doc and cls.__doc__ is not None else "(no docstring)"
+    return f"{cls.__name__}, a variant of {design.name}: {first}"
+
+
 def resolve_design(text: str | DesignRef) -> tuple[model.Design, DesignRef]:
     """The design (or mutant) the user named, and a reference that names it again."""
     ref = parse_design_spec(text) if isinstance(text, str) else text

@@ -5,19 +5,22 @@ result; ``fuzz_design`` is the call for users' own pytest tests; ``strategies`` 
 the public strategies they compose.
 """
 
-from checker.fuzz.api import FuzzFailure, fuzz_design, short_timeline
-from checker.fuzz.campaign import (
+from shardcheck.checker.fuzz.api import FuzzFailure, fuzz_design, short_timeline
+from shardcheck.checker.fuzz.campaign import (
     DEFAULT_EXAMPLES,
+    DEFAULT_SHRINK_RUNS,
     FuzzProgress,
     FuzzResult,
     FuzzSettings,
     FuzzStats,
     fuzz,
+    judge_names,
     runs,
 )
-from checker.fuzz.database import DEFAULT_DATABASE
-from checker.fuzz.run import FuzzConfig, Run, execute
-from checker.fuzz.schedules import (
+from shardcheck.checker.fuzz.database import DEFAULT_DATABASE
+from shardcheck.checker.fuzz.parallel import Campaign, fuzz_parallel
+from shardcheck.checker.fuzz.run import FuzzConfig, Run, execute
+from shardcheck.checker.fuzz.schedules import (
     SCHEDULES,
     RunsSchedule,
     ScheduleKind,
@@ -30,7 +33,9 @@ from checker.fuzz.schedules import (
 __all__ = [
     "DEFAULT_DATABASE",
     "DEFAULT_EXAMPLES",
+    "DEFAULT_SHRINK_RUNS",
     "SCHEDULES",
+    "Campaign",
     "FuzzConfig",
     "FuzzFailure",
     "FuzzProgress",
@@ -45,6 +50,8 @@ __all__ = [
     "execute",
     "fuzz",
     "fuzz_design",
+    "fuzz_parallel",
+    "judge_names",
     "runs",
     "runs_schedules",
     "seeded_draw",

@@ -1,7 +1,7 @@
 """Fuzzing from a user's own tests: one call that passes, or raises with the trace.
 
-    from checker import fuzz_design
-    from checker.fuzz import strategies
+    from shardcheck.checker import fuzz_design
+    from shardcheck.checker.fuzz import strategies
 
     def test_my_scheduler_survives_fuzzing(tmp_path):
         fuzz_design("path/to/design.py:MyScheduler",
@@ -19,18 +19,18 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from checker.designs import DesignRef, resolve_design
-from checker.fuzz.campaign import (
+from shardcheck.checker.design import DesignRef, resolve_design
+from shardcheck.checker.fuzz.campaign import (
     DEFAULT_EXAMPLES,
     DEFAULT_SHRINK_RUNS,
     FuzzResult,
     FuzzSettings,
     fuzz,
 )
-from checker.fuzz.run import FuzzConfig
-from checker.fuzz.schedules import ScheduleKind
-from checker.fuzz.strategies import DEFAULT_WORKERS, Size, configs, mixed
-from checker.trace import Trace, write_trace
+from shardcheck.checker.fuzz.run import FuzzConfig
+from shardcheck.checker.fuzz.schedules import ScheduleKind
+from shardcheck.checker.fuzz.strategies import DEFAULT_WORKERS, Size, configs, mixed
+from shardcheck.checker.trace import Trace, write_trace
 
 TIMELINE_STEPS = 12
 """How many of the last steps the failure message shows."""
@@ -66,7 +66,7 @@ def fuzz_design(design: str | DesignRef, *, workloads: st.SearchStrategy[str] | 
                 database: str | None = None, trace_dir: str | Path = ".") -> FuzzResult:
     """Fuzz ``design`` and return the result, or raise ``FuzzFailure`` on a violation.
 
-    ``workloads`` (spec strings, see ``checker.fuzz.strategies``) and ``workers`` make
+    ``workloads`` (spec strings, see ``shardcheck.checker.fuzz.strategies``) and ``workers`` make
     the configurations, unless ``configurations`` gives them whole. The shrunk trace is
     written into ``trace_dir``. No example database by default, so a test run depends on
     its arguments alone; pass ``database`` to keep failures between runs.

@@ -24,19 +24,18 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky, FlakyFailure, HypothesisException, Unsatisfiable
 
-import model
-from checker.designs import DesignRef, resolve_design
-from checker.errors import BadInput, DesignBug
-from checker.fuzz.database import DEFAULT_DATABASE, CampaignDatabase, open_database
-from checker.fuzz.run import FuzzConfig, Run, execute, recorded_steps
-from checker.fuzz.schedules import (
+from shardcheck import model
+from shardcheck.checker.design import DesignRef, Judge, resolve_design
+from shardcheck.checker.errors import BadInput, DesignBug
+from shardcheck.checker.fuzz.database import DEFAULT_DATABASE, CampaignDatabase, open_database
+from shardcheck.checker.fuzz.run import FuzzConfig, Run, execute, recorded_steps
+from shardcheck.checker.fuzz.schedules import (
     SCHEDULES,
     ScheduleKind,
     UniformSchedule,
     runs_schedules,
 )
-from checker.properties import Judge
-from checker.trace import Trace
+from shardcheck.checker.trace import Trace
 
 FuzzVerdict = Literal["pass", "violation", "inconclusive", "interrupted"]
 Phase_ = Literal["generating", "shrinking"]

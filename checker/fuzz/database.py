@@ -16,7 +16,7 @@ from pathlib import Path
 
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
-from checker.errors import BadInput
+from shardcheck.checker.errors import BadInput
 
 DEFAULT_DATABASE = ".shardcheck/examples"
 

@@ -12,12 +12,9 @@ from typing import Any
 
 import attrs
 
-import model
-from checker.diff import changes
-from checker.explorer import Step
-from checker.fuzz.schedules import Schedule
-from checker.guard import call_design
-from checker.properties import Judge, Violation
+from shardcheck import model
+from shardcheck.checker.design import Judge, Step, Violation, call_design, changes
+from shardcheck.checker.fuzz.schedules import Schedule
 
 
 @attrs.frozen(kw_only=True)

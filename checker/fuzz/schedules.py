@@ -27,7 +27,7 @@ from typing import Literal, Protocol
 import attrs
 from hypothesis import strategies as st
 
-import model
+from shardcheck import model
 
 ScheduleKind = Literal["runs", "uniform"]
 SCHEDULES: tuple[ScheduleKind, ...] = ("runs", "uniform")

@@ -19,9 +19,9 @@ from collections.abc import Callable
 
 from hypothesis import strategies as st
 
-import model
-from checker.errors import BadInput
-from checker.fuzz.run import FuzzConfig
+from shardcheck import model
+from shardcheck.checker.errors import BadInput
+from shardcheck.checker.fuzz.run import FuzzConfig
 
 Size = int | tuple[int, int] | st.SearchStrategy[int]
 """A count given as one value, an inclusive ``(low, high)`` range, or a strategy."""

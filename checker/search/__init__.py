@@ -28,6 +28,7 @@ from shardcheck.checker.search.explorer import (
     Stats,
     explore,
 )
+from shardcheck.checker.search.packed import path_notes
 from shardcheck.checker.search.parallel import (
     ProcessHost,
     check_jobs,
@@ -60,6 +61,7 @@ __all__ = [
     "map_tasks",
     "parallel_settings",
     "parse_assumption",
+    "path_notes",
     "prove_trace",
     "run_trace",
     "store_text",

@@ -42,8 +42,17 @@ from typing import Any, Literal
 import attrs
 
 from shardcheck import model
-from shardcheck.checker.design import Judge, Step, Violation, call_design, changes
+from shardcheck.checker.design import (
+    ALL,
+    Judge,
+    Selection,
+    Step,
+    Violation,
+    call_design,
+    changes,
+)
 from shardcheck.checker.errors import USER_CODE_FAILURES, BadInput, DesignBug, Inconclusive
+from shardcheck.checker.search.packed import take_packing
 
 Strategy = Literal["bfs", "dfs"]
 Verdict = Literal["pass", "violation", "inconclusive"]
@@ -79,6 +88,8 @@ class SearchSettings:
     persistent: bool = attrs.field(default=True)
     """On the compact path, take one action alone where the packing names a persistent
     set (``model.Persistent``); this skips states, unlike sleep sets."""
+    selection: Selection = attrs.field(default=ALL)
+    """Which properties are checked (``--property``, ``--skip``): all by default."""
 
     @strategy.validator
     def _check_strategy(self, _attribute: Any, value: str) -> None:
@@ -102,6 +113,8 @@ class SearchSettings:
             bounds.append("no compact path")
         elif not self.persistent:
             bounds.append("no persistent sets")
+        if self.selection.chosen():
+            bounds.append(self.selection.describe())
         return ", ".join(bounds)
 
 
@@ -181,7 +194,8 @@ class _Search:
                  settings: SearchSettings, progress: Progress | None) -> None:
         self.design = design
         self.settings = settings
-        self.judge = Judge(design, config, settings.step_bound, settings.criteria)
+        self.judge = Judge(design, config, settings.step_bound, settings.criteria,
+                           settings.selection)
         self.progress = progress
         self.seen: set[int] = set()
         # Per state number: its parent's number and the index of the action (among the
@@ -285,16 +299,18 @@ class _Search:
 
     def packing(self, initial: Any) -> model.Compact | None:
         """The design's compact fast path for this run, when it offers one and may use it."""
-        if not self.settings.compact or not isinstance(self.design, model.Compactable):
+        if not self.settings.compact:
             return None
-        packing: model.Compact = self.call("compact()", self.design.compact, initial)
-        return packing
+        return take_packing(self.design, initial, self.judge.state_properties)
 
 
 def explore(design: model.Design, config: model.Config,
             settings: SearchSettings = SearchSettings(),
             progress: Progress | None = None) -> SearchResult:
     """Search every schedule of ``design`` on ``config`` until a violation or a bound."""
+    misfit = model.workload_misfit(design, config.workload)
+    if misfit is not None:
+        raise BadInput(misfit)
     search = _Search(design, config, settings, progress)
     initial = search.call("initial()", design.initial, config)
     search.initial = initial

@@ -78,6 +78,7 @@ from shardcheck.checker.search.explorer import (
     Verdict,
     collision_probability,
 )
+from shardcheck.checker.search.packed import take_packing
 from shardcheck.checker.search.partition import (
     SPREAD,
     Absorbed,
@@ -361,7 +362,8 @@ def explore_on(host: Host, design: model.Design, config: model.Config,
     if settings.compact:
         return _explore_compact_on(host, design, config, settings, progress)
     tally = _Tally(time.monotonic())
-    judge = Judge(design, config, settings.step_bound, settings.criteria)
+    judge = Judge(design, config, settings.step_bound, settings.criteria,
+                  settings.selection)
     who = f"design {design.name!r}"
     initial = call_design(who, "initial()", design.initial, config)
     start = model.fingerprint(initial)
@@ -583,6 +585,9 @@ def explore_parallel(ref: DesignRef, config: model.Config,
         from shardcheck.checker.search.explorer import explore
         return explore(design, config, settings, progress)
     check_settings(settings)
+    misfit = model.workload_misfit(design, config.workload)
+    if misfit is not None:
+        raise BadInput(misfit)
     job = Job.of(ref, config, parallel_settings(settings, design))
     host: Host
     if scheduler is not None:
@@ -606,7 +611,11 @@ def _explore_compact_on(host: Host, design: model.Design, config: model.Config,
     who = f"design {design.name!r}"
     initial = call_design(who, "initial()", design.initial, config)
     start = model.fingerprint(initial)
-    packing: model.Compact = call_design(who, "compact()", design.compact, initial)
+    judge = Judge(design, config, settings.step_bound, settings.criteria,
+                  settings.selection)
+    packing = take_packing(design, initial, judge.state_properties)
+    if packing is None:
+        raise InternalError(f"design {design.name!r} has no packed path that fits it")
     engine = "compact+persistent-sets" if settings.persistent and isinstance(
         packing, model.Persistent) else "compact"
     tally = _Tally(time.monotonic(), engine=engine, exact=True)
@@ -615,7 +624,6 @@ def _explore_compact_on(host: Host, design: model.Design, config: model.Config,
     if settings.symmetry and isinstance(design, model.Symmetric):
         root = call_design(who, "compact().canonical()", packing.canonical, code0)
     host.call(compact_owner(root, host.size), "start", code0, root)
-    judge = Judge(design, config, settings.step_bound, settings.criteria)
     deadline = None if settings.time_limit is None else tally.started + settings.time_limit
     next_report = tally.started + 0.25
     max_states = settings.max_states

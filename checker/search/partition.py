@@ -41,6 +41,7 @@ from shardcheck.checker.errors import (
 from shardcheck.checker.search.explorer import (
     SearchSettings,
 )
+from shardcheck.checker.search.packed import take_packing
 
 
 @attrs.frozen(kw_only=True)
@@ -141,7 +142,8 @@ class Partition:
         design, config = job.load()
         self.design = design
         self.settings = job.settings
-        self.judge = Judge(design, config, job.settings.step_bound, job.settings.criteria)
+        self.judge = Judge(design, config, job.settings.step_bound, job.settings.criteria,
+                           job.settings.selection)
         self.canonical: Callable[[Any], Any] | None = None
         if job.settings.symmetry and isinstance(design, model.Symmetric):
             self.canonical = design.canonical
@@ -356,13 +358,15 @@ class CompactPartition:
         design, config = job.load()
         self.design = design
         self.settings = job.settings
-        self.judge = Judge(design, config, job.settings.step_bound, job.settings.criteria)
-        if not isinstance(design, model.Compactable):
-            raise InternalError(f"design {design.name!r} has no compact path")
+        self.judge = Judge(design, config, job.settings.step_bound, job.settings.criteria,
+                           job.settings.selection)
         who = f"design {design.name!r}"
         self.who = who
         initial = call_design(who, "initial()", design.initial, config)
-        self.packing: model.Compact = call_design(who, "compact()", design.compact, initial)
+        packing = take_packing(design, initial, self.judge.state_properties)
+        if packing is None:
+            raise InternalError(f"design {design.name!r} has no packed path that fits it")
+        self.packing: model.Compact = packing
         self.canonical: Callable[[int], int] | None = None
         if job.settings.symmetry and isinstance(design, model.Symmetric):
             self.canonical = self.packing.canonical

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from model.api import Design
-from model.designs.bank import Bank
-from model.designs.bft import Bft
-from model.designs.block_stm import BlockStm
-from model.designs.serial import Serial
-from model.designs.xmodule_2pc import TwoPhaseCommit
-from model.designs.xmodule_receipts import Receipts
+from shardcheck.model.api import Design
+from shardcheck.model.designs.bank import Bank
+from shardcheck.model.designs.bft import Bft
+from shardcheck.model.designs.block_stm import BlockStm
+from shardcheck.model.designs.serial import Serial
+from shardcheck.model.designs.xmodule_2pc import TwoPhaseCommit
+from shardcheck.model.designs.xmodule_receipts import Receipts
 
 
 def builtin_designs() -> dict[str, Design]:

@@ -40,12 +40,12 @@ from typing import NamedTuple
 
 import attrs
 
-from model.api import Action, Config, KnownFailure, Mutant, Outcome, ParamValue, Property
-from model.encoding import Constant
-from model.language import BinOp, Const, Read, Transaction, Var, Write
-from model.packing import field_sorter
-from model.store import Store
-from model.workloads import WorkloadError
+from shardcheck.model.api import Action, Config, KnownFailure, Mutant, Outcome, ParamValue, Property
+from shardcheck.model.encoding import Constant
+from shardcheck.model.language import BinOp, Const, Read, Transaction, Var, Write
+from shardcheck.model.packing import field_sorter
+from shardcheck.model.store import Store
+from shardcheck.model.workloads import WorkloadError
 
 CLAIM, RSRC, RDST, WSRC, WDST, DONE = "claim", "rsrc", "rdst", "wsrc", "wdst", "done"
 _PCS = (CLAIM, RSRC, RDST, WSRC, WDST, DONE)

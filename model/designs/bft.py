@@ -52,7 +52,7 @@ reads: it is left out there. ``BftPacking`` is the explorer's compact fast path:
 same transitions, memoized per replica.
 
 After a replica decides (l.49) it executes the decided block with ``exec=serial``
-(the reference interpreter) or ``exec=block-stm`` (``model.designs.block_stm.BlockStm``
+(the reference interpreter) or ``exec=block-stm`` (``shardcheck.model.designs.block_stm.BlockStm``
 with ``--workers`` workers, run to its terminal state on one fixed schedule: the enabled
 worker actions taken in turn, round robin), and its state root covers the module's
 keys and each key's version (the number of writes it has seen, as Sui's object
@@ -84,7 +84,7 @@ from typing import NamedTuple
 
 import attrs
 
-from model.api import (
+from shardcheck.model.api import (
     Action,
     Config,
     KnownFailure,
@@ -94,11 +94,11 @@ from model.api import (
     TxRecord,
     Workload,
 )
-from model.designs.flag_mutants import FlagMutant, flag_mutants
-from model.encoding import Constant, canonical_bytes, encode
-from model.language import Transaction, block_keys
-from model.reference import execute_transaction
-from model.store import Store
+from shardcheck.model.designs.flag_mutants import FlagMutant, flag_mutants
+from shardcheck.model.encoding import Constant, canonical_bytes, encode
+from shardcheck.model.language import Transaction, block_keys
+from shardcheck.model.reference import execute_transaction
+from shardcheck.model.store import Store
 
 NIL = "nil"
 PROPOSE, PREVOTE, PRECOMMIT = "propose", "prevote", "precommit"
@@ -353,7 +353,7 @@ def _run_block(transactions: tuple[Transaction, ...], initial: Store, mode: str,
             record, store = execute_transaction(tx, store, writers)
             records.append(record)
         return tuple(records), store
-    from model.designs.block_stm import BlockStm  # only runs that ask for it pay for it
+    from shardcheck.model.designs.block_stm import BlockStm  # only runs that ask for it pay for it
 
     design = BlockStm()
     state = design.initial(Config(Workload("decided-block", block, initial), workers))

@@ -38,11 +38,11 @@ hash-consed into ints, each worker's step memoized) is in ``block_stm_compact.py
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any
 
 import attrs
 
-from model.api import (
+from shardcheck.model.api import (
     Action,
     Config,
     KnownFailure,
@@ -53,141 +53,84 @@ from model.api import (
     TxRecord,
     TxStatus,
 )
-from model.designs.flag_mutants import FlagMutant, flag_mutants
-from model.encoding import Constant, encode
-from model.language import (
+from shardcheck.model.designs.block_stm_compact import BlockStmPacking
+from shardcheck.model.designs.block_stm_state import (
+    ABORTING as ABORTING,
+)
+from shardcheck.model.designs.block_stm_state import (
+    ESTIMATE as ESTIMATE,
+)
+from shardcheck.model.designs.block_stm_state import (
+    EXECUTE as EXECUTE,
+)
+from shardcheck.model.designs.block_stm_state import (
+    EXECUTED as EXECUTED,
+)
+from shardcheck.model.designs.block_stm_state import (
+    EXECUTING as EXECUTING,
+)
+from shardcheck.model.designs.block_stm_state import (
+    EXECUTING_PCS as EXECUTING_PCS,
+)
+from shardcheck.model.designs.block_stm_state import (
+    EXITED as EXITED,
+)
+from shardcheck.model.designs.block_stm_state import (
+    IDLE as IDLE,
+)
+from shardcheck.model.designs.block_stm_state import (
+    READY as READY,
+)
+from shardcheck.model.designs.block_stm_state import (
+    VALIDATE as VALIDATE,
+)
+from shardcheck.model.designs.block_stm_state import (
+    Block as Block,
+)
+from shardcheck.model.designs.block_stm_state import (
+    BlockStmState as BlockStmState,
+)
+from shardcheck.model.designs.block_stm_state import (
+    Flags as Flags,
+)
+from shardcheck.model.designs.block_stm_state import (
+    Found as Found,
+)
+from shardcheck.model.designs.block_stm_state import (
+    MVEntry as MVEntry,
+)
+from shardcheck.model.designs.block_stm_state import (
+    ReadEntry as ReadEntry,
+)
+from shardcheck.model.designs.block_stm_state import (
+    Task as Task,
+)
+from shardcheck.model.designs.block_stm_state import (
+    Version as Version,
+)
+from shardcheck.model.designs.block_stm_state import (
+    Worker as Worker,
+)
+from shardcheck.model.designs.block_stm_state import (
+    incarnation_bound as incarnation_bound,
+)
+from shardcheck.model.designs.flag_mutants import FlagMutant, flag_mutants
+from shardcheck.model.encoding import Constant, encode
+from shardcheck.model.language import (
     Exists,
     Frame,
     ReadStmt,
     Scan,
     Status,
-    Transaction,
     block_keys,
     deliver,
     effective_writes,
     pending_read,
     start,
 )
-from model.store import Store
 
-if TYPE_CHECKING:
-    from model.designs.block_stm_compact import BlockStmPacking
-
-READY, EXECUTING, EXECUTED, ABORTING = "ready", "executing", "executed", "aborting"
-ESTIMATE = -1
-"""An ``MVEntry.inc`` of ESTIMATE marks the entry as an estimate of a future write."""
-
-EXECUTE, VALIDATE = "execute", "validate"
-
-
-class Version(NamedTuple):
-    """A transaction index and incarnation number."""
-
-    tx: int
-    inc: int
-
-
-class MVEntry(NamedTuple):
-    """``data[(key, tx)]``: the value incarnation ``inc`` wrote, or an ESTIMATE."""
-
-    key: str
-    tx: int
-    inc: int
-    value: int
-
-
-class Found(NamedTuple):
-    """One key a scan found: its version (None: from storage) and value."""
-
-    key: str
-    version: Version | None
-    value: int
-
-
-class ReadEntry(NamedTuple):
-    """One read an incarnation made.
-
-    ``version`` None is the paper's ⊥ (read from storage). ``recorded`` is False only
-    for reads a mutant forgets to put in the read set; the history still shows them.
-    """
-
-    kind: str
-    key: str
-    version: Version | None
-    value: int
-    found: tuple[Found, ...]
-    recorded: bool
-
-
-class Task(NamedTuple):
-    """A task a worker holds: execute or validate a version."""
-
-    kind: str
-    tx: int
-    inc: int
-
-
-@attrs.frozen
-class Block:
-    """The block, the pre-block storage and every key the block may touch."""
-
-    transactions: tuple[Transaction, ...]
-    storage: Store
-    keys: tuple[str, ...]
-
-
-@attrs.frozen
-class Worker:
-    """One worker's program counter and registers; dead registers are reset."""
-
-    pc: str = "done_marker.load"
-    task: Task | None = None
-    frame: Frame | None = None
-    reads: tuple[ReadEntry, ...] = ()
-    target: int = -1
-    cursor: int = 0
-    newloc: bool = False
-    seen: tuple[int, ...] = ()
-    keys: tuple[str, ...] = ()
-
-
-IDLE = Worker()
-EXITED = Worker(pc="exited")
-
-
-@attrs.frozen
-class BlockStmState:
-    """Shared memory of the scheduler and MVMemory, plus every worker."""
-
-    block: Constant[Block]
-    execution_idx: int
-    validation_idx: int
-    decrease_cnt: int
-    num_active_tasks: int
-    done_marker: bool
-    status: tuple[tuple[int, str], ...]
-    dependencies: tuple[tuple[int, ...], ...]
-    data: tuple[MVEntry, ...]
-    last_writes: tuple[tuple[tuple[str, int], ...], ...]
-    last_reads: tuple[tuple[ReadEntry, ...], ...]
-    reverted: tuple[bool, ...]
-    workers: tuple[Worker, ...]
-
-
-@attrs.frozen
-class Flags:
-    """Which bugs are switched on; all False is Block-STM as published."""
-
-    active_after_fetch: bool = False
-    single_collect: bool = False
-    dependency_check_outside_lock: bool = False
-    resume_keeps_execution_idx: bool = False
-    not_found_ignores_version: bool = False
-    newloc_first_incarnation: bool = False
-    exists_unrecorded: bool = False
-    read_own_entries: bool = False
-    scan_keys_only: bool = False
-    revert_keeps_writes: bool = False
+PUBLISHED = Flags()
+"""No bug switched on: Block-STM as published."""
 
 
 def _with_workers(state: BlockStmState, workers: tuple[Worker, ...]) -> BlockStmState:
@@ -281,7 +224,7 @@ class BlockStm:
     name = "block-stm"
     summary = "Block-STM (PPoPP 2023): multi-version memory, collaborative scheduler"
 
-    def __init__(self, flags: Flags = Flags(), mutant: str | None = None) -> None:
+    def __init__(self, flags: Flags = PUBLISHED, mutant: str | None = None) -> None:
         self.flags = flags
         self.mutant = mutant
 
@@ -361,7 +304,9 @@ class BlockStm:
 
     def compact(self, initial: BlockStmState) -> BlockStmPacking:
         """The fast path: states hash-consed into ints, each worker's step memoized."""
-        from model.designs.block_stm_compact import BlockStmPacking  # it imports this module
+        from shardcheck.model.designs.block_stm_compact import (
+            BlockStmPacking,  # it imports this module
+        )
 
         return BlockStmPacking(self, initial)
 
@@ -1005,20 +950,11 @@ _HANDLERS: dict[str, Handler] = {
 # --- invariants that need no flags ----------------------------------------------------------
 
 
-_EXECUTING = frozenset({
-    "done_marker.load", "vm.read",
-    "add_dependency", "add_dependency.check", "add_dependency.insert",
-    "record.write", "record.delete", "record.swap_writes", "record.swap_reads",
-    "finish_execution.status",
-})
-"""Program counters at which a worker is running an incarnation (before it is EXECUTED)."""
-
-
 def _i3(state: BlockStmState) -> str | None:
     executing: dict[int, int] = {}
     for w, worker in enumerate(state.workers):
         task = worker.task
-        if task is None or task.kind != EXECUTE or worker.pc not in _EXECUTING:
+        if task is None or task.kind != EXECUTE or worker.pc not in EXECUTING_PCS:
             continue
         if task.tx in executing:
             return f"workers w{executing[task.tx]} and w{w} both execute T{task.tx}"
@@ -1040,11 +976,6 @@ def _i5(state: BlockStmState) -> str | None:
                 return (f"lost wakeup: T{j} waits on T{b}, which has finished executing "
                         "without resuming it")
     return None
-
-
-def incarnation_bound(n: int, workers: int) -> int:
-    """The livelock bound on incarnations, after Aptos's ``W² + n + c`` sanity check."""
-    return n + workers * workers + 2
 
 
 def _l2(state: BlockStmState) -> str | None:

@@ -28,11 +28,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from model.designs import block_stm as bs
-from model.packing import field_sorter
+import shardcheck.model.designs.block_stm_state as bs
+from shardcheck.model.packing import field_sorter
 
 if TYPE_CHECKING:
-    from model.designs.block_stm import BlockStm, BlockStmState, Worker
+    from shardcheck.model.designs.block_stm import BlockStm, BlockStmState, Worker
 
 ID_BITS = 32
 """Bits of one worker id in a code; the shared id takes the bits above the workers."""
@@ -133,7 +133,7 @@ class BlockStmPacking:
         self.worker_values.append(worker)
         task = worker.task
         self._counted.append(int(self.design._holds_count(worker)))
-        executes = task is not None and task.kind == bs.EXECUTE and worker.pc in bs._EXECUTING
+        executes = task is not None and task.kind == bs.EXECUTE and worker.pc in bs.EXECUTING_PCS
         self._executes.append(1 << task.tx if executes and task is not None else 0)
         drains = task is not None and worker.pc == "finish_execution.dependencies"
         self._drains.append(1 << task.tx if drains and task is not None else 0)

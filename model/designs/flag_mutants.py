@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from model.api import Design, KnownFailure, Mutant
+from shardcheck.model.api import Design, KnownFailure, Mutant
 
 
 @attrs.frozen

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 
 import attrs
 
-from model.api import Action, Config, Mutant, Outcome, Property, TxRecord
-from model.encoding import Constant
-from model.language import Exists, Read, Scan, Transaction, Write, WriteIf, block_keys
-from model.reference import execute_transaction
-from model.store import Store
+from shardcheck.model.api import Action, Config, Mutant, Outcome, Property, TxRecord
+from shardcheck.model.encoding import Constant
+from shardcheck.model.language import Exists, Read, Scan, Transaction, Write, WriteIf, block_keys
+from shardcheck.model.reference import execute_transaction
+from shardcheck.model.store import Store
 
 
 @attrs.frozen

@@ -27,10 +27,10 @@ from collections.abc import Iterable
 
 import attrs
 
-from model.api import Config, ParamValue, Workload
-from model.language import BinOp, Const, Read, Require, Transaction, Var, Write
-from model.store import Store
-from model.workloads import WorkloadError
+from shardcheck.model.api import Config, ParamValue, Workload
+from shardcheck.model.language import BinOp, Const, Read, Require, Transaction, Var, Write
+from shardcheck.model.store import Store
+from shardcheck.model.workloads import WorkloadError
 
 
 class XModuleError(WorkloadError):

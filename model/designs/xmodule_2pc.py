@@ -49,7 +49,7 @@ from typing import Any, NamedTuple
 
 import attrs
 
-from model.api import (
+from shardcheck.model.api import (
     Action,
     Config,
     KnownFailure,
@@ -59,8 +59,8 @@ from model.api import (
     ReadRecord,
     TxRecord,
 )
-from model.designs.flag_mutants import FlagMutant, flag_mutants
-from model.designs.xmodule import (
+from shardcheck.model.designs.flag_mutants import FlagMutant, flag_mutants
+from shardcheck.model.designs.xmodule import (
     Transfer,
     balances,
     budget,
@@ -70,9 +70,9 @@ from model.designs.xmodule import (
     with_writers,
     writer_of,
 )
-from model.encoding import Constant
-from model.language import Transaction
-from model.network import (
+from shardcheck.model.encoding import Constant
+from shardcheck.model.language import Transaction
+from shardcheck.model.network import (
     NETWORK_ACTOR,
     Message,
     Network,
@@ -84,8 +84,8 @@ from model.network import (
     message_object,
     message_of,
 )
-from model.reference import execute_transaction
-from model.store import Store
+from shardcheck.model.reference import execute_transaction
+from shardcheck.model.store import Store
 
 ACCEPT, ABORT = "accept", "abort"
 PREPARE, PRE_ACCEPT, PRE_ABORT = "prepare", "pre-accept", "pre-abort"

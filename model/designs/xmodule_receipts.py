@@ -49,7 +49,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from model.api import (
+from shardcheck.model.api import (
     Action,
     Config,
     KnownFailure,
@@ -59,8 +59,8 @@ from model.api import (
     ReadRecord,
     TxRecord,
 )
-from model.designs.flag_mutants import FlagMutant, flag_mutants
-from model.designs.xmodule import (
+from shardcheck.model.designs.flag_mutants import FlagMutant, flag_mutants
+from shardcheck.model.designs.xmodule import (
     Transfer,
     balances,
     budget,
@@ -70,8 +70,8 @@ from model.designs.xmodule import (
     with_writers,
     writer_of,
 )
-from model.encoding import Constant
-from model.network import (
+from shardcheck.model.encoding import Constant
+from shardcheck.model.network import (
     Message,
     Network,
     apply_fault,
@@ -81,7 +81,7 @@ from model.network import (
     is_fault,
     message_of,
 )
-from model.store import Store
+from shardcheck.model.store import Store
 
 RECEIPT = "receipt"
 PENDING, SENT, DONE, REVERTED = "pending", "sent", "done", "reverted"

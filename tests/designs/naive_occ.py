@@ -32,25 +32,23 @@ from typing import Literal
 
 import attrs
 
-from model import (
+from shardcheck.model import (
     Action,
     Config,
     Constant,
+    Exists,
+    Frame,
     Mutant,
     Outcome,
     ParamValue,
     Property,
+    Read,
     ReadRecord,
+    Scan,
+    Status,
     Store,
     Transaction,
     TxRecord,
-)
-from model.language import (
-    Exists,
-    Frame,
-    Read,
-    Scan,
-    Status,
     Write,
     WriteIf,
     deliver,
