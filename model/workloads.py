@@ -406,6 +406,31 @@ GENERATORS: dict[str, Generator] = {
 }
 
 
+BUILTIN_GENERATORS = frozenset(GENERATORS)
+"""The names of shardcheck's own generators, which a user's cannot replace."""
+
+
+def register_workload(generator: Generator) -> Generator:
+    """Make a user's generator available by name, as ours are: ``--workload NAME:...``,
+    ``shardcheck workloads --design FILE``, suites and fuzzing all find it.
+
+    Call it at the top level of a design file (the file is imported before the workload
+    is built); it returns the generator, so it also works as an expression. The build
+    function must be deterministic: the same parameters give the same block. A name of
+    ours cannot be taken; registering a name again replaces the earlier generator.
+    """
+    if not isinstance(generator, Generator):
+        raise WorkloadError(f"register_workload takes a model.Generator, got "
+                            f"{type(generator).__name__}")
+    if generator.name in BUILTIN_GENERATORS:
+        raise WorkloadError(f"workload {generator.name!r} is one of shardcheck's own; give "
+                            "yours another name")
+    if not generator.name or not all(c.isalnum() or c in "-_" for c in generator.name):
+        raise WorkloadError(f"workload name {generator.name!r}: use letters, digits, - and _")
+    GENERATORS[generator.name] = generator
+    return generator
+
+
 def _suggest(word: str, options: list[str]) -> str:
     close = difflib.get_close_matches(word, options, n=1)
     return f"; did you mean {close[0]!r}?" if close else ""

@@ -29,7 +29,10 @@ from shardcheck.checker.design import (
     DesignRef,
     Judge,
     Violation,
+    block_document,
     call_design,
+    load_workload,
+    register_block,
     resolve_design,
 )
 from shardcheck.checker.errors import (
@@ -53,6 +56,9 @@ class Job:
     workload: str
     workers: int
     settings: SearchSettings
+    block: dict[str, Any] | None = None
+    """The document of a block file's workload (``block:`` specs), which the worker
+    processes cannot read from a file of their own."""
 
     @classmethod
     def of(cls, ref: DesignRef, config: model.Config, settings: SearchSettings) -> Job:
@@ -60,12 +66,14 @@ class Job:
         if ref.file is not None:
             ref = attrs.evolve(ref, file=str(Path(ref.file).resolve()))
         return cls(design=ref.spec(), workload=config.workload.spec, workers=config.workers,
-                   settings=settings)
+                   settings=settings, block=block_document(config.workload.spec))
 
     def load(self) -> tuple[model.Design, model.Config]:
         """The design and configuration this job names."""
         design, _ = resolve_design(self.design)
-        return design, model.Config(model.build_workload(self.workload), self.workers)
+        if self.block is not None:
+            register_block(self.block, f"the block of {self.workload}")
+        return design, model.Config(load_workload(self.workload), self.workers)
 
 
 def state_key(value: object) -> int:

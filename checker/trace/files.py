@@ -17,7 +17,13 @@ from typing import Any
 import attrs
 
 from shardcheck import model
-from shardcheck.checker.design import DesignRef, Step, Violation
+from shardcheck.checker.design import (
+    DesignRef,
+    Step,
+    Violation,
+    block_document,
+    register_block,
+)
 from shardcheck.checker.errors import BadInput, TraceFileError, read_user_file
 from shardcheck.checker.trace.version import VERSION
 
@@ -52,7 +58,9 @@ class Trace:
         return f"shardcheck replay {path}{extra}"
 
     def to_json(self, path: str = "TRACE.json") -> dict[str, Any]:
-        """The JSON document; ``path`` only fills in the replay hint."""
+        """The JSON document; ``path`` only fills in the replay hint. A run on a block
+        file carries the block, so the trace replays from the file alone."""
+        block = block_document(self.workload)
         return {
             "format": FORMAT,
             "version": FORMAT_VERSION,
@@ -71,6 +79,7 @@ class Trace:
             ],
             "violation": self.violation.to_json() if self.violation else None,
             "replay": self.replay_command(path),
+            **({"block": block} if block is not None else {}),
         }
 
     @classmethod
@@ -97,6 +106,12 @@ class Trace:
                                for p in first.absolute_path).lstrip(".") or "the top level"
             raise TraceFileError(f"{where} is malformed at {location}: {first.message}")
         violation = data["violation"]
+        if "block" in data:
+            workload = register_block(data["block"], f"{where}: block")
+            if workload.spec != data["config"]["workload"]:
+                raise TraceFileError(f"{where}: its block is {workload.spec}, not the "
+                                     f"{data['config']['workload']} its config names; the "
+                                     "block was edited after the run")
         return cls(
             design=DesignRef(data["design"]["name"], data["design"]["mutant"],
                              data["design"]["file"]),
