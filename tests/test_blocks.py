@@ -201,3 +201,19 @@ def test_a_block_spec_unknown_in_this_process_says_what_to_do() -> None:
 def test_register_block_is_idempotent() -> None:
     """Registering the same document twice gives the same workload."""
     assert register_block(SWAP).spec == register_block(json.loads(json.dumps(SWAP))).spec
+
+
+def test_a_parallel_search_and_a_parallel_campaign_carry_the_block(tmp_path: Path) -> None:
+    """Worker processes cannot read the user's file: the block travels with the job."""
+    os.chdir(tmp_path)
+    path = write_block(tmp_path, SWAP)
+    serial = invoke("explore", "block-stm", "-w", str(path), "--no-por", "--no-compact",
+                    "--quiet")
+    parallel = invoke("explore", "block-stm", "-w", str(path), "--jobs", "2", "--quiet")
+    assert serial.exit_code == parallel.exit_code == 0, parallel.output
+    count = [line for line in serial.output.splitlines() if "distinct states" in line]
+    assert count and count[0] in parallel.output
+    fuzzed = invoke("fuzz", "block-stm:scan-keys-only", "-w", str(path), "--seed", "1",
+                    "--examples", "300", "--jobs", "2", "--no-database", "--quiet",
+                    "--trace-out", "p.json")
+    assert fuzzed.exit_code == 1, fuzzed.output
