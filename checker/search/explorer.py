@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import math
 import time
 from array import array
 from collections import deque
@@ -63,8 +64,8 @@ KEY_BITS = 64
 
 def _positive_or_none(name: str) -> Callable[[Any, Any, Any], None]:
     def check(_instance: Any, _attribute: Any, value: Any) -> None:
-        if value is not None and value <= 0:
-            raise BadInput(f"{name} must be positive, got {value}")
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise BadInput(f"{name} must be a positive, finite number, got {value}")
     return check
 
 

@@ -106,6 +106,10 @@ class Trace:
                                for p in first.absolute_path).lstrip(".") or "the top level"
             raise TraceFileError(f"{where} is malformed at {location}: {first.message}")
         violation = data["violation"]
+        if violation and violation["step"] > len(data["steps"]):
+            raise TraceFileError(
+                f"{where} is malformed: its violation is at step {violation['step']}, past its "
+                f"last step ({len(data['steps'])}); the file was cut short or edited")
         if "block" in data:
             workload = register_block(data["block"], f"{where}: block")
             if workload.spec != data["config"]["workload"]:
@@ -136,6 +140,11 @@ def load_trace(path: str | Path) -> Trace:
     except json.JSONDecodeError as exc:
         raise TraceFileError(f"trace file {path} is not valid JSON (line {exc.lineno}, "
                              f"column {exc.colno}: {exc.msg}); it may be truncated") from None
+    except RecursionError:
+        raise TraceFileError(f"trace file {path} is nested too deeply to be a trace") from None
+    except ValueError as exc:  # an integer literal of thousands of digits
+        raise TraceFileError(f"trace file {path} holds a number too large to be a trace's: "
+                             f"{str(exc)[:120]}") from None
     return Trace.from_json(data, f"trace file {path}")
 
 
