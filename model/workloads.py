@@ -490,8 +490,8 @@ def _convert(spec: str, param: Param, raw: str) -> int | str:
     if value is None:
         shown = raw if len(raw) <= 20 else raw[:17] + "..."
         raise WorkloadError(
-            f"workload {_shown(spec)}: {param.name} must be an integer between "
-            f"{param.minimum} and {param.maximum}, got {shown!r}"
+            f"workload {_shown(spec)}: {param.name} must be an integer, got {shown!r} "
+            f"(from {param.minimum} to {param.maximum})"
         )
     if not param.minimum <= value <= param.maximum:
         raise WorkloadError(
