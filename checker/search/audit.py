@@ -1,7 +1,8 @@
 """The reduction audit: each reduction against the search without any, on one configuration.
 
 A reduction earns its default by never changing an answer. The audit runs the search
-with every reduction off (the reference), then once per reduction the design can use,
+with every reduction off and its visited set keyed by fingerprints of the canonical
+encoding (the reference), then once per reduction the design can use,
 with that reduction alone, and compares what must not change:
 
 - the verdict, and for a violation the property violated;
@@ -70,9 +71,12 @@ def applicable(design: model.Design, config: model.Config | None = None) -> tupl
 
 
 def _alone(settings: SearchSettings, reduction: str | None) -> SearchSettings:
+    # The reference keys its visited set by fingerprints of the canonical encoding, the
+    # definition of "the same state"; every other search keys it by the states themselves.
     return attrs.evolve(settings, por=reduction == "por", symmetry=reduction == "symmetry",
                         compact=reduction in ("compact", "persistent"),
-                        persistent=reduction == "persistent")
+                        persistent=reduction == "persistent",
+                        fingerprint_keys=reduction is None)
 
 
 def _problems(reduction: str, reference: SearchResult, reduced: SearchResult) -> list[str]:

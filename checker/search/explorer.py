@@ -91,6 +91,10 @@ class SearchSettings:
     set (``model.Persistent``); this skips states, unlike sleep sets."""
     selection: Selection = attrs.field(default=ALL)
     """Which properties are checked (``--property``, ``--skip``): all by default."""
+    fingerprint_keys: bool = attrs.field(default=False)
+    """On the ordinary path, key the visited set by 64 bits of BLAKE2b over each state's
+    canonical encoding (the reference the audit compares with) instead of by the states
+    themselves."""
 
     @strategy.validator
     def _check_strategy(self, _attribute: Any, value: str) -> None:
@@ -110,6 +114,8 @@ class SearchSettings:
             bounds.append("no symmetry reduction")
         if not self.por:
             bounds.append("no partial-order reduction")
+        if self.fingerprint_keys:
+            bounds.append("fingerprint keys")
         if not self.compact:
             bounds.append("no compact path")
         elif not self.persistent:
@@ -198,7 +204,7 @@ class _Search:
         self.judge = Judge(design, config, settings.step_bound, settings.criteria,
                            settings.selection)
         self.progress = progress
-        self.seen: set[int] = set()
+        self.seen: set[Any] = set()
         # Per state number: its parent's number and the index of the action (among the
         # parent's enabled actions) that reached it.
         self.parents = array("I")
@@ -213,20 +219,21 @@ class _Search:
         self.renamed = 0  # numbers given to a renaming of a state already found
         self.truncated = False
         self.engine = "ordinary"
-        self.exact_keys = False
+        self.exact_keys = not settings.fingerprint_keys
         self.canonical: Callable[[Any], Any] | None = None
         if settings.symmetry and isinstance(design, model.Symmetric):
             self.canonical = design.canonical
 
-    def key(self, state: Any) -> int:
-        """The visited-set key: of the state's symmetry representative.
+    def key(self, state: Any) -> Any:
+        """The visited-set key: the state's symmetry representative itself, or its 64-bit
+        fingerprint under ``fingerprint_keys``.
 
         The frontier keeps the state as reached, so a path is a real run from the
         initial state; only the deduplication looks through renamed actors.
         """
-        if self.canonical is None:
-            return _key_of(state)
-        return _key_of(self.call("canonical()", self.canonical, state))
+        if self.canonical is not None:
+            state = self.call("canonical()", self.canonical, state)
+        return _key_of(state) if self.settings.fingerprint_keys else state
 
     def add(self, parent: int, choice: int) -> int:
         """Number a newly found state."""
@@ -317,10 +324,15 @@ def explore(design: model.Design, config: model.Config,
     search.initial = initial
     start = model.fingerprint(initial)  # of the state itself, as traces record it
     with _collector_paused():
-        packing = search.packing(initial)
-        if packing is not None:
-            return _explore_compact(search, start, packing)
-        return _explore_ordinary(search, start)
+        try:
+            packing = search.packing(initial)
+            if packing is not None:
+                return _explore_compact(search, start, packing)
+            return _explore_ordinary(search, start)
+        finally:
+            # Freed while the collector is still off: re-enabled over millions of live
+            # states, its first pass would walk them all once more.
+            search.seen = set()
 
 
 def _independent(a: model.Action, b: model.Action) -> bool:
@@ -336,7 +348,7 @@ class _Asleep:
 
     __slots__ = ("asleep", "depth", "expanded", "naming", "number")
 
-    def __init__(self, asleep: frozenset[model.Action], naming: int | None, number: int,
+    def __init__(self, asleep: frozenset[model.Action], naming: Any, number: int,
                  depth: int) -> None:
         self.asleep = asleep
         self.naming = naming
@@ -345,35 +357,81 @@ class _Asleep:
         self.expanded = False
 
 
-_Item = tuple[Any, int, int, int, "frozenset[model.Action] | None"]
+_Item = tuple[Any, int, int, Any, "frozenset[model.Action] | None"]
+
+
+_NONE_ASLEEP: frozenset[model.Action] = frozenset()
+
+
+def _itself(state: Any) -> Any:
+    return state
+
+
+def _unhashable(search: _Search, state: Any, exc: TypeError) -> BaseException:
+    """The error for a state that cannot be a visited-set key."""
+    _key_of(state)  # a value outside the interface is reported as such
+    return DesignBug(f"design {search.design.name!r}: a state is not hashable ({exc}): "
+                     "states must be immutable values (frozen attrs classes, tuples, "
+                     "frozensets)")
+
+
+ENCODING_SAMPLE = 1024
+"""The ordinary path encodes the first this many states found, and one in every this many
+after them, to report a value outside the interface (which could never be fingerprinted
+in a trace) without encoding every state."""
 
 
 def _explore_ordinary(search: _Search, start: str) -> SearchResult:
+    """The search over the design's own ``actions`` and ``step``.
+
+    The visited set holds the states themselves (their symmetry representatives, where
+    symmetry is on), so deduplication is exact and costs a hash of the state: no state is
+    encoded or fingerprinted on the way (``fingerprint_keys`` keys it by fingerprints
+    instead, as the audit's reference does). A state found is judged at once, the
+    properties called directly; a state that is terminal, past the step bound, or where a
+    property fails or raises goes through the judge's full check, which words the
+    violation or the design's error.
+    """
     settings = search.settings
+    design = search.design
     initial = search.initial
     por = settings.por
     if por:
         search.engine = "ordinary+sleep-sets"
-    root = search.key(initial)
-    search.seen.add(root)
+    fingerprints = settings.fingerprint_keys
+    plain = search.canonical is None and not fingerprints
+    naming = _key_of if fingerprints else _itself
+    try:
+        root = search.key(initial)
+        search.seen.add(root)
+    except TypeError as exc:
+        raise _unhashable(search, initial, exc) from None
     search.add(0, 0)
     terminal, violation = search.visit(initial, 0)
     if violation is not None:
         return search.result("violation", start, False, violation)
-    memory: dict[int, _Asleep] = {}
+    memory: dict[Any, _Asleep] = {}
     named = search.canonical is not None
     if por:
-        memory[root] = _Asleep(frozenset(), _key_of(initial) if named else root, 0, 0)
+        memory[root] = _Asleep(frozenset(), naming(initial) if named else root, 0, 0)
     # (state, its number, depth, its key, redo): redo is None for a first expansion, or
     # the actions to re-explore because the state was reached with fewer asleep.
     frontier: deque[_Item] = deque()
     if not terminal:
         frontier.append((initial, 0, 0, root, None))
     take = frontier.popleft if settings.strategy == "bfs" else frontier.pop
+    push = frontier.append
     deadline = None if settings.time_limit is None else search.started + settings.time_limit
     next_report = search.started + 0.25
     expanded = 0
     seen = search.seen
+    seen_add = seen.add
+    parents = search.parents
+    parents_append, choices_append = parents.append, search.choices.append
+    actions_of, step_of, is_terminal = design.actions, design.step, design.is_terminal
+    checks = tuple(p.check for p in search.judge.state_properties)
+    step_bound, max_depth = settings.step_bound, settings.max_depth
+    max_states = settings.max_states
     while frontier:
         expanded += 1
         if expanded % 256 == 0:
@@ -384,11 +442,14 @@ def _explore_ordinary(search: _Search, start: str) -> SearchResult:
                 search.progress(search.stats(False))
                 next_report = now + 0.25
         state, number, depth, key, redo = take()
-        actions = search.actions(state, depth)
+        try:
+            actions = tuple(actions_of(state))
+        except USER_CODE_FAILURES as exc:
+            raise search.failure(f"actions() at depth {depth}", exc) from None
         if not actions:
             violation = search.judge.check_deadlock(depth)
             return search.result("violation", start, False, violation, search.path_to(number))
-        if settings.max_depth is not None and depth >= settings.max_depth:
+        if max_depth is not None and depth >= max_depth:
             search.truncated = True
             continue
         asleep: frozenset[model.Action] = frozenset()
@@ -398,59 +459,97 @@ def _explore_ordinary(search: _Search, start: str) -> SearchResult:
             if redo is None:
                 entry.expanded = True
         done: list[model.Action] = []
+        below = depth + 1
+        # Without sleep sets every action is taken: the transitions are counted at once
+        # (and recounted up to the action taken if the search ends inside this state).
+        every = not por and redo is None
+        before = search.transitions
+        if every:
+            search.transitions = before + len(actions)
         for index, action in enumerate(actions):
             if redo is not None:
                 if action not in redo:
                     continue
-            elif action in asleep:
+            elif asleep and action in asleep:  # (an action's hash is not free)
                 continue
-            nxt = search.step(state, action, depth)
-            search.transitions += 1
-            nkey = search.key(nxt)
-            child_asleep: frozenset[model.Action] = frozenset()
+            try:
+                nxt = step_of(state, action)
+            except USER_CODE_FAILURES as exc:
+                raise search.failure(f"step() on {action.actor} {action.label()} at depth "
+                                     f"{depth}", exc) from None
+            if not every:
+                search.transitions += 1
+            nkey = nxt if plain else search.key(nxt)
+            child_asleep = _NONE_ASLEEP
             if por:
                 child_asleep = frozenset(u for u in (*asleep, *done)
                                          if _independent(u, action))
                 done.append(action)
-            if nkey in seen:
+            # One hash a transition: adding a known state leaves the set as it was.
+            size = len(seen)
+            try:
+                seen_add(nkey)
+            except TypeError as exc:
+                raise _unhashable(search, nxt, exc) from None
+            if len(seen) == size:
                 if por:
                     _revisit(search, memory, frontier, nxt, nkey, child_asleep, named,
-                             (number, index, depth + 1))
+                             naming, (number, index, below))
                 continue
-            seen.add(nkey)
-            child = search.add(number, index)
-            if depth + 1 > search.max_depth:
-                search.max_depth = depth + 1
-            terminal, violation = search.visit(nxt, depth + 1)
-            if violation is not None:
-                return search.result("violation", start, False, violation,
-                                     search.path_to(child))
-            if (settings.max_states is not None
-                    and len(search.parents) - search.renamed >= settings.max_states):
-                return search.stopped(start, f"state bound of {settings.max_states:,} reached")
+            child = len(parents)
+            parents_append(number)
+            choices_append(index)
+            if child < ENCODING_SAMPLE or child % ENCODING_SAMPLE == 0:
+                _key_of(nxt)
+            if below > search.max_depth:
+                search.max_depth = below
+            # The judge, inlined for the common case: not terminal, every property holds.
+            try:
+                clean = not is_terminal(nxt) and below <= step_bound
+                if clean:
+                    for check in checks:
+                        if check(nxt) is not None:
+                            clean = False
+                            break
+            except USER_CODE_FAILURES:
+                clean = False
+            if clean:
+                terminal = False
+            else:
+                terminal, violation = search.visit(nxt, below)
+                if violation is not None:
+                    if every:
+                        search.transitions = before + index + 1
+                    return search.result("violation", start, False, violation,
+                                         search.path_to(child))
+            if max_states is not None and len(parents) - search.renamed >= max_states:
+                if every:
+                    search.transitions = before + index + 1
+                return search.stopped(start, f"state bound of {max_states:,} reached")
             if not terminal:
                 if por:
-                    memory[nkey] = _Asleep(child_asleep, _key_of(nxt) if named else nkey,
-                                           child, depth + 1)
-                frontier.append((nxt, child, depth + 1, nkey, None))
+                    memory[nkey] = _Asleep(child_asleep, naming(nxt) if named else nkey,
+                                           child, below)
+                push((nxt, child, below, nkey, None))
     if search.truncated:
         return search.stopped(start, f"depth bound of {settings.max_depth} cut off some runs")
     return search.result("pass", start, True)
 
 
-def _revisit(search: _Search, memory: dict[int, _Asleep], frontier: deque[_Item],
-             state: Any, key: int, asleep: frozenset[model.Action], named: bool,
-             reached: tuple[int, int, int]) -> None:
+def _revisit(search: _Search, memory: dict[Any, _Asleep], frontier: deque[_Item],
+             state: Any, key: Any, asleep: frozenset[model.Action], named: bool,
+             naming: Callable[[Any], Any], reached: tuple[int, int, int]) -> None:
     """A known state reached again: re-explore what it was explored without and now is not.
 
-    ``reached`` is how: the parent's number, the action's index, the depth.
+    ``reached`` is how: the parent's number, the action's index, the depth. ``naming``
+    gives the state as reached its identity for a sleep set (itself, or its fingerprint).
     """
     entry = memory.get(key)
     if entry is None:  # a terminal state: nothing to explore from it
         return
     if entry.naming is None or not entry.asleep:
         return  # explored with nothing asleep, under every naming
-    if (_key_of(state) if named else key) != entry.naming:
+    if (naming(state) if named else key) != entry.naming:
         # Reached under other actor names: its sleep set does not speak for this state,
         # so the state is explored in full, once, and never again.
         entry.asleep, entry.naming = frozenset(), None
