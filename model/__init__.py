@@ -21,6 +21,8 @@ from shardcheck.model.api import (
     Persistent,
     Property,
     ReadRecord,
+    Structure,
+    Structured,
     Symmetric,
     TxRecord,
     TxStatus,
@@ -63,6 +65,7 @@ from shardcheck.model.language import (
     pending_read,
     start,
 )
+from shardcheck.model.packing import field_sorter
 from shardcheck.model.reference import execute_serially, execute_transaction, observe
 from shardcheck.model.store import Store
 from shardcheck.model.workloads import (
@@ -111,6 +114,8 @@ __all__ = [
     "Status",
     "Stmt",
     "Store",
+    "Structure",
+    "Structured",
     "Symmetric",
     "Transaction",
     "TxRecord",
@@ -135,6 +140,7 @@ __all__ = [
     "evaluate",
     "execute_serially",
     "execute_transaction",
+    "field_sorter",
     "fingerprint",
     "observe",
     "packing_fits",

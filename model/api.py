@@ -428,6 +428,82 @@ class Compactable(Protocol):
         """The packing for the run that starts in ``initial``."""
 
 
+def _field_tuple(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(names)
+
+
+@attrs.frozen(kw_only=True)
+class Structure:
+    """What a design declares about its states so that the explorer can memoize its steps.
+
+    A state is a frozen attrs instance. One of its fields holds one value per actor, a
+    tuple (``actors``); ``shared`` names the fields every actor may read and write; every
+    other field is constant for the whole run (the block, say). The declaration promises:
+
+    - an actor's enabled actions and their steps depend on its own value, the shared
+      fields and the constant ones only, never on another actor's value;
+    - a step of actor ``i`` changes only actor ``i``'s value and the shared fields;
+    - ``actions(state)`` lists the actors' actions actor by actor, in actor order, and
+      actor ``i`` is named ``names.format(i)`` in them (``w0``, ``w1``, ... by default);
+    - with ``interchangeable``, any reordering of the actors is a renaming that changes
+      nothing a property reads (as for ``Symmetric``: the design's ``canonical`` must pick
+      one state per reordering), and an actor's step does not depend on its position.
+
+    The explorer then keeps each distinct shared memory and each distinct actor value
+    once, a state as the numbers of its parts, and runs the design's ``step`` once per
+    distinct (shared memory, actor value) pair: every later transition from that pair
+    is a dictionary lookup (the generic form of what a hand-written ``Compact`` packing
+    does). State properties and ``is_terminal`` are evaluated once per distinct shared
+    memory when they read no actor, and once per distinct tuple of actor values when
+    they read no shared field (the explorer finds out by hiding the other part).
+
+    The declaration is checked. A step that changes a constant field or another actor's
+    value is reported as the design's bug when it is first run; each memoized step is run
+    again the first time it is reused, from another state, and a different result is
+    reported the same way (the step read something it did not declare); ``explore
+    --audit`` runs every memoized step again on every reuse and compares the whole search
+    with the ordinary one. ``--no-compact`` searches without the declaration.
+
+    A complete example, the bank benchmark's workers (``benchmarks/bank_user.py``)::
+
+        @attrs.frozen
+        class Worker:
+            pc: str = "claim"
+            tx: int = 0
+            rs: int = 0
+            rd: int = 0
+
+        @attrs.frozen
+        class BankState:
+            plan: Constant[Plan]          # constant: never changes in a run
+            nxt: int                      # shared: the claim counter
+            balances: tuple[int, ...]     # shared
+            workers: tuple[Worker, ...]   # one value per actor, named w0, w1, ...
+
+        class Bank:
+            structure = Structure(actors="workers", shared=("nxt", "balances"),
+                                  interchangeable=True)
+            ...  # initial, actions, step, is_terminal, outcome, properties as usual
+    """
+
+    actors: str
+    """The state field holding one value per actor (a tuple)."""
+    shared: tuple[str, ...] = attrs.field(converter=_field_tuple)
+    """The state fields the actors share; every other field is constant."""
+    names: str = "w{}"
+    """How actor ``i`` is named in its actions (``str.format`` with ``i``)."""
+    interchangeable: bool = False
+    """Whether every reordering of the actors is a symmetry of the design."""
+
+
+@runtime_checkable
+class Structured(Protocol):
+    """A design that declares its structure (``Structure``) in the class attribute
+    ``structure``; a subclass inherits it, and the checks above hold it to its word."""
+
+    structure: Structure
+
+
 def portable_packing(design: object) -> bool:
     """Whether a design's packed states mean the same state in every process."""
     return (packing_fits(design) is None

@@ -9,9 +9,11 @@ with that reduction alone, and compares what must not change:
 - the set of distinct terminal outcomes (their fingerprints), on a complete search;
 - for sleep sets and the compact path, the number of distinct states too: neither may
   drop a state (sleep sets prune transitions only; the compact path is the same search
-  over packed states). Symmetry visits one state per renaming, and persistent sets (on
-  the compact path, ``model.Persistent``) skip states by design, so both are held to the
-  outcomes and the verdict only.
+  over packed states). For a design with no packing but a declared structure
+  (``model.Structure``) the compact row is the declared path, with every memoized step
+  run again on every reuse and compared. Symmetry visits one state per renaming, and
+  persistent sets (on the compact path, ``model.Persistent``) skip states by design, so
+  both are held to the outcomes and the verdict only.
 
 ``shardcheck explore DESIGN --audit`` prints the comparison; the test suite runs it on
 every built-in design.
@@ -62,9 +64,9 @@ def applicable(design: model.Design, config: model.Config | None = None) -> tupl
     found = ["por"]
     if isinstance(design, model.Symmetric):
         found.append("symmetry")
-    if isinstance(design, model.Compactable):
+    if isinstance(design, model.Compactable | model.Structured):
         found.append("compact")
-        if config is not None and isinstance(
+        if config is not None and isinstance(design, model.Compactable) and isinstance(
                 design.compact(design.initial(config)), model.Persistent):
             found.append("persistent")
     return tuple(found)
@@ -76,7 +78,8 @@ def _alone(settings: SearchSettings, reduction: str | None) -> SearchSettings:
     return attrs.evolve(settings, por=reduction == "por", symmetry=reduction == "symmetry",
                         compact=reduction in ("compact", "persistent"),
                         persistent=reduction == "persistent",
-                        fingerprint_keys=reduction is None)
+                        fingerprint_keys=reduction is None,
+                        verify_structure=reduction == "compact")
 
 
 def _problems(reduction: str, reference: SearchResult, reduced: SearchResult) -> list[str]:

@@ -53,6 +53,7 @@ from shardcheck.checker.design import (
     changes,
 )
 from shardcheck.checker.errors import USER_CODE_FAILURES, BadInput, DesignBug, Inconclusive
+from shardcheck.checker.search.declared import ID_BITS, Declared, structure_misfit
 from shardcheck.checker.search.packed import take_packing
 
 Strategy = Literal["bfs", "dfs"]
@@ -91,6 +92,9 @@ class SearchSettings:
     set (``model.Persistent``); this skips states, unlike sleep sets."""
     selection: Selection = attrs.field(default=ALL)
     """Which properties are checked (``--property``, ``--skip``): all by default."""
+    verify_structure: bool = attrs.field(default=False)
+    """On the declared path (``model.Structure``), run every memoized step again on every
+    reuse and compare, not only on the first (the audit does)."""
     fingerprint_keys: bool = attrs.field(default=False)
     """On the ordinary path, key the visited set by 64 bits of BLAKE2b over each state's
     canonical encoding (the reference the audit compares with) instead of by the states
@@ -305,6 +309,17 @@ class _Search:
     def stopped(self, start: str, reason: str) -> SearchResult:
         return self.result("inconclusive", start, False, reason=reason)
 
+    def declared(self, initial: Any) -> Declared | None:
+        """The declared path for this run (``model.Structure``), when the design declares
+        a structure that fits, no packing is taken and the run may use it."""
+        if not self.settings.compact or structure_misfit(self.design, initial) is not None:
+            return None
+        assert isinstance(self.design, model.Structured)
+        if self.canonical is not None and not self.design.structure.interchangeable:
+            return None  # symmetry the declaration cannot speak for: the ordinary path
+        return Declared(self.design, initial, self.judge.state_properties, _key_of,
+                        verify_all=self.settings.verify_structure)
+
     def packing(self, initial: Any) -> model.Compact | None:
         """The design's compact fast path for this run, when it offers one and may use it."""
         if not self.settings.compact:
@@ -328,6 +343,9 @@ def explore(design: model.Design, config: model.Config,
             packing = search.packing(initial)
             if packing is not None:
                 return _explore_compact(search, start, packing)
+            declared = search.declared(initial)
+            if declared is not None:
+                return _explore_declared(search, start, declared)
             return _explore_ordinary(search, start)
         finally:
             # Freed while the collector is still off: re-enabled over millions of live
@@ -571,6 +589,204 @@ def _revisit(search: _Search, memory: dict[Any, _Asleep], frontier: deque[_Item]
             return
     if wake:
         frontier.append((state, entry.number, entry.depth, key, wake))
+
+
+def _explore_declared(search: _Search, start: str, declared: Declared) -> SearchResult:
+    """The declared path: the ordinary search's order and judging, over ints.
+
+    States are codes of interned parts (``checker/search/declared.py``), successors come
+    from the memoized steps, and a state found is judged from the memoized verdicts; one
+    that may be terminal or break a property is built and judged the ordinary way. The
+    bookkeeping is the ordinary path's, step for step, so the counts, the verdict and the
+    counterexample are the same.
+    """
+    search.engine = "declared"
+    search.exact_keys = True
+    try:
+        return _declared_search(search, start, declared)
+    except _Found as end:
+        return end.result
+    except TypeError as exc:  # interning a part of a state hashes it
+        raise DesignBug(f"design {search.design.name!r}: a part of a state is not hashable "
+                        f"({exc}): states must be immutable values (frozen attrs classes, "
+                        "tuples, frozensets)") from None
+
+
+def _declared_search(search: _Search, start: str, declared: Declared) -> SearchResult:
+    settings = search.settings
+    code0 = declared.pack(search.initial)
+    canonical = declared.canonical if search.canonical is not None else None
+    seen = search.seen
+    seen.add(code0 if canonical is None else canonical(code0))
+    search.add(0, 0)
+    terminal, violation = search.visit(search.initial, 0)
+    if violation is not None:
+        return search.result("violation", start, False, violation)
+    if terminal:
+        return search.result("pass", start, True)
+    if settings.strategy == "bfs":
+        return _declared_levels(search, start, declared, code0)
+    # Depth-first: a stack of (code, number, depth), the ordinary path's order.
+    frontier: list[tuple[int, int, int]] = [(code0, 0, 0)]
+    take, push = frontier.pop, frontier.append
+    deadline = None if settings.time_limit is None else search.started + settings.time_limit
+    next_report = search.started + 0.25
+    expanded = 0
+    seen_add = seen.add
+    parents = search.parents
+    parents_append, choices_append = parents.append, search.choices.append
+    successors, notable, unpack = declared.successors, declared.notable, declared.unpack
+    fronts_get, front = declared.fronts.get, declared.front
+    shared_shift, id_bits, mask = declared.shared_shift, ID_BITS, declared.mask
+    step_bound, max_depth = settings.step_bound, settings.max_depth
+    max_states = settings.max_states
+    deepest = 0
+    while frontier:
+        expanded += 1
+        if expanded % 1024 == 0:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                return search.stopped(start, f"time limit of {settings.time_limit:g}s reached")
+            if search.progress is not None and now >= next_report:
+                search.progress(search.stats(False))
+                next_report = now + 0.25
+        code, number, depth = take()
+        nexts = successors(code)
+        if not nexts:
+            violation = search.judge.check_deadlock(depth)
+            return search.result("violation", start, False, violation, search.path_to(number))
+        if max_depth is not None and depth >= max_depth:
+            search.truncated = True
+            continue
+        below = depth + 1
+        before = search.transitions
+        search.transitions = before + len(nexts)
+        judge_all = below > step_bound
+        for index, nxt in enumerate(nexts):
+            key = nxt if canonical is None else canonical(nxt)
+            if key in seen:
+                continue
+            seen_add(key)
+            child = len(parents)
+            parents_append(number)
+            choices_append(index)
+            if below > deepest:
+                deepest = search.max_depth = below
+            terminal = False
+            # Judged from the memoized verdicts: most states by one lookup on their
+            # shared memory and first actor.
+            verdict = fronts_get((nxt >> shared_shift) << id_bits | nxt & mask)
+            if verdict is None:
+                verdict = front(nxt)
+            if verdict.__class__ is tuple:
+                verdict = notable(nxt, verdict)
+            if judge_all or verdict:
+                terminal, violation = search.visit(unpack(nxt), below)
+                if violation is not None:
+                    search.transitions = before + index + 1
+                    return search.result("violation", start, False, violation,
+                                         search.path_to(child))
+            if max_states is not None and len(parents) >= max_states:
+                search.transitions = before + index + 1
+                return search.stopped(start, f"state bound of {max_states:,} reached")
+            if not terminal:
+                push((nxt, child, below))
+    if search.truncated:
+        return search.stopped(start, f"depth bound of {settings.max_depth} cut off some runs")
+    return search.result("pass", start, True)
+
+
+def _declared_levels(search: _Search, start: str, declared: Declared,
+                     code0: int) -> SearchResult:
+    """Breadth-first search on the declared path, a level at a time.
+
+    A level is a flat list of codes whose numbers run on from its first one (a terminal
+    state keeps its place as -1, judged but not expanded), so a state costs its int and
+    nothing more in the frontier, and each actor's memoized moves are added to the code
+    right here (``Declared.successors``, inlined). The order and the bookkeeping are
+    ``_declared_search``'s.
+    """
+    settings = search.settings
+    canonical = declared.canonical if search.canonical is not None else None
+    seen = search.seen
+    seen_add = seen.add
+    parents = search.parents
+    parents_append, choices_append = parents.append, search.choices.append
+    successors, notable, unpack = declared.successors, declared.notable, declared.unpack
+    fronts_get, front = declared.fronts.get, declared.front
+    deltas_get, deltas_of = declared.deltas.get, declared.moves
+    shared_shift, id_bits, mask = declared.shared_shift, ID_BITS, declared.mask
+    position_bits, slots = declared.position_bits, tuple(enumerate(declared.slots))
+    step_bound, max_depth = settings.step_bound, settings.max_depth
+    max_states = settings.max_states
+    deadline = None if settings.time_limit is None else search.started + settings.time_limit
+    codes, base, depth, deepest = [code0], 0, 0, 0
+    while codes:
+        below = depth + 1
+        cut = max_depth is not None and depth >= max_depth
+        judge_all = below > step_bound
+        next_codes: list[int] = []
+        push = next_codes.append
+        next_base = len(parents)
+        for position, code in enumerate(codes):
+            if code < 0:
+                continue  # terminal
+            if position & 1023 == 1023:
+                _tick(search, start, deadline)
+            if cut:
+                if not successors(code):
+                    return search.result("violation", start, False,
+                                         search.judge.check_deadlock(depth),
+                                         search.path_to(base + position))
+                search.truncated = True
+                continue
+            number = base + position
+            before = search.transitions
+            index = -1
+            shared = (code >> shared_shift) << id_bits
+            for actor, shift in slots:
+                key = (shared | (code >> shift) & mask) << position_bits | actor
+                moves = deltas_get(key)
+                if moves is None:
+                    moves = deltas_of(code, actor, key)
+                for delta in moves:
+                    index += 1
+                    nxt = code + delta
+                    found = nxt if canonical is None else canonical(nxt)
+                    if found in seen:
+                        continue
+                    seen_add(found)
+                    child = len(parents)
+                    parents_append(number)
+                    choices_append(index)
+                    if below > deepest:
+                        deepest = search.max_depth = below
+                    terminal = False
+                    verdict = fronts_get((nxt >> shared_shift) << id_bits | nxt & mask)
+                    if verdict is None:
+                        verdict = front(nxt)
+                    if verdict.__class__ is tuple:
+                        verdict = notable(nxt, verdict)
+                    if judge_all or verdict:
+                        terminal, violation = search.visit(unpack(nxt), below)
+                        if violation is not None:
+                            search.transitions = before + index + 1
+                            return search.result("violation", start, False, violation,
+                                                 search.path_to(child))
+                    if max_states is not None and len(parents) >= max_states:
+                        search.transitions = before + index + 1
+                        return search.stopped(start,
+                                              f"state bound of {max_states:,} reached")
+                    push(-1 if terminal else nxt)
+            if index < 0:
+                return search.result("violation", start, False,
+                                     search.judge.check_deadlock(depth),
+                                     search.path_to(number))
+            search.transitions = before + index + 1
+        codes, base, depth = next_codes, next_base, below
+    if search.truncated:
+        return search.stopped(start, f"depth bound of {settings.max_depth} cut off some runs")
+    return search.result("pass", start, True)
 
 
 def _explore_compact(search: _Search, start: str, packing: model.Compact) -> SearchResult:

@@ -50,6 +50,7 @@ from shardcheck.model.api import (
     Outcome,
     Property,
     ReadRecord,
+    Structure,
     TxRecord,
     TxStatus,
 )
@@ -223,6 +224,15 @@ class BlockStm:
 
     name = "block-stm"
     summary = "Block-STM (PPoPP 2023): multi-version memory, collaborative scheduler"
+    structure = Structure(
+        actors="workers",
+        shared=("execution_idx", "validation_idx", "decrease_cnt", "num_active_tasks",
+                "done_marker", "status", "dependencies", "data", "last_writes", "last_reads",
+                "reverted"),
+        interchangeable=True)
+    """A worker's step reads and writes the shared memory and itself only (what the packed
+    path relies on too): a subclass that leaves the packed path is searched on the
+    declared path, each worker's step memoized (``model.Structure``)."""
 
     def __init__(self, flags: Flags = PUBLISHED, mutant: str | None = None) -> None:
         self.flags = flags
