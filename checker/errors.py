@@ -41,7 +41,8 @@ class Inconclusive(ShardcheckError):
 
 
 class DesignBug(ShardcheckError):
-    """A design broke the interface contract (an exception in step, a bad action)."""
+    """A design broke the interface contract (an exception in step, a bad action, a state
+    that cannot be fingerprinted); the message names the place in the design's code."""
 
 
 def read_user_file(path: str | Path, kind: str, error: type[BadInput]) -> str:

@@ -35,7 +35,13 @@ from shardcheck.model.api import (
     workload_misfit,
 )
 from shardcheck.model.designs import builtin_designs
-from shardcheck.model.encoding import Constant, canonical_bytes, digest, fingerprint
+from shardcheck.model.encoding import (
+    Constant,
+    canonical_bytes,
+    digest,
+    fingerprint,
+    unencodable,
+)
 from shardcheck.model.language import (
     BinOp,
     Const,
@@ -135,5 +141,6 @@ __all__ = [
     "pending_read",
     "portable_packing",
     "start",
+    "unencodable",
     "workload_misfit",
 ]

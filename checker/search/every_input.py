@@ -26,7 +26,15 @@ from typing import Any, Literal
 import attrs
 
 from shardcheck import model
-from shardcheck.checker.design import Judge, Step, Violation, call_design, changes
+from shardcheck.checker.design import (
+    Judge,
+    Step,
+    Violation,
+    call_design,
+    changes,
+    fingerprint_of,
+    stepped,
+)
 from shardcheck.checker.errors import BadInput, Inconclusive
 from shardcheck.checker.prove import StateFormula, check_atoms, parse_formula
 from shardcheck.checker.search.explorer import SearchResult, SearchSettings, explore
@@ -259,7 +267,7 @@ def follow_schedule(design: model.Design, config: model.Config, recorded: Sequen
         return call_design(f"design {design.name!r}", what, function, *args)
 
     state = call("initial()", design.initial, config)
-    initial_fingerprint = model.fingerprint(state)
+    initial_fingerprint = fingerprint_of(design, "initial", "initial()", state)
     counts = {"as_recorded": 0, "adapted": 0, "skipped": 0, "completed": 0}
     steps: list[Step] = []
     terminal = bool(call("is_terminal()", design.is_terminal, state))
@@ -267,8 +275,10 @@ def follow_schedule(design: model.Design, config: model.Config, recorded: Sequen
 
     def take(action: model.Action) -> None:
         nonlocal state, terminal, found
-        previous, state = state, call("step()", design.step, state, action)
-        steps.append(Step(action, model.fingerprint(state), changes(previous, state)))
+        what = stepped(action, len(steps))
+        previous, state = state, call(what, design.step, state, action)
+        steps.append(Step(action, fingerprint_of(design, "step", what, state),
+                          changes(previous, state)))
         terminal = bool(call("is_terminal()", design.is_terminal, state))
         found = judge.check_state(state, len(steps), terminal)
 

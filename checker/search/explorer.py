@@ -50,6 +50,10 @@ from shardcheck.checker.design import (
     Violation,
     call_design,
     changes,
+    design_bug,
+    fingerprint_of,
+    refuse_unencodable_key,
+    stepped,
 )
 from shardcheck.checker.errors import USER_CODE_FAILURES, BadInput, DesignBug, Inconclusive
 from shardcheck.checker.search.packed import take_packing
@@ -216,6 +220,7 @@ class _Search:
         self.canonical: Callable[[Any], Any] | None = None
         if settings.symmetry and isinstance(design, model.Symmetric):
             self.canonical = design.canonical
+        self.who = f"design {design.name!r}"
 
     def key(self, state: Any) -> int:
         """The visited-set key: of the state's symmetry representative.
@@ -251,7 +256,8 @@ class _Search:
         for depth, index in enumerate(reversed(choices)):
             action = self.actions(state, depth)[index]
             previous, state = state, self.step(state, action, depth)
-            steps.append(Step(action, model.fingerprint(state), changes(previous, state)))
+            fingerprint = fingerprint_of(self.design, "step", stepped(action, depth), state)
+            steps.append(Step(action, fingerprint, changes(previous, state)))
         return tuple(steps)
 
     # actions() and step() run once per state and per transition: their error message is
@@ -260,23 +266,18 @@ class _Search:
         try:
             return tuple(self.design.actions(state))
         except USER_CODE_FAILURES as exc:
-            raise self.failure(f"actions() at depth {depth}", exc) from None
+            raise design_bug(self.who, f"actions() at depth {depth}", exc,
+                             self.design.actions) from None
 
     def step(self, state: Any, action: model.Action, depth: int) -> Any:
         try:
             return self.design.step(state, action)
         except USER_CODE_FAILURES as exc:
-            raise self.failure(f"step() on {action.actor} {action.label()} at depth {depth}",
-                               exc) from None
-
-    def failure(self, what: str, exc: BaseException) -> DesignBug:
-        """The error for the design's code failing, worded as ``call_design`` words it."""
-        return DesignBug(f"design {self.design.name!r}: {what} raised "
-                         f"{type(exc).__name__}: {exc}")
+            raise design_bug(self.who, stepped(action, depth), exc, self.design.step) from None
 
     def call(self, what: str, function: Callable[..., Any], *args: Any) -> Any:
         """Call the design's code; what goes wrong in it is reported as the design's."""
-        return call_design(f"design {self.design.name!r}", what, function, *args)
+        return call_design(self.who, what, function, *args)
 
     def visit(self, state: Any, depth: int) -> tuple[bool, Violation | None]:
         """Judge a newly found state; return whether it is terminal and any violation."""
@@ -314,7 +315,8 @@ def explore(design: model.Design, config: model.Config,
     search = _Search(design, config, settings, progress)
     initial = search.call("initial()", design.initial, config)
     search.initial = initial
-    start = model.fingerprint(initial)  # of the state itself, as traces record it
+    # Of the state itself, as traces record it.
+    start = fingerprint_of(design, "initial", "initial()", initial)
     with _collector_paused():
         packing = search.packing(initial)
         if packing is not None:
@@ -405,7 +407,12 @@ def _explore_ordinary(search: _Search, start: str) -> SearchResult:
                 continue
             nxt = search.step(state, action, depth)
             search.transitions += 1
-            nkey = search.key(nxt)
+            try:
+                nkey = search.key(nxt)
+            except TypeError:  # costs nothing until raised: no check per state
+                refuse_unencodable_key(search.design, stepped(action, depth), nxt,
+                                       search.canonical)
+                raise
             child_asleep: frozenset[model.Action] = frozenset()
             if por:
                 child_asleep = frozenset(u for u in (*asleep, *done)
@@ -492,8 +499,7 @@ def _explore_compact(search: _Search, start: str, packing: model.Compact) -> Sea
     except (DesignBug, Inconclusive, BadInput):
         raise
     except Exception as exc:  # the packing is the design's code
-        raise DesignBug(f"design {search.design.name!r}: its compact path raised "
-                        f"{type(exc).__name__}: {exc}") from None
+        raise design_bug(search.who, "its compact path", exc, packing.successors) from None
 
 
 def _persistent(search: _Search, packing: model.Compact) -> Callable[[int], int] | None:

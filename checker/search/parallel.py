@@ -63,7 +63,9 @@ from shardcheck.checker.design import (
     Violation,
     call_design,
     changes,
+    fingerprint_of,
     resolve_design,
+    stepped,
 )
 from shardcheck.checker.errors import (
     BadInput,
@@ -366,7 +368,7 @@ def explore_on(host: Host, design: model.Design, config: model.Config,
                   settings.selection)
     who = f"design {design.name!r}"
     initial = call_design(who, "initial()", design.initial, config)
-    start = model.fingerprint(initial)
+    start = fingerprint_of(design, "initial", "initial()", initial)
     terminal = bool(call_design(who, "is_terminal()", design.is_terminal, initial))
     violation = judge.check_state(initial, 0, terminal)
     if violation is not None:
@@ -555,9 +557,9 @@ def _replay_choices(design: model.Design, initial: Any,
         actions = tuple(call_design(who, f"actions() at depth {depth}", design.actions, state))
         action = actions[index]
         previous = state
-        state = call_design(who, f"step() on {action.actor} {action.label()} at depth {depth}",
-                            design.step, state, action)
-        steps.append(Step(action, model.fingerprint(state), changes(previous, state)))
+        state = call_design(who, stepped(action, depth), design.step, state, action)
+        fingerprint = fingerprint_of(design, "step", stepped(action, depth), state)
+        steps.append(Step(action, fingerprint, changes(previous, state)))
     return tuple(steps)
 
 
@@ -610,7 +612,7 @@ def _explore_compact_on(host: Host, design: model.Design, config: model.Config,
     assert isinstance(design, model.Compactable)
     who = f"design {design.name!r}"
     initial = call_design(who, "initial()", design.initial, config)
-    start = model.fingerprint(initial)
+    start = fingerprint_of(design, "initial", "initial()", initial)
     judge = Judge(design, config, settings.step_bound, settings.criteria,
                   settings.selection)
     packing = take_packing(design, initial, judge.state_properties)

@@ -30,7 +30,10 @@ from shardcheck.checker.design import (
     Judge,
     Violation,
     call_design,
+    design_bug,
+    refuse_unencodable_key,
     resolve_design,
+    stepped,
 )
 from shardcheck.checker.errors import (
     USER_CODE_FAILURES,
@@ -229,10 +232,14 @@ class Partition:
                     nxt = design.step(state, action)
                 except USER_CODE_FAILURES as exc:
                     # Worded only when it happens: a label can cost more than the step.
-                    raise DesignBug(
-                        f"design {design.name!r}: step() on {action.actor} {action.label()} "
-                        f"at depth {self.depth} raised {type(exc).__name__}: {exc}") from None
-                nkey = self._key(nxt)
+                    raise design_bug(f"design {design.name!r}", stepped(action, self.depth),
+                                     exc, design.step) from None
+                try:
+                    nkey = self._key(nxt)
+                except TypeError:  # costs nothing until raised: no check per state
+                    refuse_unencodable_key(design, stepped(action, self.depth), nxt,
+                                           self.canonical)
+                    raise
                 # The frontier runs in discovery order, so the first candidate for a key
                 # is the one with the smallest discovery key: later ones can only lose.
                 if nkey in seen:
