@@ -62,9 +62,9 @@ def code_files(function: Callable[..., Any]) -> tuple[str, ...]:
     return tuple(files)
 
 
-def raised_at(exc: BaseException, files: Sequence[str]) -> str:
-    """``path:line`` of the innermost frame of ``exc``'s traceback in the first of
-    ``files`` that has one; "" when none has."""
+def innermost_line(exc: BaseException, files: Sequence[str]) -> tuple[str, int] | None:
+    """The file and line of the innermost frame of ``exc``'s traceback in the first of
+    ``files`` that has one; None when none has."""
     frames: list[tuple[str, int]] = []
     tb = exc.__traceback__
     while tb is not None:
@@ -73,8 +73,14 @@ def raised_at(exc: BaseException, files: Sequence[str]) -> str:
     for file in files:
         for name, line in reversed(frames):
             if name == file:
-                return f"{shown(file)}:{line}"
-    return ""
+                return file, line
+    return None
+
+
+def raised_at(exc: BaseException, files: Sequence[str]) -> str:
+    """``path:line`` of ``innermost_line``, as the user would type it; "" when none."""
+    found = innermost_line(exc, files)
+    return "" if found is None else f"{shown(found[0])}:{found[1]}"
 
 
 def shown(file: str) -> str:
