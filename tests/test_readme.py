@@ -11,6 +11,8 @@ import pytest
 
 from .conftest import ROOT
 
+pytest_plugins = ["pytester"]
+
 HOSTILE = {
     "model.py": "raise RuntimeError('this is the user\\'s model.py, not shardcheck\\'s')\n",
     "checker.py": "raise RuntimeError('this is the user\\'s checker.py, not shardcheck\\'s')\n",
@@ -65,3 +67,18 @@ def test_import_shardcheck_reaches_explore_beside_a_users_model_and_checker(
     for name in HOSTILE:
         refused = run_python(hostile, "-c", f"import {name.removesuffix('.py')}")
         assert "not shardcheck's" in refused.stderr
+
+
+def test_the_pytest_suite_example_runs_with_its_command_line(
+        pytester: pytest.Pytester) -> None:
+    """"In your pytest suite": its test file, run with the options its command line
+    gives (and --strict-markers), passes; the run names its seed and kept folder."""
+    part = from_python().split("\n### In your pytest suite\n")[1]
+    pytester.makepyfile(test_designs=python_blocks(part)[0])
+    command = re.findall(r"```\n(pytest .*)\n```", part)[0].split()
+    result = pytester.runpytest("--strict-markers", *command[1:])
+    result.assert_outcomes(passed=1)
+    kept = pytester.path / "shardcheck-traces"
+    result.stdout.fnmatch_lines([f"shardcheck: fuzz_design seed 7, traces kept in {kept}"])
+    assert [p.name for p in kept.iterdir()] == [
+        "test_designs.py-test_block_stm_survives_fuzzing"]
