@@ -97,6 +97,10 @@ class SearchSettings:
         if value not in ("bfs", "dfs"):
             raise BadInput(f"strategy must be bfs or dfs, got {value!r}")
 
+    def judge(self, design: model.Design, config: model.Config) -> Judge:
+        """The judge a search with these settings uses for ``design`` on ``config``."""
+        return Judge(design, config, self.step_bound, self.criteria, self.selection)
+
     def describe(self) -> str:
         """One line for report headers."""
         bounds = [f"{self.strategy.upper()}"]
@@ -195,8 +199,7 @@ class _Search:
                  settings: SearchSettings, progress: Progress | None) -> None:
         self.design = design
         self.settings = settings
-        self.judge = Judge(design, config, settings.step_bound, settings.criteria,
-                           settings.selection)
+        self.judge = settings.judge(design, config)
         self.progress = progress
         self.seen: set[int] = set()
         # Per state number: its parent's number and the index of the action (among the

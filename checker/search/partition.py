@@ -27,7 +27,6 @@ import attrs
 from shardcheck import model
 from shardcheck.checker.design import (
     DesignRef,
-    Judge,
     Violation,
     block_document,
     call_design,
@@ -150,8 +149,7 @@ class Partition:
         design, config = job.load()
         self.design = design
         self.settings = job.settings
-        self.judge = Judge(design, config, job.settings.step_bound, job.settings.criteria,
-                           job.settings.selection)
+        self.judge = job.settings.judge(design, config)
         self.canonical: Callable[[Any], Any] | None = None
         if job.settings.symmetry and isinstance(design, model.Symmetric):
             self.canonical = design.canonical
@@ -366,8 +364,7 @@ class CompactPartition:
         design, config = job.load()
         self.design = design
         self.settings = job.settings
-        self.judge = Judge(design, config, job.settings.step_bound, job.settings.criteria,
-                           job.settings.selection)
+        self.judge = job.settings.judge(design, config)
         who = f"design {design.name!r}"
         self.who = who
         initial = call_design(who, "initial()", design.initial, config)

@@ -24,7 +24,7 @@ from shardcheck.checker.design import (
     block_document,
     register_block,
 )
-from shardcheck.checker.errors import BadInput, TraceFileError, read_user_file
+from shardcheck.checker.errors import BadInput, TraceFileError, parse_json, read_user_file
 from shardcheck.checker.trace.version import VERSION
 
 FORMAT = "shardcheck-trace"
@@ -135,16 +135,7 @@ class Trace:
 def load_trace(path: str | Path) -> Trace:
     """Read and validate a trace file; every problem becomes a ``TraceFileError``."""
     text = read_user_file(path, "trace", TraceFileError)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TraceFileError(f"trace file {path} is not valid JSON (line {exc.lineno}, "
-                             f"column {exc.colno}: {exc.msg}); it may be truncated") from None
-    except RecursionError:
-        raise TraceFileError(f"trace file {path} is nested too deeply to be a trace") from None
-    except ValueError as exc:  # an integer literal of thousands of digits
-        raise TraceFileError(f"trace file {path} holds a number too large to be a trace's: "
-                             f"{str(exc)[:120]}") from None
+    data = parse_json(text, f"trace file {path}", TraceFileError)
     return Trace.from_json(data, f"trace file {path}")
 
 
