@@ -1,7 +1,9 @@
-"""The README's "From Python" code runs as written, wherever a user runs it."""
+"""README.md as written: its two commands (CI runs the test one verbatim), the layout it
+promises, and its "From Python" code, run wherever a user runs it."""
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -13,6 +15,39 @@ from .conftest import ROOT
 
 pytest_plugins = ["pytester"]
 
+README = (ROOT / "README.md").read_text()
+
+
+def commands() -> list[str]:
+    """The shell blocks before README's first heading after the title."""
+    head = README.split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.*?)\n```", head, re.S)
+
+
+def test_readme_starts_with_exactly_two_commands() -> None:
+    """One installs and runs the main job, one installs and runs the tests."""
+    install, test = commands()
+    assert install.endswith("shardcheck demo") and "\n" not in install
+    assert test.endswith("python -m pytest") and "'.[test]'" in test
+
+
+def test_ci_runs_readmes_test_command_verbatim() -> None:
+    """A green CI means the README's test command works on a fresh checkout."""
+    assert commands()[1] in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+def test_checker_is_a_handful_of_subsystems_each_saying_what_it_is() -> None:
+    """`ls checker/` shows at most ten entries, each a package with a one-line docstring
+    (or the errors module): a newcomer can tell what each does from its name."""
+    entries = sorted(p for p in (ROOT / "checker").iterdir() if p.name != "__pycache__")
+    assert len(entries) <= 10, [p.name for p in entries]
+    for entry in entries:
+        source = entry / "__init__.py" if entry.is_dir() else entry
+        doc = ast.get_docstring(ast.parse(source.read_text()))
+        assert doc, f"{entry.name} has no docstring"
+        assert len(doc.splitlines()[0]) <= 100
+
+
 HOSTILE = {
     "model.py": "raise RuntimeError('this is the user\\'s model.py, not shardcheck\\'s')\n",
     "checker.py": "raise RuntimeError('this is the user\\'s checker.py, not shardcheck\\'s')\n",
@@ -22,10 +57,9 @@ HOSTILE = {
 
 def from_python() -> str:
     """README.md's "From Python" section, up to the next section."""
-    text = (ROOT / "README.md").read_text()
-    start = text.index("\n## From Python\n")
-    end = text.index("\n## ", start + 1)
-    return text[start:end]
+    start = README.index("\n## From Python\n")
+    end = README.index("\n## ", start + 1)
+    return README[start:end]
 
 
 def python_blocks(text: str) -> list[str]:
@@ -75,7 +109,7 @@ def test_the_pytest_suite_example_runs_with_its_command_line(
     gives (and --strict-markers), passes; the run names its seed and kept folder."""
     part = from_python().split("\n### In your pytest suite\n")[1]
     pytester.makepyfile(test_designs=python_blocks(part)[0])
-    command = re.findall(r"```\n(pytest .*)\n```", part)[0].split()
+    command = re.findall(r"```sh\n(pytest .*)\n```", part)[0].split()
     result = pytester.runpytest("--strict-markers", *command[1:])
     result.assert_outcomes(passed=1)
     kept = pytester.path / "shardcheck-traces"

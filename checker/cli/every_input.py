@@ -12,7 +12,7 @@ from rich.console import Console
 from shardcheck import model
 from shardcheck.checker.cli.progress import search_progress
 from shardcheck.checker.cli.report import print_result, timeline
-from shardcheck.checker.design import DesignRef
+from shardcheck.checker.design import DesignRef, load_workload
 from shardcheck.checker.errors import EXIT_OK, EXIT_VIOLATION
 from shardcheck.checker.search import (
     DEFAULT_MAX_CLASSES,
@@ -120,7 +120,7 @@ def prove_trace_command(trace_file: str, design_file: str | None, assume: str | 
     trace = load_trace(trace_file)
     if trace_out is not None:
         check_writable(trace_out, force, "--trace-out")
-    workload = model.build_workload(trace.workload)
+    workload = load_workload(trace.workload)
     console = Console(stderr=output == "json")
     console.print(f"[bold]shardcheck prove-trace[/bold] {trace_file}")
     console.print(f"  schedule  {len(trace.steps)} steps of {trace.design.spec()} on "

@@ -13,7 +13,7 @@ from shardcheck import model
 from shardcheck.checker.cli.console import F, make_console
 from shardcheck.checker.cli.progress import search_progress
 from shardcheck.checker.cli.report import print_header, print_result, timeline
-from shardcheck.checker.design import DesignRef, resolve_design
+from shardcheck.checker.design import DesignRef, load_workload, resolve_design
 from shardcheck.checker.errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, ShardcheckError
 from shardcheck.checker.search import SearchResult, SearchSettings, explore
 from shardcheck.checker.trace import Trace, check_writable, load_trace, write_trace
@@ -117,7 +117,7 @@ def explore_command(design: str, workload: str, workers: int, strategy: str,
     """
     console = make_console()
     found, ref = resolve_design(design)
-    config = model.Config(model.build_workload(workload), workers)
+    config = model.Config(load_workload(workload), workers)
     settings = SearchSettings(strategy=strategy, max_states=max_states,  # type: ignore[arg-type]
                               max_depth=max_depth, time_limit=time_limit,
                               step_bound=step_bound, symmetry=symmetry,

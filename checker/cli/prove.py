@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from shardcheck import model
+from shardcheck.checker.design import load_workload
 from shardcheck.checker.errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION
 from shardcheck.checker.prove import (
     DEFAULT_TIMEOUT,
@@ -92,7 +92,7 @@ def invariant_command(workload: str, refs: tuple[str, ...], conserves: str | Non
     A pre-state is any store over the keys the workload names: each key present with
     any integer value, or absent.
     """
-    built = model.build_workload(workload)
+    built = load_workload(workload)
     invariant = build_invariant(built, conserves, nonnegative_prefix, expression)
     chosen = select_transactions(built, refs)
     _report(prove_invariant(built, chosen, invariant, timeout), output)
@@ -105,7 +105,7 @@ def invariant_command(workload: str, refs: tuple[str, ...], conserves: str | Non
 def commute_command(workload: str, refs: tuple[str, ...], output: str, timeout: float) -> None:
     """Two transactions (index or label) commute from every store: the same final store and
     the same value for every read, in either order. Without TX TX: every pair."""
-    built = model.build_workload(workload)
+    built = load_workload(workload)
     if len(refs) not in (0, 2):
         raise click.UsageError("give two transactions, or none for every pair")
     chosen = select_transactions(built, refs)

@@ -30,6 +30,12 @@ from shardcheck.checker.design.resolve import (
     resolve_design,
 )
 from shardcheck.checker.design.step import Step
+from shardcheck.checker.design.workloads import (
+    block_document,
+    is_block_file,
+    load_workload,
+    register_block,
+)
 
 __all__ = [
     "ALL",
@@ -39,14 +45,18 @@ __all__ = [
     "Selection",
     "Step",
     "Violation",
+    "block_document",
     "call_design",
     "changes",
     "design_bug",
     "design_title",
     "fingerprint_of",
+    "is_block_file",
+    "load_workload",
     "parse_design_spec",
     "refuse_unencodable",
     "refuse_unencodable_key",
+    "register_block",
     "resolve_design",
     "stepped",
 ]

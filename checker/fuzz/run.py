@@ -20,6 +20,7 @@ from shardcheck.checker.design import (
     call_design,
     changes,
     fingerprint_of,
+    load_workload,
     stepped,
 )
 from shardcheck.checker.fuzz.schedules import Schedule
@@ -34,7 +35,7 @@ class FuzzConfig:
 
     def build(self) -> model.Config:
         """The model's configuration; raises ``model.WorkloadError`` on a bad spec."""
-        return model.Config(model.build_workload(self.workload), self.workers)
+        return model.Config(load_workload(self.workload), self.workers)
 
 
 @attrs.frozen(kw_only=True)
@@ -47,7 +48,7 @@ class Run:
 
     def size(self) -> tuple[int, int, int]:
         """How big a counterexample this is: steps first, then the block, then workers."""
-        txs = len(model.build_workload(self.config.workload).block)
+        txs = len(load_workload(self.config.workload).block)
         return (len(self.actions), txs, self.config.workers)
 
 

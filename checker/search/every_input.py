@@ -33,6 +33,7 @@ from shardcheck.checker.design import (
     call_design,
     changes,
     fingerprint_of,
+    load_workload,
     stepped,
 )
 from shardcheck.checker.errors import BadInput, Inconclusive
@@ -309,7 +310,7 @@ def prove_trace(trace: Trace, design_file: str | None, classes: InputClasses | N
     from shardcheck.checker.trace import design_for
 
     design, _ = design_for(trace, design_file)
-    workload = model.build_workload(trace.workload)
+    workload = load_workload(trace.workload)
     if classes is None:
         classes = input_classes(workload, assume, max_classes, timeout_s)
     runs = []
