@@ -202,14 +202,12 @@ def _start_worker() -> tuple[subprocess.Popen[bytes], Connection]:
 
     A new interpreter, as multiprocessing's spawn would start, but without re-importing
     the caller's ``__main__``: a user's script without an ``if __name__ == "__main__"``
-    guard must not run again in every worker. The package's own directory goes first on
-    the worker's path, so a checkout that is not installed works too.
+    guard must not run again in every worker. The worker imports shardcheck as this
+    interpreter does, from its installation: nothing of ours is put on its path, so a
+    user's module named like one of our files (``errors.py``) is never shadowed.
     """
     ours, theirs = socket.socketpair()
-    root = str(Path(__file__).resolve().parent.parent)
     environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        p for p in (root, environment.get("PYTHONPATH")) if p)
     try:
         process = subprocess.Popen(
             [sys.executable, "-c",
