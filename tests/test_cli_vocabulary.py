@@ -143,6 +143,27 @@ def test_the_default_time_limit_is_used_when_none_is_given(cwd: Path) -> None:
         assert json.loads(result.stdout)["time_limit"] == seconds, name
 
 
+def test_prove_trace_gives_z3_its_time_limit_and_names_it_when_z3_runs_out(
+        cwd: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--time-limit 0.5 is z3's budget for the classes; when z3 gives up, the reason
+    says to raise --time-limit (inconclusive, exit 3)."""
+    from shardcheck.checker.prove.solver import InputClassesAnswer
+
+    budgets: list[float] = []
+
+    def gives_up(*args: object) -> InputClassesAnswer:
+        budgets.append(args[-1])  # type: ignore[arg-type]
+        return InputClassesAnswer("unknown", reason="z3 ran out of time")
+
+    monkeypatch.setattr("shardcheck.checker.prove.input_classes", gives_up)
+    result = invoke(*BUDGETED["prove-trace"], "--time-limit", "0.5", "--format", "json")
+    assert result.exit_code == EXIT_INCONCLUSIVE, result.output
+    assert budgets == [0.5]
+    assert json.loads(result.stdout)["reason"] == (
+        "the classes of initial stores could not all be found: z3 ran out of time (raise "
+        "--time-limit, or narrow the stores with --assume)")
+
+
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-1"])
 def test_a_suite_time_limit_must_be_finite_and_positive(value: str, tmp_path: Path) -> None:
     """time_limit = nan (or inf, 0, -1) in a suite file names the file, check and field."""
