@@ -182,6 +182,18 @@ def test_explore_audit_reports_each_reduction_against_none(cwd: Path) -> None:
     assert {r["verdict"] for r in audit["reductions"]} == {"pass"}
 
 
+def test_explore_in_processes_reports_the_settings_it_ran_with(cwd: Path) -> None:
+    """--jobs 2: the document says so, and says the search ran without sleep sets and off
+    Block-STM's compact path (its packing is not portable), as the serial run it equals."""
+    args = ("explore", "block-stm", "-w", "counter:txs=1,keys=1")
+    parallel = run("explore-result", *args, "--jobs", "2")
+    serial = run("explore-result", *args, "--no-por", "--no-compact")
+    assert (parallel["settings"]["jobs"], parallel["settings"]["por"],
+            parallel["settings"]["compact"]) == (2, False, False)
+    assert parallel["verdict"] == serial["verdict"] == "pass"
+    assert parallel["statistics"]["states"] == serial["statistics"]["states"]
+
+
 # fuzz
 
 

@@ -35,7 +35,13 @@ from shardcheck.checker.errors import (
     EXIT_VIOLATION,
     Inconclusive,
 )
-from shardcheck.checker.search import EveryInputResult, SearchResult, SearchSettings, explore
+from shardcheck.checker.search import (
+    EveryInputResult,
+    SearchResult,
+    SearchSettings,
+    explore,
+    parallel_settings,
+)
 from shardcheck.checker.trace import Trace, check_writable, write_trace, write_trace_once
 
 DEFAULT_WORKLOAD = "counter:txs=3,keys=1"
@@ -147,7 +153,10 @@ def explore_command(design: str, workload: str, workers: int, strategy: str,
                               criteria=criteria or None, por=por, compact=compact,
                               persistent=persistent)
     parallel = _parallel(jobs, scheduler, settings, audit or every_input)
-    described = Described(ref, config, settings, jobs, scheduler)
+    # A parallel search runs without sleep sets (and maybe off the compact path): the
+    # document says what ran, as the header does.
+    described = Described(ref, config, settings if parallel is None
+                          else parallel_settings(settings, found), jobs, scheduler)
     if audit:
         from shardcheck.checker.cli.audit import run_audit
 

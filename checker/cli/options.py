@@ -118,7 +118,7 @@ def quiet_option(func: F) -> F:
     """``-q/--quiet``: no progress, no header, no timeline; only the verdict lines."""
     return click.option("--quiet", "-q", is_flag=True,
                         help="No progress, header, tables or timeline: only the verdict "
-                             "lines (with --format json: nothing but the JSON).")(func)
+                             "lines (with --format json, no progress on stderr either).")(func)
 
 
 def force_option(what: str) -> Callable[[F], F]:
