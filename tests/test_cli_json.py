@@ -368,6 +368,7 @@ def test_designs_document_lists_every_design_and_mutant() -> None:
 
 def test_designs_json_is_the_same_document_as_format_json() -> None:
     """The hidden --json is short for --format json, and prints no warning."""
+    assert "--json" not in invoke("designs", "--help").stdout
     short = invoke("designs", "--json")
     assert short.stderr == ""
     assert json.loads(short.stdout) == run("designs", "designs")

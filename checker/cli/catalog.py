@@ -39,8 +39,7 @@ def _design_json(design: model.Design) -> dict[str, Any]:
 
 @click.command(name="designs")
 @format_option("json: one object on stdout with each mutant's smallest known failing "
-               "configuration (traces/designs.schema.json); --json is short for it.",
-               json_flag=True)
+               "configuration (traces/designs.schema.json).", json_flag=True)
 @quiet_option
 def designs_command(output_format: str, quiet: bool) -> None:
     """List the built-in designs and their mutants, one line each."""
