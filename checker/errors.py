@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
+from typing import Any
 
 EXIT_OK = 0
 EXIT_VIOLATION = 1
@@ -78,6 +80,21 @@ def read_user_file(path: str | Path, kind: str, error: type[BadInput]) -> str:
         raise error(f"{path} is a directory, not a {kind} file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{kind} file {path} cannot be read: {exc}") from None
+
+
+def parse_json(text: str, where: str, error: type[BadInput]) -> Any:
+    """The JSON document in ``text`` (a file the user gave, named by ``where``); every way
+    it can fail, hostile depth and numbers of thousands of digits included, is one
+    ``error`` line."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise error(f"{where} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
+                    f"{exc.msg}); it may be truncated") from None
+    except RecursionError:
+        raise error(f"{where} is nested too deeply to read") from None
+    except ValueError as exc:  # an integer literal of thousands of digits
+        raise error(f"{where} holds a number too large to read: {str(exc)[:120]}") from None
 
 
 class InternalError(ShardcheckError):

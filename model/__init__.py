@@ -65,7 +65,14 @@ from shardcheck.model.language import (
 )
 from shardcheck.model.reference import execute_serially, execute_transaction, observe
 from shardcheck.model.store import Store
-from shardcheck.model.workloads import GENERATORS, Generator, Param, WorkloadError, build_workload
+from shardcheck.model.workloads import (
+    GENERATORS,
+    Generator,
+    Param,
+    WorkloadError,
+    build_workload,
+    register_workload,
+)
 
 __all__ = [
     "CRITERIA",
@@ -134,6 +141,7 @@ __all__ = [
     "packing_properties",
     "pending_read",
     "portable_packing",
+    "register_workload",
     "start",
     "workload_misfit",
 ]

@@ -97,7 +97,7 @@ def _transfers(p: Mapping[str, int | str]) -> tuple[tuple[Transaction, ...], Sto
     for i in range(txs):
         src = _choice(seed, i, "src", modulo=accounts)
         dst = (src + 1 + _choice(seed, i, "dst", modulo=accounts - 1)) % accounts
-        amt = amount if amount > 0 else 1 + _choice(seed, i, "amount", modulo=balance)
+        amt = amount if amount > 0 else 1 + _choice(seed, i, "amount", modulo=max(balance, 1))
         a, b = keys[src], keys[dst]
         program: tuple[Stmt, ...] = (
             Read("src", a),
@@ -406,13 +406,49 @@ GENERATORS: dict[str, Generator] = {
 }
 
 
+BUILTIN_GENERATORS = frozenset(GENERATORS)
+"""The names of shardcheck's own generators, which a user's cannot replace."""
+
+
+def register_workload(generator: Generator) -> Generator:
+    """Make a user's generator available by name, as ours are: ``--workload NAME:...``,
+    ``shardcheck workloads --design FILE``, suites and fuzzing all find it.
+
+    Call it at the top level of a design file (the file is imported before the workload
+    is built); it returns the generator, so it also works as an expression. The build
+    function must be deterministic: the same parameters give the same block. A name of
+    ours cannot be taken; registering a name again replaces the earlier generator.
+    """
+    if not isinstance(generator, Generator):
+        raise WorkloadError(f"register_workload takes a model.Generator, got "
+                            f"{type(generator).__name__}")
+    if generator.name in BUILTIN_GENERATORS:
+        raise WorkloadError(f"workload {generator.name!r} is one of shardcheck's own; give "
+                            "yours another name")
+    if not generator.name or not all(c.isalnum() or c in "-_" for c in generator.name):
+        raise WorkloadError(f"workload name {generator.name!r}: use letters, digits, - and _")
+    GENERATORS[generator.name] = generator
+    return generator
+
+
 def _suggest(word: str, options: list[str]) -> str:
     close = difflib.get_close_matches(word, options, n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+MAX_SPEC = 1_000
+"""The longest spec accepted: far beyond any real one; errors quote a cut version."""
+
+
+def _shown(spec: str) -> str:
+    return repr(spec) if len(spec) <= 80 else repr(spec[:77] + "...")
+
+
 def parse_spec(spec: str) -> tuple[Generator, dict[str, int | str]]:
     """Split a spec into its generator and complete, validated parameters."""
+    if len(spec) > MAX_SPEC:
+        raise WorkloadError(f"workload spec {_shown(spec)} is {len(spec):,} characters long; "
+                            f"a spec is at most {MAX_SPEC:,}")
     name, _, rest = spec.strip().partition(":")
     generator = GENERATORS.get(name)
     if generator is None:
@@ -422,16 +458,20 @@ def parse_spec(spec: str) -> tuple[Generator, dict[str, int | str]]:
         )
     params: dict[str, int | str] = {p.name: p.default for p in generator.params}
     by_name = {p.name: p for p in generator.params}
+    given: set[str] = set()
     for item in filter(None, (part.strip() for part in rest.split(","))):
         key, eq, raw = item.partition("=")
         key, raw = key.strip(), raw.strip()
         if not eq or not raw:
-            raise WorkloadError(f"workload {spec!r}: expected key=value, got {item!r}")
+            raise WorkloadError(f"workload {_shown(spec)}: expected key=value, got {item!r}")
+        if key in given:
+            raise WorkloadError(f"workload {_shown(spec)}: {key} is given twice")
+        given.add(key)
         param = by_name.get(key)
         if param is None:
             names = ", ".join(by_name)
             raise WorkloadError(
-                f"workload {spec!r}: {name} has no parameter {key!r}"
+                f"workload {_shown(spec)}: {name} has no parameter {key!r}"
                 f"{_suggest(key, list(by_name))} (parameters: {names})"
             )
         params[key] = _convert(spec, param, raw)
@@ -442,21 +482,32 @@ def _convert(spec: str, param: Param, raw: str) -> int | str:
     if param.choices:
         if raw not in param.choices:
             raise WorkloadError(
-                f"workload {spec!r}: {param.name} must be one of {', '.join(param.choices)}"
+                f"workload {_shown(spec)}: {param.name} must be one of "
+                f"{', '.join(param.choices)}"
             )
         return raw
-    try:
-        value = int(raw)
-    except ValueError:
+    value = _integer(raw)
+    if value is None:
+        shown = raw if len(raw) <= 20 else raw[:17] + "..."
         raise WorkloadError(
-            f"workload {spec!r}: {param.name} must be an integer, got {raw!r}"
-        ) from None
+            f"workload {_shown(spec)}: {param.name} must be an integer, got {shown!r} "
+            f"(from {param.minimum} to {param.maximum})"
+        )
     if not param.minimum <= value <= param.maximum:
         raise WorkloadError(
-            f"workload {spec!r}: {param.name} must be between {param.minimum} and "
+            f"workload {_shown(spec)}: {param.name} must be between {param.minimum} and "
             f"{param.maximum}, got {value}"
         )
     return value
+
+
+def _integer(raw: str) -> int | None:
+    """The integer ``raw`` spells in ASCII digits (int() also reads other scripts' digits,
+    which no spec means), with at most 18 of them; else None."""
+    digits = raw[1:] if raw[:1] == "-" else raw
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
+        return None
+    return int(raw)
 
 
 def canonical_spec(generator: Generator, params: Mapping[str, int | str]) -> str:
@@ -509,9 +560,10 @@ def _initial_overrides(spec: str, text: str, keys: tuple[str, ...]
         if raw == "absent":
             changes[key] = None
             continue
-        try:
-            changes[key] = int(raw)
-        except ValueError:
-            raise WorkloadError(f"workload {spec!r}: {key} must be an integer or 'absent', "
-                                f"got {raw!r}") from None
+        value = _integer(raw)
+        if value is None:
+            shown = raw if len(raw) <= 20 else raw[:17] + "..."
+            raise WorkloadError(f"workload {_shown(spec)}: {key} must be an integer or "
+                                f"'absent', got {shown!r}")
+        changes[key] = value
     return sorted(changes.items())

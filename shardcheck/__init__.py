@@ -8,15 +8,34 @@
 - the checks (``explore``, ``fuzz_design``, ``replay``, ``check_history``,
   ``prove_invariant`` and the rest), from ``shardcheck.checker``.
 
-Every name is imported on first use (PEP 562), so ``import shardcheck`` costs nothing
-until a name is asked for. The two halves are also importable on their own:
+The model's names are imported with the package (they are light); the checker's on first
+use (PEP 562), so ``import shardcheck`` pays for no solver, graph or fuzzing library until
+a check is asked for. The two halves are also importable on their own:
 ``from shardcheck import model, checker``.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from shardcheck import checker as _checker
+from shardcheck.model import (
+    Action,
+    Config,
+    Design,
+    KnownFailure,
+    Mutant,
+    Outcome,
+    Property,
+    ReadRecord,
+    Store,
+    Transaction,
+    TxRecord,
+    Workload,
+    build_workload,
+    builtin_designs,
+    fingerprint,
+)
 
 if TYPE_CHECKING:
     from shardcheck.checker import (
@@ -46,29 +65,6 @@ if TYPE_CHECKING:
         run_suite,
         write_trace,
     )
-    from shardcheck.model import (
-        Action,
-        Config,
-        Design,
-        KnownFailure,
-        Mutant,
-        Outcome,
-        Property,
-        ReadRecord,
-        Store,
-        Transaction,
-        TxRecord,
-        Workload,
-        build_workload,
-        builtin_designs,
-        fingerprint,
-    )
-
-_FROM_MODEL = frozenset({
-    "Action", "Config", "Design", "KnownFailure", "Mutant", "Outcome", "Property",
-    "ReadRecord", "Store", "Transaction", "TxRecord", "Workload", "build_workload",
-    "builtin_designs", "fingerprint",
-})
 
 __all__ = [
     "Action",
@@ -115,18 +111,12 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    """A public name, imported from its half the first time it is asked for."""
-    if name in _FROM_MODEL:
-        home = "model"
-    elif name in __all__:
-        home = "checker"
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
+    """A name of the checker's, imported from its subsystem on first use."""
+    if name in _checker.__all__:
+        return getattr(_checker, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    """The public names too, though not yet imported."""
+    """The public names too, though the checker's are not yet imported."""
     return sorted({*globals(), *__all__})

@@ -78,9 +78,10 @@ def test_each_document_kind_has_a_published_schema_that_pins_its_format(kind: st
 
 
 def test_every_result_schema_under_traces_is_a_kind_we_write() -> None:
-    """No schema is published for a document no command writes."""
+    """No schema is published for a document no command writes (the others describe the
+    files commands read: traces, histories and blocks)."""
     published = {p.name.removesuffix(".schema.json") for p in TRACES.glob("*.schema.json")}
-    assert published - {"trace", "history"} == set(KINDS)
+    assert published - {"trace", "history", "block"} == set(KINDS)
 
 
 def test_the_schemas_reject_what_a_command_must_never_write(cwd: Path) -> None:
@@ -260,13 +261,15 @@ def test_replay_diverged_names_the_step_and_exits_4(cwd: Path) -> None:
 
 
 def test_replay_passes_now_when_the_violation_no_longer_happens(cwd: Path) -> None:
-    """The trace cut to 40 steps, its violation kept: passes now, exit 0."""
+    """The trace cut to 40 steps, recording its violation at the last one, which no
+    longer happens there: passes now, exit 0."""
     cut = json.loads(SCAN_KEYS_ONLY.read_text())
     cut["steps"] = cut["steps"][:40]
+    cut["violation"]["step"] = 40
     (cwd / "cut.trace.json").write_text(json.dumps(cut))
     doc = run("replay-result", "replay", "cut.trace.json", "--html", "cut.html")
     assert (doc["verdict"], doc["exit_code"]) == ("passes-now", 0)
-    assert doc["violation"] is None and doc["recorded"]["violation"]["step"] == 61
+    assert doc["violation"] is None and doc["recorded"]["violation"]["step"] == 40
     assert doc["replayed_steps"] == 40
     assert doc["html"] == "cut.html" and (cwd / "cut.html").is_file()
 

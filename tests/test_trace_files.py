@@ -240,17 +240,16 @@ def test_violation_recorded_as_another_property_is_a_divergence(recorded: dict[s
     assert "the trace recorded deadlock at step 8" in flat(result.output)
 
 
-def test_trace_cut_before_its_violation_passes_now_with_exit_0(recorded: dict[str, Path],
-                                                               cwd: Path) -> None:
-    """Without its last 3 steps the lost update never happens: passes now, exit 0."""
+def test_trace_cut_before_its_violation_is_malformed(recorded: dict[str, Path],
+                                                     cwd: Path) -> None:
+    """Without its last 3 steps the trace contradicts itself (its violation is at step 8 of
+    5): it is refused as malformed, exit 2, not replayed as "passes now" (issue 15)."""
     def edit(d: Document) -> None:
         del d["steps"][-3:]
 
     result = replay_occ(edited(recorded["occ"], edit), recorded)
-    assert result.exit_code == 0, result.output
-    assert "recorded  5 steps, serial-equivalence at step 8" in result.output
-    assert "✓ passes now: the recorded violation of serial-equivalence at step 8 no longer " \
-           "happens: all 5 steps replay without it" in flat(result.output)
+    assert result.exit_code == 2, result.output
+    assert "its violation is at step 8, past its last step (5)" in flat(result.output)
 
 
 def test_trace_without_violation_reproduces_with_exit_0(recorded: dict[str, Path],

@@ -32,7 +32,12 @@ import attrs
 
 from shardcheck import model
 from shardcheck.checker.ci.suite import Check, Suite
-from shardcheck.checker.design import Violation, parse_design_spec, resolve_design
+from shardcheck.checker.design import (
+    Violation,
+    load_workload,
+    parse_design_spec,
+    resolve_design,
+)
 from shardcheck.checker.errors import BadInput, ShardcheckError
 from shardcheck.checker.search import Progress, SearchSettings, explore
 from shardcheck.checker.trace import Trace, holds_trace, load_trace, replay, write_trace
@@ -142,7 +147,7 @@ def run_check(check: Check, progress: Progress | None = None) -> CheckOutcome:
 def _explore(check: Check, progress: Progress | None) -> CheckOutcome:
     design, _ = resolve_design(check.resolved_design)
     assert check.workload is not None  # the suite loader requires it for explore
-    config = model.Config(model.build_workload(check.workload), check.workers)
+    config = model.Config(load_workload(check.workload), check.workers)
     settings = SearchSettings(max_states=check.budget.max_states,
                               max_depth=check.budget.max_depth,
                               time_limit=check.budget.time_limit,
@@ -281,7 +286,7 @@ def replay_trace(path: Path, suite: Suite) -> tuple[TraceOutcome, Trace | None]:
 
 def _key(trace: Trace) -> tuple[object, ...]:
     """What makes two traces the same counterexample, whoever recorded them."""
-    return (trace.design, model.build_workload(trace.workload).spec, trace.workers,
+    return (trace.design, load_workload(trace.workload).spec, trace.workers,
             trace.initial_fingerprint, tuple(s.fingerprint for s in trace.steps),
             trace.violation)
 

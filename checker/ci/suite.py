@@ -39,7 +39,7 @@ from typing import Any, Literal
 import attrs
 
 from shardcheck import model
-from shardcheck.checker.design import Judge, parse_design_spec, resolve_design
+from shardcheck.checker.design import Judge, load_workload, parse_design_spec, resolve_design
 from shardcheck.checker.errors import (
     BadInput,
     ShardcheckError,
@@ -344,7 +344,7 @@ def _workloads(fields: _Fields, strategy: str) -> tuple[str | None, str | None]:
         raise fields.fail("workload", f"missing: give a workload spec{hint}")
     if workload is not None:
         # Kept as written (reports show it so); a run builds it again the same way.
-        _validate_with(fields, "workload", workload, model.build_workload)
+        _validate_with(fields, "workload", workload, load_workload)
     else:
         _validate_with(fields, "workload_strategy", drawn, _workload_strategy)
     return workload, drawn
@@ -380,7 +380,7 @@ def _criteria(fields: _Fields) -> tuple[str, ...] | None:
 def _known_property(fields: _Fields, check: Check) -> None:
     """A check can only expect a violation of a property its design is checked against."""
     design, _ = resolve_design(check.resolved_design)
-    workload = model.build_workload(check.workload or "counter:txs=1")
+    workload = load_workload(check.workload or model.default_workload(design))
     names = Judge(design, model.Config(workload, check.workers), check.step_bound,
                   check.criteria).names()
     if check.property not in names:

@@ -19,7 +19,7 @@ from shardcheck.checker.cli.options import (
 )
 from shardcheck.checker.cli.progress import search_progress
 from shardcheck.checker.cli.report import print_result, timeline
-from shardcheck.checker.design import DesignRef
+from shardcheck.checker.design import DesignRef, load_workload
 from shardcheck.checker.errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, Inconclusive
 from shardcheck.checker.search import (
     DEFAULT_MAX_CLASSES,
@@ -127,7 +127,7 @@ def prove_trace_command(trace_file: str, design_file: str | None, assume: str | 
     trace = load_trace(trace_file)
     if trace_out is not None:
         check_writable(trace_out, force, "--trace-out")
-    workload = model.build_workload(trace.workload)
+    workload = load_workload(trace.workload)
 
     def doc(verdict: str, code: int, **fields: Any) -> dict[str, Any]:
         return document("prove-trace-result", verdict=verdict, exit_code=code,

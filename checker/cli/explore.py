@@ -28,7 +28,7 @@ from shardcheck.checker.cli.options import (
 )
 from shardcheck.checker.cli.progress import search_progress
 from shardcheck.checker.cli.report import print_header, print_result, timeline
-from shardcheck.checker.design import DesignRef, resolve_design
+from shardcheck.checker.design import DesignRef, load_workload, resolve_design
 from shardcheck.checker.errors import (
     EXIT_INCONCLUSIVE,
     EXIT_OK,
@@ -146,7 +146,7 @@ def explore_command(design: str, workload: str, workers: int, strategy: str,
     """
     out = Output.of(output_format, quiet)
     found, ref = resolve_design(design)
-    config = model.Config(model.build_workload(workload), workers)
+    config = model.Config(load_workload(workload), workers)
     settings = SearchSettings(strategy=strategy, max_states=max_states,  # type: ignore[arg-type]
                               max_depth=max_depth, time_limit=time_limit,
                               step_bound=step_bound, symmetry=symmetry,

@@ -25,7 +25,7 @@ from shardcheck.checker.cli.options import (
     time_limit_option,
 )
 from shardcheck.checker.cli.report import timeline
-from shardcheck.checker.design import DesignRef, resolve_design
+from shardcheck.checker.design import DesignRef, load_workload, resolve_design
 from shardcheck.checker.errors import (
     EXIT_INCONCLUSIVE,
     EXIT_INTERRUPTED,
@@ -133,7 +133,7 @@ def fuzz_command(design: str, workload: str | None, workload_strategy: str | Non
     found, ref = resolve_design(design)
     if workload is not None:
         workloads = fuzz_strategies.fixed_workload(workload)
-        described = model.build_workload(workload).spec
+        described = load_workload(workload).spec
     else:
         described = workload_strategy or DEFAULT_WORKLOAD_STRATEGY
         workloads = fuzz_strategies.workload_strategy(described)

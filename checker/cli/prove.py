@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 import click
 
-from shardcheck import model
 from shardcheck.checker.cli.console import CommandGroup, F, Output
 from shardcheck.checker.cli.documents import document
 from shardcheck.checker.cli.options import format_option, quiet_option, time_limit_option
+from shardcheck.checker.design import load_workload
 from shardcheck.checker.errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION
 from shardcheck.checker.prove import (
     DEFAULT_TIMEOUT,
@@ -88,7 +88,7 @@ def invariant_command(workload: str, refs: tuple[str, ...], conserves: str | Non
     A pre-state is any store over the keys the workload names: each key present with
     any integer value, or absent.
     """
-    built = model.build_workload(workload)
+    built = load_workload(workload)
     invariant = build_invariant(built, conserves, nonnegative_prefix, expression)
     chosen = select_transactions(built, refs)
     _report("invariant", prove_invariant(built, chosen, invariant, time_limit), output_format,
@@ -103,7 +103,7 @@ def commute_command(workload: str, refs: tuple[str, ...], output_format: str, ti
                     quiet: bool) -> None:
     """Two transactions (index or label) commute from every store: the same final store and
     the same value for every read, in either order. Without TX TX: every pair."""
-    built = model.build_workload(workload)
+    built = load_workload(workload)
     if len(refs) not in (0, 2):
         raise click.UsageError("give two transactions, or none for every pair")
     chosen = select_transactions(built, refs)

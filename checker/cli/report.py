@@ -11,7 +11,6 @@ from shardcheck import model
 from shardcheck.checker.cli.console import Output
 from shardcheck.checker.design import (
     DesignRef,
-    Judge,
     Step,
     Violation,
     design_title,
@@ -102,7 +101,7 @@ def print_header(console: Console, design: model.Design, ref: DesignRef, config:
     if settings.symmetry and isinstance(design, model.Symmetric):
         console.print("  symmetry  actors are interchangeable: one state per renaming "
                       "(--no-symmetry explores them all)")
-    judge = Judge(design, config, settings.step_bound, settings.criteria, settings.selection)
+    judge = settings.judge(design, config)
     for note in path_notes(design, judge.state_properties, settings.compact):
         console.print(f"  path      {note}")
     console.print(f"  checking  {', '.join(judge.names())}")

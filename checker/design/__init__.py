@@ -22,6 +22,12 @@ from shardcheck.checker.design.resolve import (
     resolve_design,
 )
 from shardcheck.checker.design.step import Step
+from shardcheck.checker.design.workloads import (
+    block_document,
+    is_block_file,
+    load_workload,
+    register_block,
+)
 
 __all__ = [
     "ALL",
@@ -31,9 +37,13 @@ __all__ = [
     "Selection",
     "Step",
     "Violation",
+    "block_document",
     "call_design",
     "changes",
     "design_title",
+    "is_block_file",
+    "load_workload",
     "parse_design_spec",
+    "register_block",
     "resolve_design",
 ]

@@ -26,11 +26,18 @@ from __future__ import annotations
 import hashlib
 import time
 from pathlib import Path
+from typing import Any
 
 import attrs
 
 import shardcheck.checker.fuzz.strategies as fuzz_strategies
-from shardcheck.checker.design import DesignRef, parse_design_spec
+from shardcheck.checker.design import (
+    DesignRef,
+    block_document,
+    load_workload,
+    parse_design_spec,
+    register_block,
+)
 from shardcheck.checker.errors import BadInput
 from shardcheck.checker.fuzz.campaign import FuzzResult, FuzzSettings, FuzzStats, fuzz
 from shardcheck.checker.search import ProcessHost, check_jobs
@@ -48,6 +55,8 @@ class Campaign:
     workers: tuple[int, int]
     configs_name: str
     settings: FuzzSettings
+    block: dict[str, Any] | None = None
+    """The document of a fixed block-file workload, which shard processes cannot read."""
 
     @classmethod
     def of(cls, design: str | DesignRef, *, workload: str | None, workload_strategy: str,
@@ -56,8 +65,9 @@ class Campaign:
         ref = parse_design_spec(design) if isinstance(design, str) else design
         if ref.file is not None:
             ref = attrs.evolve(ref, file=str(Path(ref.file).resolve()))
+        block = None if workload is None else block_document(load_workload(workload).spec)
         return cls(design=ref.spec(), workload=workload, workload_strategy=workload_strategy,
-                   workers=workers, configs_name=configs_name, settings=settings)
+                   workers=workers, configs_name=configs_name, settings=settings, block=block)
 
     def shard(self, index: int, shards: int) -> FuzzSettings:
         """The settings of shard ``index`` of ``shards``."""
@@ -67,8 +77,11 @@ class Campaign:
 
     def run_shard(self, index: int, shards: int) -> FuzzResult:
         """Run shard ``index`` of ``shards`` to its end, in this process."""
-        if self.workload is not None:
-            workloads = fuzz_strategies.fixed_workload(self.workload)
+        workload = self.workload
+        if self.block is not None:
+            workload = register_block(self.block, "the campaign's block").spec
+        if workload is not None:
+            workloads = fuzz_strategies.fixed_workload(workload)
         else:
             workloads = fuzz_strategies.workload_strategy(self.workload_strategy)
         configs = fuzz_strategies.configs(workloads, self.workers)

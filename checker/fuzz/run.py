@@ -13,7 +13,14 @@ from typing import Any
 import attrs
 
 from shardcheck import model
-from shardcheck.checker.design import Judge, Step, Violation, call_design, changes
+from shardcheck.checker.design import (
+    Judge,
+    Step,
+    Violation,
+    call_design,
+    changes,
+    load_workload,
+)
 from shardcheck.checker.fuzz.schedules import Schedule
 
 
@@ -26,7 +33,7 @@ class FuzzConfig:
 
     def build(self) -> model.Config:
         """The model's configuration; raises ``model.WorkloadError`` on a bad spec."""
-        return model.Config(model.build_workload(self.workload), self.workers)
+        return model.Config(load_workload(self.workload), self.workers)
 
 
 @attrs.frozen(kw_only=True)
@@ -39,7 +46,7 @@ class Run:
 
     def size(self) -> tuple[int, int, int]:
         """How big a counterexample this is: steps first, then the block, then workers."""
-        txs = len(model.build_workload(self.config.workload).block)
+        txs = len(load_workload(self.config.workload).block)
         return (len(self.actions), txs, self.config.workers)
 
 

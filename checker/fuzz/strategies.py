@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from hypothesis import strategies as st
 
-from shardcheck import model
+from shardcheck.checker.design import load_workload
 from shardcheck.checker.errors import BadInput
 from shardcheck.checker.fuzz.run import FuzzConfig
 
@@ -191,4 +191,4 @@ def workload_strategy(spec: str) -> st.SearchStrategy[str]:
 
 def fixed_workload(spec: str) -> st.SearchStrategy[str]:
     """Always the one workload ``spec`` names, spelled out in full (validated now)."""
-    return st.just(model.build_workload(spec).spec)
+    return st.just(load_workload(spec).spec)

@@ -19,7 +19,13 @@ from shardcheck.checker.prove.facts import (
     quorum_config,
     select_transactions,
 )
-from shardcheck.checker.prove.formulas import SYNTAX_HELP, StateFormula, check_atoms, parse_formula
+from shardcheck.checker.prove.formulas import (
+    SYNTAX_HELP,
+    StateFormula,
+    check_atoms,
+    parse_expression,
+    parse_formula,
+)
 
 if TYPE_CHECKING:
     from shardcheck.checker.prove.solver import OrderAnswer, input_classes, solve_order
@@ -43,6 +49,7 @@ __all__ = [
     "build_invariant",
     "check_atoms",
     "input_classes",
+    "parse_expression",
     "parse_formula",
     "prove_commute",
     "prove_invariant",

@@ -103,15 +103,29 @@ def _bin(op: str, left: model.Expr, right: model.Expr) -> model.Expr:
     return model.BinOp(op, left, right)  # type: ignore[arg-type]
 
 
-class _Reader:
-    """Turns a restricted Python expression tree into a formula, collecting its atoms."""
+MAX_TEXT = 10_000
+"""The longest expression accepted: far beyond any invariant or program a person writes,
+and short enough that parsing cannot exhaust the interpreter's stack."""
 
-    def __init__(self, text: str) -> None:
+LOCALS_HELP = ("integers, variable names, + - * // %, min, max, comparisons, and, or, not")
+
+
+class _Reader:
+    """Turns a restricted Python expression tree into a formula, collecting its atoms.
+
+    With ``locals``, names are a program's local variables (a block file's expressions)
+    and the store atoms (``store[...]``, ``exists``, ``sum``) are refused.
+    """
+
+    def __init__(self, text: str, what: str = "invariant", locals: bool = False) -> None:
         self.text = text
+        self.what = what
+        self.locals = locals
         self.atoms: list[Atom] = []
 
     def fail(self, node: ast.AST, what: str) -> BadInput:
-        return BadInput(f"invariant {self.text!r}: {what} (allowed: {SYNTAX_HELP})")
+        allowed = LOCALS_HELP if self.locals else SYNTAX_HELP
+        return BadInput(f"{self.what} {_shown(self.text)}: {what} (allowed: {allowed})")
 
     def atom(self, kind: AtomKind, name: str) -> model.Expr:
         found = Atom(kind, name)
@@ -132,9 +146,9 @@ class _Reader:
         if isinstance(node, ast.Constant) and type(node.value) is int:
             return model.Const(node.value)
         if isinstance(node, ast.Name):
-            return self.atom("value", node.id)
+            return model.Var(node.id) if self.locals else self.atom("value", node.id)
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
-                and node.value.id == "store":
+                and node.value.id == "store" and not self.locals:
             return self.atom("value", self.string_argument(node, "store[...]"))
         if isinstance(node, ast.UnaryOp):
             operand = self.read(node.operand)
@@ -174,7 +188,7 @@ class _Reader:
         return result
 
     def call(self, node: ast.Call, name: str) -> model.Expr:
-        if name in ("exists", "sum"):
+        if name in ("exists", "sum") and not self.locals:
             kind: AtomKind = "exists" if name == "exists" else "sum"
             return self.atom(kind, self.string_argument(node, f"{name}(...)"))
         if name in ("min", "max"):
@@ -184,15 +198,36 @@ class _Reader:
         raise self.fail(node, f"unknown function {name!r}")
 
 
-def parse_formula(text: str) -> StateFormula:
-    """Parse ``text`` in the syntax above; raises ``BadInput`` with one readable line."""
+def _shown(text: str) -> str:
+    """The text as an error message quotes it: whole when short, cut when long."""
+    return repr(text) if len(text) <= 80 else repr(text[:77] + "...")
+
+
+def _read(reader: _Reader) -> model.Expr:
+    text = reader.text
+    if len(text) > MAX_TEXT:
+        raise BadInput(f"{reader.what} is {len(text):,} characters long; the limit is "
+                       f"{MAX_TEXT:,}: split it, or compute parts with let")
     try:
         tree = ast.parse(text.strip(), mode="eval")
+        return reader.read(tree.body)
     except SyntaxError as exc:
-        raise BadInput(f"invariant {text!r} does not parse: {exc.msg}") from None
+        raise BadInput(f"{reader.what} {_shown(text)} does not parse: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise BadInput(f"{reader.what} {_shown(text)} is nested too deeply to read") from None
+
+
+def parse_formula(text: str) -> StateFormula:
+    """Parse ``text`` in the syntax above; raises ``BadInput`` with one readable line."""
     reader = _Reader(text)
-    expr = reader.read(tree.body)
+    expr = _read(reader)
     return StateFormula(text.strip(), expr, reader.atoms)
+
+
+def parse_expression(text: str, what: str) -> model.Expr:
+    """An expression of the transaction language over local variables (``a - 2``,
+    ``src >= amount and not frozen``); ``what`` names it in errors (a JSON path, say)."""
+    return _read(_Reader(text, what, locals=True))
 
 
 def nonnegative(prefix: str, keys: tuple[str, ...]) -> StateFormula:

@@ -26,7 +26,14 @@ from typing import Any, Literal
 import attrs
 
 from shardcheck import model
-from shardcheck.checker.design import Judge, Step, Violation, call_design, changes
+from shardcheck.checker.design import (
+    Judge,
+    Step,
+    Violation,
+    call_design,
+    changes,
+    load_workload,
+)
 from shardcheck.checker.errors import BadInput, Inconclusive
 from shardcheck.checker.prove import StateFormula, check_atoms, parse_formula
 from shardcheck.checker.search.explorer import SearchResult, SearchSettings, explore
@@ -299,7 +306,7 @@ def prove_trace(trace: Trace, design_file: str | None, classes: InputClasses | N
     from shardcheck.checker.trace import design_for
 
     design, _ = design_for(trace, design_file)
-    workload = model.build_workload(trace.workload)
+    workload = load_workload(trace.workload)
     if classes is None:
         classes = input_classes(workload, assume, max_classes, timeout_s)
     runs = []

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import math
 import time
 from array import array
 from collections import deque
@@ -63,8 +64,8 @@ KEY_BITS = 64
 
 def _positive_or_none(name: str) -> Callable[[Any, Any, Any], None]:
     def check(_instance: Any, _attribute: Any, value: Any) -> None:
-        if value is not None and value <= 0:
-            raise BadInput(f"{name} must be positive, got {value}")
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise BadInput(f"{name} must be a positive, finite number, got {value}")
     return check
 
 
@@ -95,6 +96,10 @@ class SearchSettings:
     def _check_strategy(self, _attribute: Any, value: str) -> None:
         if value not in ("bfs", "dfs"):
             raise BadInput(f"strategy must be bfs or dfs, got {value!r}")
+
+    def judge(self, design: model.Design, config: model.Config) -> Judge:
+        """The judge a search with these settings uses for ``design`` on ``config``."""
+        return Judge(design, config, self.step_bound, self.criteria, self.selection)
 
     def describe(self) -> str:
         """One line for report headers."""
@@ -194,8 +199,7 @@ class _Search:
                  settings: SearchSettings, progress: Progress | None) -> None:
         self.design = design
         self.settings = settings
-        self.judge = Judge(design, config, settings.step_bound, settings.criteria,
-                           settings.selection)
+        self.judge = settings.judge(design, config)
         self.progress = progress
         self.seen: set[int] = set()
         # Per state number: its parent's number and the index of the action (among the

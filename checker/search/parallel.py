@@ -362,8 +362,7 @@ def explore_on(host: Host, design: model.Design, config: model.Config,
     if settings.compact:
         return _explore_compact_on(host, design, config, settings, progress)
     tally = _Tally(time.monotonic())
-    judge = Judge(design, config, settings.step_bound, settings.criteria,
-                  settings.selection)
+    judge = settings.judge(design, config)
     who = f"design {design.name!r}"
     initial = call_design(who, "initial()", design.initial, config)
     start = model.fingerprint(initial)
@@ -611,8 +610,7 @@ def _explore_compact_on(host: Host, design: model.Design, config: model.Config,
     who = f"design {design.name!r}"
     initial = call_design(who, "initial()", design.initial, config)
     start = model.fingerprint(initial)
-    judge = Judge(design, config, settings.step_bound, settings.criteria,
-                  settings.selection)
+    judge = settings.judge(design, config)
     packing = take_packing(design, initial, judge.state_properties)
     if packing is None:
         raise InternalError(f"design {design.name!r} has no packed path that fits it")

@@ -27,9 +27,11 @@ import attrs
 from shardcheck import model
 from shardcheck.checker.design import (
     DesignRef,
-    Judge,
     Violation,
+    block_document,
     call_design,
+    load_workload,
+    register_block,
     resolve_design,
 )
 from shardcheck.checker.errors import (
@@ -53,6 +55,9 @@ class Job:
     workload: str
     workers: int
     settings: SearchSettings
+    block: dict[str, Any] | None = None
+    """The document of a block file's workload (``block:`` specs), which the worker
+    processes cannot read from a file of their own."""
 
     @classmethod
     def of(cls, ref: DesignRef, config: model.Config, settings: SearchSettings) -> Job:
@@ -60,12 +65,14 @@ class Job:
         if ref.file is not None:
             ref = attrs.evolve(ref, file=str(Path(ref.file).resolve()))
         return cls(design=ref.spec(), workload=config.workload.spec, workers=config.workers,
-                   settings=settings)
+                   settings=settings, block=block_document(config.workload.spec))
 
     def load(self) -> tuple[model.Design, model.Config]:
         """The design and configuration this job names."""
         design, _ = resolve_design(self.design)
-        return design, model.Config(model.build_workload(self.workload), self.workers)
+        if self.block is not None:
+            register_block(self.block, f"the block of {self.workload}")
+        return design, model.Config(load_workload(self.workload), self.workers)
 
 
 def state_key(value: object) -> int:
@@ -142,8 +149,7 @@ class Partition:
         design, config = job.load()
         self.design = design
         self.settings = job.settings
-        self.judge = Judge(design, config, job.settings.step_bound, job.settings.criteria,
-                           job.settings.selection)
+        self.judge = job.settings.judge(design, config)
         self.canonical: Callable[[Any], Any] | None = None
         if job.settings.symmetry and isinstance(design, model.Symmetric):
             self.canonical = design.canonical
@@ -358,8 +364,7 @@ class CompactPartition:
         design, config = job.load()
         self.design = design
         self.settings = job.settings
-        self.judge = Judge(design, config, job.settings.step_bound, job.settings.criteria,
-                           job.settings.selection)
+        self.judge = job.settings.judge(design, config)
         who = f"design {design.name!r}"
         self.who = who
         initial = call_design(who, "initial()", design.initial, config)

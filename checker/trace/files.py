@@ -17,8 +17,20 @@ from typing import Any
 import attrs
 
 from shardcheck import model
-from shardcheck.checker.design import DesignRef, Step, Violation
-from shardcheck.checker.errors import BadInput, ShardcheckError, TraceFileError, read_user_file
+from shardcheck.checker.design import (
+    DesignRef,
+    Step,
+    Violation,
+    block_document,
+    register_block,
+)
+from shardcheck.checker.errors import (
+    BadInput,
+    ShardcheckError,
+    TraceFileError,
+    parse_json,
+    read_user_file,
+)
 from shardcheck.checker.trace.version import VERSION
 
 FORMAT = "shardcheck-trace"
@@ -52,7 +64,9 @@ class Trace:
         return f"shardcheck replay {path}{extra}"
 
     def to_json(self, path: str = "TRACE.json") -> dict[str, Any]:
-        """The JSON document; ``path`` only fills in the replay hint."""
+        """The JSON document; ``path`` only fills in the replay hint. A run on a block
+        file carries the block, so the trace replays from the file alone."""
+        block = block_document(self.workload)
         return {
             "format": FORMAT,
             "version": FORMAT_VERSION,
@@ -71,6 +85,7 @@ class Trace:
             ],
             "violation": self.violation.to_json() if self.violation else None,
             "replay": self.replay_command(path),
+            **({"block": block} if block is not None else {}),
         }
 
     @classmethod
@@ -97,6 +112,16 @@ class Trace:
                                for p in first.absolute_path).lstrip(".") or "the top level"
             raise TraceFileError(f"{where} is malformed at {location}: {first.message}")
         violation = data["violation"]
+        if violation and violation["step"] > len(data["steps"]):
+            raise TraceFileError(
+                f"{where} is malformed: its violation is at step {violation['step']}, past its "
+                f"last step ({len(data['steps'])}); the file was cut short or edited")
+        if "block" in data:
+            workload = register_block(data["block"], f"{where}: block")
+            if workload.spec != data["config"]["workload"]:
+                raise TraceFileError(f"{where}: its block is {workload.spec}, not the "
+                                     f"{data['config']['workload']} its config names; the "
+                                     "block was edited after the run")
         return cls(
             design=DesignRef(data["design"]["name"], data["design"]["mutant"],
                              data["design"]["file"]),
@@ -116,11 +141,7 @@ class Trace:
 def load_trace(path: str | Path) -> Trace:
     """Read and validate a trace file; every problem becomes a ``TraceFileError``."""
     text = read_user_file(path, "trace", TraceFileError)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TraceFileError(f"trace file {path} is not valid JSON (line {exc.lineno}, "
-                             f"column {exc.colno}: {exc.msg}); it may be truncated") from None
+    data = parse_json(text, f"trace file {path}", TraceFileError)
     return Trace.from_json(data, f"trace file {path}")
 
 

@@ -21,6 +21,7 @@ from shardcheck.checker.design import (
     Violation,
     call_design,
     changes,
+    load_workload,
     resolve_design,
 )
 from shardcheck.checker.errors import BadInput, TraceFileError
@@ -70,7 +71,7 @@ def replay(trace: Trace, design_file: str | None = None) -> ReplayResult:
     """Re-execute ``trace`` and compare every step and the verdict with the recording."""
     design, _ = design_for(trace, design_file)
     try:
-        workload = model.build_workload(trace.workload)
+        workload = load_workload(trace.workload)
     except model.WorkloadError as exc:
         raise TraceFileError(f"the trace's workload is not valid here: {exc}") from None
     config = model.Config(workload, trace.workers)
