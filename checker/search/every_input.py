@@ -92,7 +92,7 @@ def input_classes(workload: model.Workload, assume: StateFormula | None = None,
     seconds = time.monotonic() - started
     if answer.status != "complete":
         if answer.status == "unknown":
-            hint = " (raise --timeout, or narrow the stores with --assume)"
+            hint = " (raise --time-limit, or narrow the stores with --assume)"
         elif answer.classes or "classes" in answer.reason:
             hint = " (raise --max-classes, or narrow the stores with --assume)"
         else:

@@ -24,7 +24,13 @@ from shardcheck.checker.design import (
     block_document,
     register_block,
 )
-from shardcheck.checker.errors import BadInput, TraceFileError, parse_json, read_user_file
+from shardcheck.checker.errors import (
+    BadInput,
+    ShardcheckError,
+    TraceFileError,
+    parse_json,
+    read_user_file,
+)
 from shardcheck.checker.trace.version import VERSION
 
 FORMAT = "shardcheck-trace"
@@ -196,3 +202,22 @@ def write_trace(trace: Trace, path: str | Path, overwrite: bool = False) -> None
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def holds_trace(path: str | Path, trace: Trace) -> bool:
+    """Whether the file at ``path`` is a trace of exactly this run."""
+    try:
+        return load_trace(path) == trace
+    except ShardcheckError:
+        return False
+
+
+def write_trace_once(trace: Trace, path: str | Path, hint: str) -> None:
+    """Write ``trace`` to a file named for it by default: a file already there that holds
+    the same run is kept as it is, and one that holds another run is never replaced
+    (``hint`` says how to choose: "pass --trace-out ...")."""
+    if Path(path).exists():
+        if holds_trace(path, trace):
+            return
+        raise BadInput(f"{path} exists with a different run in it; {hint}")
+    write_trace(trace, path)
