@@ -199,6 +199,7 @@ from shardcheck.model.designs.block_stm_state import (
     Worker,
     incarnation_bound,
 )
+from shardcheck.model.designs.dispatch import bind_methods
 from shardcheck.model.designs.flag_mutants import FlagMutant, flag_mutants
 from shardcheck.model.encoding import Constant, encode
 from shardcheck.model.language import (
@@ -407,23 +408,13 @@ class BlockStm:
         self.mutant = mutant
         # The step and footprint of each program counter, as methods bound to this
         # design: looked up once here, so overrides count and dispatch costs one dict get.
-        self._step_methods: dict[str, StepMethod] = self._bind(self.steps, "steps")
-        self._footprint_methods: dict[str, FootprintMethod] = self._bind(self.footprints,
-                                                                         "footprints")
+        self._step_methods: dict[str, StepMethod] = bind_methods(self, self.steps, "steps")
+        self._footprint_methods: dict[str, FootprintMethod] = bind_methods(
+            self, self.footprints, "footprints")
         missing = sorted(set(self.steps) ^ set(self.footprints))
         if missing:
             raise TypeError(f"{type(self).__name__}: program counter(s) {', '.join(missing)} "
                             "need an entry in both steps and footprints")
-
-    def _bind(self, table: Mapping[str, str], which: str) -> dict[str, Any]:
-        bound: dict[str, Any] = {}
-        for pc, method in table.items():
-            found = getattr(self, method, None)
-            if not callable(found):
-                raise TypeError(f"{type(self).__name__}.{which} maps {pc!r} to {method!r}, "
-                                "which is not a method of the design")
-            bound[pc] = found
-        return bound
 
     # The design interface -------------------------------------------------------------
 
