@@ -17,7 +17,7 @@ from shardcheck.model.designs.block_stm import BlockStm, BlockStmState, Worker
 
 
 class OneMethod(BlockStm):
-    """Block-STM with its step dispatch overridden (to the same behaviour)."""
+    """Block-STM with its validation read overridden (to the same behaviour)."""
 
-    def _step(self, state: BlockStmState, w: int, worker: Worker) -> BlockStmState:
-        return super()._step(state, w, worker)
+    def validate_read(self, state: BlockStmState, w: int, worker: Worker) -> BlockStmState:
+        return super().validate_read(state, w, worker)

@@ -37,7 +37,13 @@ from shardcheck.model.api import (
     workload_misfit,
 )
 from shardcheck.model.designs import builtin_designs
-from shardcheck.model.encoding import Constant, canonical_bytes, digest, fingerprint
+from shardcheck.model.encoding import (
+    Constant,
+    canonical_bytes,
+    digest,
+    fingerprint,
+    unencodable,
+)
 from shardcheck.model.language import (
     BinOp,
     Const,
@@ -149,5 +155,6 @@ __all__ = [
     "portable_packing",
     "register_workload",
     "start",
+    "unencodable",
     "workload_misfit",
 ]

@@ -438,7 +438,10 @@ class Structure:
 
     A state is a frozen attrs instance. One of its fields holds one value per actor, a
     tuple (``actors``); ``shared`` names the fields every actor may read and write; every
-    other field is constant for the whole run (the block, say). The declaration promises:
+    other field is constant for the whole run (the block, say). Or the other way round:
+    ``constant`` names the fields that never change, and every other field is shared
+    (``Structure(actors="workers", constant=("block",))``, as Block-STM declares, so that
+    a subclass's own state fields count as shared). The declaration promises:
 
     - an actor's enabled actions and their steps depend on its own value, the shared
       fields and the constant ones only, never on another actor's value;
@@ -488,8 +491,12 @@ class Structure:
 
     actors: str
     """The state field holding one value per actor (a tuple)."""
-    shared: tuple[str, ...] = attrs.field(converter=_field_tuple)
-    """The state fields the actors share; every other field is constant."""
+    shared: tuple[str, ...] | None = attrs.field(
+        default=None, converter=attrs.converters.optional(_field_tuple))
+    """The state fields the actors share; every other field is constant. None: every
+    field but the actors and ``constant`` (so that a subclass's added fields are shared)."""
+    constant: tuple[str, ...] = attrs.field(default=(), converter=_field_tuple)
+    """With ``shared=None``, the fields that never change in a run."""
     names: str = "w{}"
     """How actor ``i`` is named in its actions (``str.format`` with ``i``)."""
     interchangeable: bool = False

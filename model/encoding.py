@@ -120,6 +120,38 @@ def canonical_bytes(value: object) -> bytes:
     return handler(value).encode()
 
 
+def unencodable(value: object, path: str = "state") -> tuple[str, object] | None:
+    """The first part of ``value`` that has no canonical encoding, with where it sits
+    (``state.workers[0].reads``); None when every part has one.
+
+    It walks the whole value, so it is asked only after an encoding failed: it turns the
+    encoder's refusal into a place the design's author can find. Parts are visited in
+    field order; a frozenset's elements in the order of what is found in them, so the
+    answer never depends on set iteration order.
+    """
+    cls = type(value)
+    if cls in _ATOMS or cls is Constant or isinstance(value, enum.Enum):
+        return None
+    if attrs.has(cls):
+        for name in _field_names(cls):
+            found = unencodable(getattr(value, name), f"{path}.{name}")
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, tuple):
+        names = getattr(value, "_fields", None)  # a NamedTuple: its parts have names
+        for index, part in enumerate(value):
+            where = f"{path}.{names[index]}" if names else f"{path}[{index}]"
+            found = unencodable(part, where)
+            if found is not None:
+                return found
+        return None
+    if type(value) is frozenset:
+        inside = [f for f in (unencodable(v, f"{path}{{...}}") for v in value) if f is not None]
+        return min(inside, key=lambda f: (f[0], type(f[1]).__name__, repr(f[1])), default=None)
+    return path, value
+
+
 def digest(value: object) -> bytes:
     """A stable 128-bit fingerprint of a model value, as 16 bytes."""
     return hashlib.blake2b(canonical_bytes(value), digest_size=FINGERPRINT_BYTES).digest()

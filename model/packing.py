@@ -1,8 +1,10 @@
-"""Helpers for packings (``model.Compact``) that keep actors in equal-width bit fields."""
+"""Helpers for packings (``model.Compact``): sorting actors kept in equal-width bit
+fields, and telling whether a subclass changed the code a packing mirrors."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import inspect
+from collections.abc import Callable, Iterable, Sequence
 
 
 def field_sorter(shifts: Sequence[int], mask: int, keep: int) -> Callable[[int], int]:
@@ -36,3 +38,15 @@ def field_sorter(shifts: Sequence[int], mask: int, keep: int) -> Callable[[int],
         return out
 
     return sort
+
+
+def overridden(design: object, base: type, names: Iterable[str]) -> tuple[str, ...]:
+    """Which of the methods or class attributes ``names`` ``design``'s class replaces.
+
+    A packing that mirrors a design's code instead of calling it (its successors worked
+    out on ints, say) describes a subclass only while the subclass keeps that code;
+    this says what it changed, so that the packing can refuse to run in its place.
+    """
+    cls = type(design)
+    return tuple(name for name in names
+                 if inspect.getattr_static(cls, name) is not inspect.getattr_static(base, name))

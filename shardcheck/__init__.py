@@ -8,34 +8,18 @@
 - the checks (``explore``, ``fuzz_design``, ``replay``, ``check_history``,
   ``prove_invariant`` and the rest), from ``shardcheck.checker``.
 
-The model's names are imported with the package (they are light); the checker's on first
-use (PEP 562), so ``import shardcheck`` pays for no solver, graph or fuzzing library until
-a check is asked for. The two halves are also importable on their own:
+Every name is imported on first use (PEP 562): ``import shardcheck`` costs almost nothing
+(the pytest plugin loads it in every test run), and no solver, graph or fuzzing library
+is loaded until a check is asked for. The two halves are also importable on their own:
 ``from shardcheck import model, checker``.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
 from shardcheck import checker as _checker
-from shardcheck.model import (
-    Action,
-    Config,
-    Design,
-    KnownFailure,
-    Mutant,
-    Outcome,
-    Property,
-    ReadRecord,
-    Store,
-    Transaction,
-    TxRecord,
-    Workload,
-    build_workload,
-    builtin_designs,
-    fingerprint,
-)
 
 if TYPE_CHECKING:
     from shardcheck.checker import (
@@ -64,6 +48,23 @@ if TYPE_CHECKING:
         resolve_design,
         run_suite,
         write_trace,
+    )
+    from shardcheck.model import (
+        Action,
+        Config,
+        Design,
+        KnownFailure,
+        Mutant,
+        Outcome,
+        Property,
+        ReadRecord,
+        Store,
+        Transaction,
+        TxRecord,
+        Workload,
+        build_workload,
+        builtin_designs,
+        fingerprint,
     )
 
 __all__ = [
@@ -110,8 +111,18 @@ __all__ = [
 ]
 
 
+_FROM_MODEL = frozenset({
+    "Action", "Config", "Design", "KnownFailure", "Mutant", "Outcome", "Property",
+    "ReadRecord", "Store", "Transaction", "TxRecord", "Workload", "build_workload",
+    "builtin_designs", "fingerprint"
+})
+
+
 def __getattr__(name: str) -> object:
-    """A name of the checker's, imported from its subsystem on first use."""
+    """A public name, imported on first use: from the model, or from the checker's
+    subsystem that holds it."""
+    if name in _FROM_MODEL:
+        return getattr(importlib.import_module("shardcheck.model"), name)
     if name in _checker.__all__:
         return getattr(_checker, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -123,10 +123,11 @@ def test_breadth_first_search_finds_each_mutant_and_the_trace_replays(
     assert replayed.verdict == "reproduced", replayed.message
 
 
-def test_the_weak_quorum_fork_reads_per_replica() -> None:
+def test_the_weak_quorum_fork_reads_per_replica(monkeypatch: pytest.MonkeyPatch) -> None:
     """The kept trace shows each replica's upon rules in its column, the messages each
     rule acts on (its deliveries: Byzantine r0's two proposals, and each side's f+1
-    prevotes and precommits), and what each replica sent."""
+    prevotes and precommits), and what each replica sent (in a log 150 columns wide)."""
+    monkeypatch.setenv("COLUMNS", "150")
     path = Path(__file__).parent.parent / "traces" / "bft" / "weak-quorum.trace.json"
     shown = flat(invoke("replay", str(path)).output)
     for column in ("m0/r1", "m0/r2"):

@@ -207,9 +207,8 @@ def test_a_parallel_search_and_a_parallel_campaign_carry_the_block(tmp_path: Pat
     """Worker processes cannot read the user's file: the block travels with the job."""
     os.chdir(tmp_path)
     path = write_block(tmp_path, SWAP)
-    serial = invoke("explore", "block-stm", "-w", str(path), "--no-por", "--no-compact",
-                    "--quiet")
-    parallel = invoke("explore", "block-stm", "-w", str(path), "--jobs", "2", "--quiet")
+    serial = invoke("explore", "block-stm", "-w", str(path), "--no-por", "--no-compact")
+    parallel = invoke("explore", "block-stm", "-w", str(path), "--jobs", "2")
     assert serial.exit_code == parallel.exit_code == 0, parallel.output
     count = [line for line in serial.output.splitlines() if "distinct states" in line]
     assert count and count[0] in parallel.output

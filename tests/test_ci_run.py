@@ -52,9 +52,10 @@ def small(tmp_path: Path) -> Path:
 
 
 def run(suite: Path, *args: str) -> tuple[int, str, ET.Element]:
-    """Run the suite with a JUnit report; return exit code, output and the report."""
+    """Run the suite with a JUnit report (replacing the last run's: --force); return exit
+    code, output and the report."""
     junit = suite.parent / "report.xml"
-    result = invoke("ci", "--suite", str(suite), "--junit", str(junit),
+    result = invoke("ci", "--suite", str(suite), "--junit", str(junit), "--force",
                     "--trace-dir", str(suite.parent / "found"), *args)
     xmlschema.XMLSchema(str(JUNIT_XSD)).validate(str(junit))
     return result.exit_code, result.output, ET.parse(junit).getroot()
@@ -82,7 +83,8 @@ def test_a_counterexample_in_the_corpus_is_not_written_again_and_a_new_one_is(
     assert code == 0, output
     found = small.parent / "found"
     assert sorted(p.name for p in found.iterdir()) == ["naive-occ.trace.json"]
-    assert f"new counterexample of naive-occ written to {found}/naive-occ.trace.json" in output
+    assert (f"new counterexample of naive-occ written to {found}/naive-occ.trace.json"
+            in flat(output))
     replayed = invoke("replay", str(found / "naive-occ.trace.json"), "--design-file",
                       str(USER_DESIGN), "--no-timeline")
     assert replayed.exit_code == 1
@@ -180,7 +182,7 @@ def test_the_same_suite_gives_the_same_report_and_in_parallel_too(small: Path) -
     reports = []
     for jobs in ("1", "1", "2"):
         result = invoke("ci", "--suite", str(small), "--junit", str(junit), "--jobs", jobs,
-                        "--trace-dir", str(small.parent / "found"))
+                        "--trace-dir", str(small.parent / "found"), "--force")
         assert result.exit_code == 0, result.output
         reports.append(_without_times(junit))
     assert reports[0] == reports[1] == reports[2]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import NamedTuple
 
 import attrs
 import pytest
@@ -64,6 +65,23 @@ def test_unsupported_values_are_refused_with_a_reason() -> None:
         model.fingerprint(({"a": 1},))
 
 
+class Named(NamedTuple):
+    """A NamedTuple part: its fields name the path."""
+
+    first: object
+    second: object
+
+
+def test_the_part_that_cannot_be_encoded_is_named_by_its_path() -> None:
+    """What a design's author needs to find it: the path from the state, and the value."""
+    assert model.unencodable(Pair((1, ("a", [2])), None)) == ("state.left[1][1]", [2])
+    assert model.unencodable(Pair(Named(1, {3}), 0)) == ("state.left.second", {3})
+    assert model.unencodable(frozenset({1, 2.5, "x"})) == ("state{...}", 2.5)
+    assert model.unencodable(Pair(object, 1)) == ("state.left", object)
+    assert model.unencodable(Pair((1, "a", None, True), frozenset({"x"}))) is None
+    assert model.unencodable(Constant((1, 2))) is None
+
+
 atoms = st.one_of(st.integers(), st.text(max_size=4), st.none())
 values = st.recursive(atoms, lambda inner: st.one_of(
     st.tuples(inner, inner), st.lists(inner, max_size=3).map(tuple),
@@ -74,3 +92,24 @@ values = st.recursive(atoms, lambda inner: st.one_of(
 def test_the_encoding_is_injective(a: object, b: object) -> None:
     """Equal values have the same canonical text, and different values different texts."""
     assert (encode(a) == encode(b)) == (a == b)
+
+
+mixed = st.recursive(
+    st.one_of(atoms, st.floats(allow_nan=False), st.builds(object)),
+    lambda inner: st.one_of(st.tuples(inner, inner), st.lists(inner, max_size=3),
+                            st.builds(Pair, inner, inner), st.builds(Named, inner, inner),
+                            st.frozensets(st.one_of(atoms, st.floats(allow_nan=False)),
+                                          max_size=3)),
+    max_leaves=8)
+
+
+@given(mixed)
+def test_a_part_is_named_exactly_when_the_value_cannot_be_encoded(value: object) -> None:
+    """``unencodable`` walks the value as the encoder does: it finds a part exactly when
+    encoding fails."""
+    try:
+        encode(value)
+    except TypeError:
+        assert model.unencodable(value) is not None
+    else:
+        assert model.unencodable(value) is None

@@ -117,7 +117,7 @@ def test_a_followed_schedule_is_the_recorded_one_on_the_recorded_store() -> None
 def test_cli_explore_every_input_writes_a_trace_that_replays(tmp_path: Path) -> None:
     """explore --every-input exits 1 and its trace names the store it needs."""
     out = tmp_path / "found.trace.json"
-    result = invoke("explore", MUTANT, "-w", GENEROUS, "--every-input", "-q", "--no-timeline",
+    result = invoke("explore", MUTANT, "-w", GENEROUS, "--every-input", "--no-timeline",
                     "--trace-out", str(out))
     assert result.exit_code == 1, result.output
     text = flat(result.output)

@@ -188,7 +188,7 @@ def test_the_database_retries_a_saved_failure_first(tmp_path: Path) -> None:
     """A second campaign finds the saved failure in its first run and the same trace."""
     db, first, second = tmp_path / "db", tmp_path / "a.json", tmp_path / "b.json"
     args = ("fuzz", "block-stm:scan-keys-only", "-s", "audit:txs=2-4", "-k", "2",
-            "--database", str(db), "-q", "--no-timeline")
+            "--database", str(db), "--no-timeline")
     assert invoke(*args, "--trace-out", str(first)).exit_code == 1
     again = invoke(*args, "--trace-out", str(second))
     assert again.exit_code == 1

@@ -112,7 +112,7 @@ def test_local_processes_write_the_serial_trace(tmp_path: Path) -> None:
     """`explore --jobs 2` in processes writes the trace `--no-por --no-compact` writes."""
     serial = invoke("explore", "block-stm:scan-keys-only", "-w", "audit:txs=2", "-q",
                     "--no-por", "--no-compact", "--trace-out", str(tmp_path / "serial.json"))
-    found = invoke("explore", "block-stm:scan-keys-only", "-w", "audit:txs=2", "-q",
+    found = invoke("explore", "block-stm:scan-keys-only", "-w", "audit:txs=2",
                    "--jobs", "2", "--trace-out", str(tmp_path / "parallel.json"))
     assert serial.exit_code == found.exit_code == 1
     assert "2 local processes" in found.output
@@ -217,7 +217,7 @@ def test_any_partitioning_is_the_serial_compact_search(
 def test_local_processes_write_the_serial_compact_trace(tmp_path: Path) -> None:
     """`explore bank:final-sum --jobs 2` runs the compact path in two processes and
     writes the trace the serial search (same reductions) writes."""
-    common = ("explore", "bank:final-sum", "-w", "bank:txs=3,accounts=3", "-k", "3", "-q")
+    common = ("explore", "bank:final-sum", "-w", "bank:txs=3,accounts=3", "-k", "3")
     serial = invoke(*common, "--trace-out", str(tmp_path / "serial.json"))
     found = invoke(*common, "--jobs", "2", "--trace-out", str(tmp_path / "parallel.json"))
     assert serial.exit_code == found.exit_code == 1

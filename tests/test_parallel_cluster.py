@@ -61,7 +61,7 @@ def test_dask_actors_run_the_compact_path(scheduler: str) -> None:
 
 def test_explore_on_a_scheduler_from_the_command_line(scheduler: str) -> None:
     """`explore --scheduler ADDRESS` names the cluster in its header and passes."""
-    result = invoke("explore", "block-stm", "-w", "counter:txs=1,keys=1", "-q",
+    result = invoke("explore", "block-stm", "-w", "counter:txs=1,keys=1",
                     "--scheduler", scheduler)
     assert result.exit_code == 0, result.output
     assert f"Dask cluster at {scheduler}" in result.output

@@ -61,7 +61,7 @@ def test_fuzz_jobs_from_the_command_line_writes_the_same_trace_twice(tmp_path: P
     documents = []
     for name in ("first.json", "second.json"):
         result = invoke("fuzz", BUGGY, "-s", "counter:txs=2-3", "-k", "2", "-n", "30",
-                        "--shrink-runs", "40", "--no-database", "-q", "--jobs", "2",
+                        "--shrink-runs", "40", "--no-database", "--jobs", "2",
                         "--trace-out", str(tmp_path / name), "--no-timeline")
         assert result.exit_code == 1, result.output
         assert "2 shard(s)" in result.output

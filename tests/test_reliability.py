@@ -61,7 +61,7 @@ def test_a_trace_whose_violation_lies_past_its_steps_is_malformed(tmp_path: Path
 
 @pytest.mark.parametrize(("text", "fragment"), [
     ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
-    ('{"format": "shardcheck-trace", "version": ' + "9" * 5000 + "}", "too large"),
+    ('{"format": "shardcheck-trace", "version": ' + "9" * 5000 + "}", "too large to read"),
 ])
 def test_a_hostile_trace_file_is_bad_input(tmp_path: Path, text: str, fragment: str) -> None:
     """Deep nesting and huge numbers are refused with one line."""

@@ -154,12 +154,12 @@ def test_design_file_that_does_not_exist_is_exit_2(recorded: dict[str, Path], cw
 
 def test_editing_an_actions_actor_diverges_at_that_step(recorded: dict[str, Path],
                                                         cwd: Path) -> None:
-    """Step 3 given to w0 instead of w1 is not enabled: diverged at step 3, exit 1."""
+    """Step 3 given to w0 instead of w1 is not enabled: diverged at step 3, exit 4."""
     def edit(d: Document) -> None:
         d["steps"][2]["action"]["actor"] = "w0"
 
     result = replay_occ(edited(recorded["occ"], edit), recorded)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 4, result.output
     assert "✗ diverged at step 3: step 3: the recorded action w0 claim tx=1 is not enabled" \
         in flat(result.output)
     assert "w0 would instead do write tx=0 key=ctr0 value=1" in flat(result.output)
@@ -168,12 +168,12 @@ def test_editing_an_actions_actor_diverges_at_that_step(recorded: dict[str, Path
 
 def test_editing_an_actions_key_diverges_at_that_step(recorded: dict[str, Path],
                                                       cwd: Path) -> None:
-    """w1 reading ctr1 at step 4 instead of ctr0 is not enabled: diverged at step 4, exit 1."""
+    """w1 reading ctr1 at step 4 instead of ctr0 is not enabled: diverged at step 4, exit 4."""
     def edit(d: Document) -> None:
         d["steps"][3]["action"]["params"]["key"] = "ctr1"
 
     result = replay_occ(edited(recorded["occ"], edit), recorded)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 4, result.output
     assert "✗ diverged at step 4: step 4: the recorded action w1 read tx=1 key=ctr1 is not " \
            "enabled; w1 would instead do read tx=1 key=ctr0" in flat(result.output)
     assert "│    3 │" in result.output and "│    4 │" not in result.output
@@ -186,7 +186,7 @@ def test_editing_a_block_stm_tx_param_diverges_at_that_step(recorded: dict[str, 
     index = next(i for i, s in enumerate(data["steps"]) if "tx" in s["action"]["params"])
     data["steps"][index]["action"]["params"]["tx"] += 1
     result = invoke("replay", save(data))
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 4, result.output
     assert f"✗ diverged at step {index + 1}: step {index + 1}: the recorded action" \
         in flat(result.output)
     assert "is not enabled" in flat(result.output)
@@ -199,7 +199,7 @@ def test_editing_a_fingerprint_diverges_at_that_step(recorded: dict[str, Path],
         d["steps"][4]["fingerprint"] = "0" * 32
 
     result = replay_occ(edited(recorded["occ"], edit), recorded)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 4, result.output
     assert "✗ diverged at step 5: step 5: w0 write tx=0 key=ctr0 value=1 led to a different " \
            "state" in flat(result.output)
     assert "recorded 000000000000" in flat(result.output)
@@ -211,7 +211,7 @@ def test_editing_the_initial_fingerprint_diverges_at_step_0(recorded: dict[str, 
     """A changed initial fingerprint means the design or workload changed: step 0."""
     result = invoke("replay", edited(recorded["stm"],
                                      lambda d: d.update(initial_fingerprint="f" * 32)))
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 4, result.output
     assert "✗ diverged at step 0: the initial state differs from the recorded one" \
         in flat(result.output)
 
@@ -223,7 +223,7 @@ def test_violation_recorded_at_another_step_is_a_divergence(recorded: dict[str, 
         d["violation"]["step"] = 7
 
     result = replay_occ(edited(recorded["occ"], edit), recorded)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 4, result.output
     assert "✗ diverged at step 8: step 8: serial-equivalence is violated" in flat(result.output)
     assert "the trace recorded serial-equivalence at step 7" in flat(result.output)
 
@@ -235,7 +235,7 @@ def test_violation_recorded_as_another_property_is_a_divergence(recorded: dict[s
         d["violation"]["property"] = "deadlock"
 
     result = replay_occ(edited(recorded["occ"], edit), recorded)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 4, result.output
     assert "✗ diverged at step 8" in flat(result.output)
     assert "the trace recorded deadlock at step 8" in flat(result.output)
 
@@ -274,7 +274,7 @@ def test_steps_recorded_after_the_violation_are_checked_too(recorded: dict[str, 
                            "fingerprint": "0" * 32})
 
     result = replay_occ(edited(recorded["occ"], edit), recorded)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 4, result.output
     assert "reproduced" not in result.output
     assert "diverged at step 9" in flat(result.output)
 

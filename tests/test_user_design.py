@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from shardcheck import model
 from shardcheck.checker import (
@@ -62,3 +66,64 @@ def test_the_toy_design_in_the_protocol_docstring_runs() -> None:
     toy = namespace["Toy"]()  # type: ignore[operator]
     result = explore(toy, model.Config(model.build_workload("transfers:txs=3"), 1))
     assert (result.verdict, result.stats.states) == ("pass", 4)
+
+
+OLD_IMPORTS = {
+    # statement, what the folder holds beside the design, what to write instead, its tail
+    "no module named model": (
+        "from model import Action, Design", {},
+        "from shardcheck.model import Action, Design", ""),
+    "a model.py that raises on import": (
+        "import model", {"model.py": "raise RuntimeError('not shardcheck')\n"},
+        "from shardcheck import model", " (it raised RuntimeError: not shardcheck)"),
+    "a checker.py without the name": (
+        "from checker.search import explore", {"checker.py": "VERSION = 1\n"},
+        "from shardcheck.checker.search import explore",
+        " (it raised ModuleNotFoundError: No module named 'checker.search'; 'checker' is not "
+        "a package)"),
+    "a dotted import across lines": (
+        "import os, model.designs.bank \\\n    as bank", {},
+        "import os; from shardcheck.model.designs import bank as bank", ""),
+}
+
+
+def run_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in a fresh interpreter whose path starts with ``cwd`` (as ``python -c``
+    puts it), so that a model.py or checker.py there is what ``import model`` finds."""
+    return subprocess.run([sys.executable, "-c", "from shardcheck.checker.cli import main; "
+                           "main()", *args], cwd=cwd, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("case", OLD_IMPORTS)
+def test_a_design_written_against_the_old_import_names_is_told_what_to_import(
+        tmp_path: Path, case: str) -> None:
+    """shardcheck used to install top-level `model` and `checker`: a design file that still
+    imports them gets one line, exit 2, naming the import and what to write instead."""
+    statement, beside, instead, tail = OLD_IMPORTS[case]
+    for name, text in beside.items():
+        (tmp_path / name).write_text(text)
+    source = USER_DESIGN.read_text()
+    anchor = "import attrs\n"
+    (tmp_path / "occ.py").write_text(source.replace(anchor, f"{anchor}{statement}\n", 1))
+    line = source[:source.index(anchor)].count("\n") + 2
+    run = run_cli(tmp_path, "explore", "occ.py:NaiveOcc", "-q")
+    assert run.returncode == 2, run.stderr
+    error = run.stderr.strip()
+    assert "\n" not in error and "Traceback" not in error, error
+    written = " ".join(statement.replace("\\\n", " ").split())
+    assert error.startswith(
+        f"shardcheck: error: design file occ.py line {line}: `{written}` uses the old import "
+        f"name `{'checker' if 'checker' in statement else 'model'}` (shardcheck now installs only "
+        f"`shardcheck`); write `{instead}` instead{tail}"), error
+
+
+def test_a_users_own_module_named_model_is_not_mistaken_for_the_old_name(
+        tmp_path: Path) -> None:
+    """`import model` that finds the user's own module is fine; a later failure in the
+    design file is reported as itself."""
+    (tmp_path / "model.py").write_text("SCALE = 2\n")
+    (tmp_path / "occ.py").write_text("import model\n\nLIMIT = model.SCALE * undefined\n")
+    run = run_cli(tmp_path, "explore", "occ.py:NaiveOcc", "-q")
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip() == ("shardcheck: error: design file occ.py failed to load "
+                                  "(line 3): NameError: name 'undefined' is not defined")

@@ -189,7 +189,7 @@ class Mine(BlockStm):
 
     default_workload = "bumps:txs=2"
 ''')
-    result = invoke("explore", f"{design}:Mine", "--workload", "bumps:txs=2", "--quiet")
+    result = invoke("explore", f"{design}:Mine", "--workload", "bumps:txs=2")
     assert result.exit_code == 0, result.output
     assert "workload bumps:txs=2" in flat(result.output)
     with pytest.raises(model.WorkloadError, match="one of shardcheck's own"):

@@ -306,8 +306,11 @@ def test_a_bad_xtransfers_combination_is_one_line_and_exit_2(spec: str, message:
     assert_bad_input(invoke("explore", "receipts", "--workload", spec), message)
 
 
-def test_the_cli_finds_the_replay_bug_and_prints_a_readable_timeline(tmp_path: Path) -> None:
-    """explore exits 1 with the trace; replay shows modules, coordinator and messages."""
+def test_the_cli_finds_the_replay_bug_and_prints_a_readable_timeline(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """explore exits 1 with the trace; replay shows modules, coordinator and messages (in
+    a log 150 columns wide)."""
+    monkeypatch.setenv("COLUMNS", "150")
     out = tmp_path / "unbound.trace.json"
     found = invoke("explore", "two-phase-commit:unbound-session", "--workload",
                    "xtransfers:xtxs=2", "--trace-out", str(out), "-q")

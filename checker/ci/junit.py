@@ -19,6 +19,7 @@ from pathlib import Path
 
 from shardcheck.checker.ci.runner import CheckOutcome, SuiteOutcome, TraceOutcome
 from shardcheck.checker.errors import BadInput
+from shardcheck.checker.trace import check_writable
 
 
 def _time(seconds: float) -> str:
@@ -119,19 +120,16 @@ def junit_xml(outcome: SuiteOutcome) -> str:
             + ET.tostring(root, encoding="unicode") + "\n")
 
 
-def check_junit_path(path: Path) -> None:
-    """Fail before running anything if the report could not be written there.
-
-    An existing report is replaced, as ``pytest --junitxml`` does: it is the output of
-    the previous run, and CI reads the newest.
-    """
-    if path.is_dir():
-        raise BadInput(f"--junit {path} is a directory; give a file name")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise BadInput(f"cannot write --junit {path}: directory {parent} does not exist")
+def check_junit_path(path: Path, overwrite: bool = False) -> None:
+    """Fail before running anything if the report could not be written there, or would
+    replace a file that exists without ``overwrite`` (``--force``)."""
+    check_writable(path, overwrite, option="--junit", what="the report")
 
 
-def write_junit(outcome: SuiteOutcome, path: Path) -> None:
-    """Write the report; it replaces an earlier report at ``path``."""
-    path.write_text(junit_xml(outcome), encoding="utf-8")
+def write_junit(outcome: SuiteOutcome, path: Path, overwrite: bool = False) -> None:
+    """Write the report; a file at ``path`` is replaced only with ``overwrite``."""
+    try:
+        with path.open("w" if overwrite else "x", encoding="utf-8") as handle:
+            handle.write(junit_xml(outcome))
+    except FileExistsError:  # it appeared while the suite ran
+        raise BadInput(f"--junit {path} already exists; pass --force to overwrite it") from None

@@ -20,6 +20,10 @@ MARKS = {
 }
 
 
+REPLAYED = {"reproduced": "reproduced", "diverged": "diverged", "passes": "passes now",
+            "error": "could not replay"}
+
+
 def _got(outcome: CheckOutcome) -> str:
     if outcome.verdict == "violation" and outcome.violation is not None:
         return f"violation of {outcome.violation.property} at step {outcome.violation.step}"
@@ -61,18 +65,20 @@ def traces_table(outcomes: tuple[TraceOutcome, ...]) -> Table:
     table.add_column("replay", overflow="fold")
     table.add_column("time", justify="right", no_wrap=True, style="dim")
     for outcome in outcomes:
-        replayed = "reproduced" if outcome.status == "ok" else outcome.message.split(":")[0]
         table.add_row(MARKS[outcome.status], outcome.path, str(outcome.steps),
-                      outcome.recorded, replayed, f"{outcome.seconds:.2f}s")
+                      outcome.recorded, REPLAYED[outcome.replayed], f"{outcome.seconds:.2f}s")
     return table
 
 
-def print_outcome(console: Console, outcome: SuiteOutcome) -> None:
-    """The tables, a line per problem, the counterexamples written, and the verdict."""
+def print_outcome(console: Console, outcome: SuiteOutcome,
+                  report: Console | None = None) -> None:
+    """The tables (on ``report``, by default ``console``), then on ``console`` a line per
+    problem, the counterexamples written, and the verdict."""
+    report = console if report is None else report
     if outcome.checks:
-        console.print(checks_table(outcome.checks))
+        report.print(checks_table(outcome.checks))
     if outcome.traces:
-        console.print(traces_table(outcome.traces))
+        report.print(traces_table(outcome.traces))
     for check in outcome.checks:
         if check.status != "ok":
             mark = MARKS[check.status]

@@ -1,6 +1,6 @@
 """Running a suite: each check against its expectation, then the corpus of traces.
 
-Nothing here prints; ``checker/cli_ci.py`` shows the outcomes and ``checker/junit.py``
+Nothing here prints; ``checker/cli/ci.py`` shows the outcomes and ``checker/ci/junit.py``
 writes them for CI systems. Outcomes come back in suite order whatever order the
 checks finished in, and their messages hold no times, so the same suite on the same
 designs reports the same thing every run (durations aside).
@@ -40,7 +40,7 @@ from shardcheck.checker.design import (
 )
 from shardcheck.checker.errors import BadInput, ShardcheckError
 from shardcheck.checker.search import Progress, SearchSettings, explore
-from shardcheck.checker.trace import Trace, load_trace, replay, write_trace
+from shardcheck.checker.trace import Trace, holds_trace, load_trace, replay, write_trace
 
 Status = Literal["ok", "mismatch", "inconclusive", "allowed-inconclusive", "error"]
 Verdict = Literal["pass", "violation", "inconclusive", "error"]
@@ -84,6 +84,9 @@ class TraceOutcome:
     message: str
     steps: int
     seconds: float
+    replayed: Literal["reproduced", "diverged", "passes", "error"] = "error"
+    """What replay said: the recorded verdict reproduced, the run diverged, the recorded
+    violation passes now; or the trace could not be replayed at all."""
 
     @property
     def failed(self) -> bool:
@@ -277,7 +280,8 @@ def replay_trace(path: Path, suite: Suite) -> tuple[TraceOutcome, Trace | None]:
     status: Literal["ok", "mismatch"] = "ok" if result.verdict == "reproduced" else "mismatch"
     message = result.message if status == "ok" else f"{result.verdict}: {result.message}"
     return TraceOutcome(path=shown, status=status, recorded=recorded, message=message,
-                        steps=len(trace.steps), seconds=time.monotonic() - started), trace
+                        steps=len(trace.steps), seconds=time.monotonic() - started,
+                        replayed=result.verdict), trace
 
 
 def _key(trace: Trace) -> tuple[object, ...]:
@@ -298,14 +302,16 @@ def check_trace_dir(trace_dir: Path) -> None:
 
 
 def keep_counterexamples(outcomes: Sequence[CheckOutcome], corpus: dict[tuple[object, ...], str],
-                         trace_dir: Path) -> tuple[CheckOutcome, ...]:
+                         trace_dir: Path, overwrite: bool = False) -> tuple[CheckOutcome, ...]:
     """Point each counterexample at its corpus copy, or write it as a new trace file.
 
-    New ones are named after their check, in ``trace_dir``; the directory is the
-    suite's output, so a file there from an earlier run of the same check is replaced.
+    New ones are named after their check, in ``trace_dir``. A file there that holds the
+    same run (an earlier run of the suite wrote it) is kept as it is; one that holds
+    another run is replaced only with ``overwrite`` (``--force``), and otherwise the new
+    counterexample takes the next free name (``check-2.trace.json``).
     """
     kept = []
-    used: set[str] = set()
+    used: set[Path] = set()
     for outcome in outcomes:
         trace = outcome.trace
         if trace is None:
@@ -315,14 +321,16 @@ def keep_counterexamples(outcomes: Sequence[CheckOutcome], corpus: dict[tuple[ob
         if known is not None:
             kept.append(attrs.evolve(outcome, trace_path=known, in_corpus=True))
             continue
-        stem, n = _slug(outcome.check.name), 1
-        while f"{stem}.trace.json" in used:
+        slug, n = _slug(outcome.check.name), 1
+        path = trace_dir / f"{slug}.trace.json"
+        while path in used or (path.exists() and not overwrite
+                               and not holds_trace(path, trace)):
             n += 1
-            stem = f"{_slug(outcome.check.name)}-{n}"
-        used.add(f"{stem}.trace.json")
-        trace_dir.mkdir(parents=True, exist_ok=True)
-        path = trace_dir / f"{stem}.trace.json"
-        write_trace(trace, path, overwrite=True)
+            path = trace_dir / f"{slug}-{n}.trace.json"
+        used.add(path)
+        if not (path.exists() and holds_trace(path, trace)):
+            trace_dir.mkdir(parents=True, exist_ok=True)
+            write_trace(trace, path, overwrite=overwrite)
         kept.append(attrs.evolve(outcome, trace_path=path.as_posix()))
     return tuple(kept)
 
@@ -330,8 +338,9 @@ def keep_counterexamples(outcomes: Sequence[CheckOutcome], corpus: dict[tuple[ob
 def run_suite(suite: Suite, *, jobs: int = 1, trace_dir: Path = Path(DEFAULT_TRACE_DIR),
               on_check: Callable[[CheckOutcome], None] | None = None,
               on_trace: Callable[[TraceOutcome], None] | None = None,
-              progress: Progress | None = None) -> SuiteOutcome:
-    """Run every check, replay the corpus, and keep every new counterexample."""
+              progress: Progress | None = None, overwrite: bool = False) -> SuiteOutcome:
+    """Run every check, replay the corpus, and keep every new counterexample (replacing
+    a different one of the same check in ``trace_dir`` only with ``overwrite``)."""
     started = time.monotonic()
     check_trace_dir(trace_dir)
     paths = corpus_traces(suite)
@@ -346,6 +355,6 @@ def run_suite(suite: Suite, *, jobs: int = 1, trace_dir: Path = Path(DEFAULT_TRA
         if trace is not None:
             with contextlib.suppress(model.WorkloadError):  # its replay reported it already
                 corpus.setdefault(_key(trace), outcome.path)
-    kept = keep_counterexamples(checks, corpus, trace_dir)
+    kept = keep_counterexamples(checks, corpus, trace_dir, overwrite)
     return SuiteOutcome(suite=suite, checks=kept, traces=tuple(traces),
                         seconds=time.monotonic() - started)

@@ -40,7 +40,12 @@ import attrs
 
 from shardcheck import model
 from shardcheck.checker.design import Judge, load_workload, parse_design_spec, resolve_design
-from shardcheck.checker.errors import BadInput, ShardcheckError, read_user_file
+from shardcheck.checker.errors import (
+    BadInput,
+    ShardcheckError,
+    read_user_file,
+    time_limit_problem,
+)
 
 Strategy = Literal["explore", "fuzz"]
 Expect = Literal["pass", "violation"]
@@ -275,7 +280,7 @@ def _check(file: Path, name: str, entry: Any, where: str) -> Check:
     workers = fields.positive("workers") or DEFAULT_WORKERS
     budget = Budget(max_states=fields.positive("max_states"),
                     max_depth=fields.positive("max_depth"),
-                    time_limit=_float(fields.positive("time_limit", (int, float))),
+                    time_limit=_time_limit(fields),
                     examples=(fields.positive("examples") or DEFAULT_EXAMPLES)
                     if strategy == "fuzz" else None,
                     seed=_seed(fields))
@@ -297,8 +302,14 @@ def _check(file: Path, name: str, entry: Any, where: str) -> Check:
     return check
 
 
-def _float(value: int | float | None) -> float | None:
-    return None if value is None else float(value)
+def _time_limit(fields: _Fields) -> float | None:
+    value = fields.get("time_limit", (int, float), "a number of seconds")
+    if value is None:
+        return None
+    problem = time_limit_problem(float(value))
+    if problem is not None:
+        raise fields.fail("time_limit", problem)
+    return float(value)
 
 
 def _seed(fields: _Fields) -> int:

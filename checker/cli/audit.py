@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from rich.console import Console
+from typing import Any
+
 from rich.table import Table
 
 from shardcheck import model
+from shardcheck.checker.cli.console import Output
+from shardcheck.checker.cli.documents import stats_json, violation_json
 from shardcheck.checker.errors import EXIT_OK, EXIT_VIOLATION
 from shardcheck.checker.search import SearchResult, SearchSettings, audit
 
@@ -16,12 +19,24 @@ def _verdict(result: SearchResult) -> str:
     return result.verdict
 
 
-def run_audit(console: Console, design: model.Design, spec: str, config: model.Config,
-              settings: SearchSettings) -> int:
-    """Run the audit, print it, and return the exit code: 0 all agree, 1 one differs."""
-    console.print(f"[bold]shardcheck explore --audit[/bold] {spec}")
-    console.print(f"  config    {config.describe()}")
+def _row(reduction: str, result: SearchResult, problems: tuple[str, ...] | None
+         ) -> dict[str, Any]:
+    return {"reduction": reduction, "verdict": result.verdict,
+            "violation": violation_json(result.violation), "statistics": stats_json(result.stats),
+            "outcomes": len(result.outcomes),
+            "agrees": None if problems is None else not problems,
+            "problems": list(problems or ())}
+
+
+def run_audit(out: Output, design: model.Design, spec: str, config: model.Config,
+              settings: SearchSettings) -> tuple[int, dict[str, Any]]:
+    """Run the audit and print it; the exit code (0 all agree, 1 one differs) and the
+    audit as JSON: the reference search and each reduction's."""
+    out.report.print(f"[bold]shardcheck explore --audit[/bold] {spec}")
+    out.report.print(f"  config    {config.describe()}")
     report = audit(design, config, settings)
+    section = {"reference": _row("none", report.reference, None),
+               "reductions": [_row(r.reduction, r.result, r.problems) for r in report.rows]}
     table = Table(title="each reduction alone against none", title_justify="left")
     for column in ("reduction", "verdict", "states", "transitions", "outcomes", "time",
                    "agrees"):
@@ -38,10 +53,11 @@ def run_audit(console: Console, design: model.Design, spec: str, config: model.C
                       f"{stats.seconds:.2f}s",
                       "[green]yes[/green]" if row.agrees else
                       "[red]no: " + "; ".join(row.problems) + "[/red]")
-    console.print(table)
+    out.report.print(table)
     if report.agrees:
-        console.print("[green]✓ every reduction agrees[/green] with the search without any")
-        return EXIT_OK
-    console.print("[red]✗ a reduction changed an answer[/red]: this is a bug in the design's "
-                  "footprints, its canonical form or its compact path, or in shardcheck")
-    return EXIT_VIOLATION
+        out.verdict.print("[green]✓ every reduction agrees[/green] with the search without any")
+        return EXIT_OK, section
+    out.verdict.print("[red]✗ a reduction changed an answer[/red]: this is a bug in the "
+                      "design's footprints, its canonical form or its compact path, or in "
+                      "shardcheck")
+    return EXIT_VIOLATION, section

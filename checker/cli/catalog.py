@@ -2,68 +2,88 @@
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 import click
 
 from shardcheck import model
-from shardcheck.checker.cli.console import make_console
+from shardcheck.checker.cli.console import Output
+from shardcheck.checker.cli.documents import document
+from shardcheck.checker.cli.options import format_option, quiet_option
 from shardcheck.checker.design import BUILTIN_PROPERTIES
+from shardcheck.checker.errors import EXIT_OK
+
+
+def _design_json(design: model.Design) -> dict[str, Any]:
+    return {
+        "name": design.name,
+        "summary": design.summary,
+        "criteria": list(model.design_criteria(design)),
+        "properties": [p.name for p in design.properties()],
+        "mutants": [
+            {
+                "name": m.name,
+                "spec": f"{design.name}:{m.name}",
+                "summary": m.summary,
+                "fails_on": None if m.known_failure is None else {
+                    "workload": m.known_failure.workload,
+                    "workers": m.known_failure.workers,
+                    "property": m.known_failure.property,
+                    "steps": m.known_failure.steps,
+                },
+            }
+            for m in design.mutants()
+        ],
+    }
 
 
 @click.command(name="designs")
-@click.option("--json", "as_json", is_flag=True,
-              help="Machine-readable, with each mutant's smallest known failing configuration.")
-def designs_command(as_json: bool) -> None:
+@format_option("json: one object on stdout with each mutant's smallest known failing "
+               "configuration (traces/designs.schema.json).", json_flag=True)
+@quiet_option
+def designs_command(output_format: str, quiet: bool) -> None:
     """List the built-in designs and their mutants, one line each."""
+    out = Output.of(output_format, quiet)
     designs = model.builtin_designs()
-    if as_json:
-        out = []
-        for d in designs.values():
-            out.append({
-                "name": d.name,
-                "summary": d.summary,
-                "criteria": list(model.design_criteria(d)),
-                "properties": [p.name for p in d.properties()],
-                "mutants": [
-                    {
-                        "name": m.name,
-                        "spec": f"{d.name}:{m.name}",
-                        "summary": m.summary,
-                        "fails_on": None if m.known_failure is None else {
-                            "workload": m.known_failure.workload,
-                            "workers": m.known_failure.workers,
-                            "property": m.known_failure.property,
-                            "steps": m.known_failure.steps,
-                        },
-                    }
-                    for m in d.mutants()
-                ],
-            })
-        click.echo(json.dumps(out, indent=2))
+    out.document(document("designs", exit_code=EXIT_OK,
+                          designs=[_design_json(d) for d in designs.values()],
+                          properties=[name for name, _ in BUILTIN_PROPERTIES],
+                          criteria=list(model.CRITERIA)))
+    if out.json:
         return
-    console = make_console()
     for d in designs.values():
-        console.print(f"[bold]{d.name}[/bold]  {d.summary}")
+        out.verdict.print(f"[bold]{d.name}[/bold]  {d.summary}")
         for m in d.mutants():
-            console.print(f"  {d.name}:{m.name}  {m.summary}")
-    console.print("\nproperties every design is checked against: "
-                  + ", ".join(name for name, _ in BUILTIN_PROPERTIES))
-    console.print("terminal criteria a design (or --criterion) can choose: "
-                  + ", ".join(model.CRITERIA))
-    console.print("your own design: shardcheck explore path/to/design.py:ClassName "
-                  "(see docs/tutorial.md)")
+            out.verdict.print(f"  {d.name}:{m.name}  {m.summary}")
+    out.report.print("\nproperties every design is checked against: "
+                     + ", ".join(name for name, _ in BUILTIN_PROPERTIES))
+    out.report.print("terminal criteria a design (or --criterion) can choose: "
+                     + ", ".join(model.CRITERIA))
+    out.report.print("your own design: shardcheck explore path/to/design.py:ClassName "
+                     "(see docs/tutorial.md)")
 
 
 @click.command(name="workloads")
-def workloads_command() -> None:
+@format_option("json: one object on stdout with every generator and its parameters "
+               "(traces/workloads.schema.json).")
+@quiet_option
+def workloads_command(output_format: str, quiet: bool) -> None:
     """List the workload generators and their parameters."""
-    console = make_console()
-    for generator in model.GENERATORS.values():
-        console.print(f"[bold]{generator.name}[/bold]  {generator.summary}")
+    out = Output.of(output_format, quiet)
+    generators = model.GENERATORS.values()
+    out.document(document("workloads", exit_code=EXIT_OK, workloads=[
+        {"name": g.name, "summary": g.summary, "usage": g.usage(),
+         "params": [{"name": p.name, "default": p.default, "description": p.description,
+                     "minimum": p.minimum, "maximum": p.maximum, "choices": list(p.choices)}
+                    for p in g.params]}
+        for g in generators]))
+    if out.json:
+        return
+    for generator in generators:
+        out.verdict.print(f"[bold]{generator.name}[/bold]  {generator.summary}")
         for p in generator.params:
             choices = f" (one of {', '.join(p.choices)})" if p.choices else ""
-            console.print(f"    {p.name}={p.default}  {p.description}{choices}")
-    console.print("\nexample: --workload transfers:txs=4,accounts=2,seed=3")
-    console.print("initial values: append @KEY=VALUE,... (or KEY=absent), e.g. "
-                  "--workload transfers:txs=2@acct0=1")
+            out.verdict.print(f"    {p.name}={p.default}  {p.description}{choices}")
+    out.report.print("\nexample: --workload transfers:txs=4,accounts=2,seed=3")
+    out.report.print("initial values: append @KEY=VALUE,... (or KEY=absent), e.g. "
+                     "--workload transfers:txs=2@acct0=1")

@@ -1,8 +1,4 @@
-"""``shardcheck ci``: run the repository's suite and its corpus, as CI does.
-
-Registered on the ``main`` group in ``checker/cli.py``, whose error handling turns every
-``ShardcheckError`` into one line and its exit code.
-"""
+"""``shardcheck ci``: run the repository's suite and its corpus, as CI does."""
 
 from __future__ import annotations
 
@@ -10,6 +6,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import attrs
 import click
@@ -36,7 +33,10 @@ from shardcheck.checker.ci import (
     run_suite,
     write_junit,
 )
-from shardcheck.checker.cli.console import make_console
+from shardcheck.checker.cli.console import Output
+from shardcheck.checker.cli.documents import document, violation_json
+from shardcheck.checker.cli.options import force_option, format_option, quiet_option
+from shardcheck.checker.cli.replay import VERDICTS as REPLAY_VERDICTS
 from shardcheck.checker.errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION
 from shardcheck.checker.search import Progress as SearchProgress
 from shardcheck.checker.search import Stats
@@ -103,7 +103,7 @@ def _header(console: Console, suite: Suite, traces: int, jobs: int) -> None:
               help="The suite file: a shardcheck.toml, or a pyproject.toml with "
                    "[tool.shardcheck] (default: whichever the current directory has).")
 @click.option("--junit", type=click.Path(dir_okay=False), default=None,
-              help="Write a JUnit XML report here (replaced if it exists).")
+              help="Write a JUnit XML report here (an existing file only with --force).")
 @click.option("--only", multiple=True, metavar="NAME",
               help="Run only this check (repeatable); the corpus is still replayed.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=1, show_default=True,
@@ -111,10 +111,15 @@ def _header(console: Console, suite: Suite, traces: int, jobs: int) -> None:
 @click.option("--trace-dir", type=click.Path(file_okay=False), default=DEFAULT_TRACE_DIR,
               show_default=True,
               help="Where new counterexamples are written, one file per check, named after "
-                   "it (a file of the same check from an earlier run is replaced).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+                   "it. A file there that holds the same run is kept; one that holds another "
+                   "run is replaced only with --force, else the new one takes the next free "
+                   "name (NAME-2.trace.json).")
+@force_option("--junit (and a different counterexample of the same check in --trace-dir)")
+@quiet_option
+@format_option("json: one result object on stdout, every check and trace with its expected "
+               "and actual verdict (traces/ci-result.schema.json).")
 def ci_command(suite_file: str | None, junit: str | None, only: tuple[str, ...], jobs: int,
-               trace_dir: str, quiet: bool) -> None:
+               trace_dir: str, force: bool, quiet: bool, output_format: str) -> None:
     """Run the suite's checks, then replay every trace in its corpus.
 
     Each check must give the verdict it expects: a pass, or a violation of the
@@ -123,25 +128,70 @@ def ci_command(suite_file: str | None, junit: str | None, only: tuple[str, ...],
     inconclusive, which fails the suite unless it says allow_inconclusive = true.
     A counterexample that is not already in the corpus is written to --trace-dir.
 
-    Exit code 0: everything matched. 1: a check or a trace did not. 2: bad input
-    (a malformed suite: one line names the file, the check and the field).
-    3: nothing mismatched, but a check was inconclusive.
+    Exit code 0: everything matched. 1: a check or a trace did not (a trace that
+    diverged or passes now included). 2: bad input (a malformed suite: one line names
+    the file, the check and the field). 3: nothing mismatched, but a check was
+    inconclusive.
     """
-    console = make_console()
+    out = Output.of(output_format, quiet)
     suite = load_suite(suite_file).only(only)
     junit_path = Path(junit) if junit is not None else None
     if junit_path is not None:
-        check_junit_path(junit_path)
+        check_junit_path(junit_path, force)
     check_trace_dir(Path(trace_dir))
     traces = corpus_traces(suite)
-    _header(console, suite, len(traces), jobs)
-    with _live(console, quiet, len(suite.checks) + len(traces)) as live:
+    _header(out.report, suite, len(traces), jobs)
+    with _live(out.progress, quiet, len(suite.checks) + len(traces)) as live:
         outcome = run_suite(suite, jobs=jobs, trace_dir=Path(trace_dir), on_check=live.check,
-                            on_trace=live.trace, progress=live.search())
-    print_outcome(console, outcome)
+                            on_trace=live.trace, progress=live.search(), overwrite=force)
+    print_outcome(out.verdict, outcome, report=out.report)
     if junit_path is not None:
-        write_junit(outcome, junit_path)
-        console.print(f"JUnit report written to {junit_path}")
+        write_junit(outcome, junit_path, force)
+        out.verdict.print(f"JUnit report written to {junit_path}")
     if outcome.mismatched:
-        sys.exit(EXIT_VIOLATION)
-    sys.exit(EXIT_INCONCLUSIVE if outcome.failed else EXIT_OK)
+        code, verdict = EXIT_VIOLATION, "fail"
+    elif outcome.failed:
+        code, verdict = EXIT_INCONCLUSIVE, "inconclusive"
+    else:
+        code, verdict = EXIT_OK, "pass"
+    out.document(document(
+        "ci-result", verdict=verdict, exit_code=code, suite=str(suite.path),
+        corpus=str(suite.corpus), only=list(only), jobs=jobs, junit=junit,
+        trace_dir=trace_dir, seconds=outcome.seconds,
+        checks=[_check_json(c) for c in outcome.checks],
+        traces=[_trace_json(t) for t in outcome.traces]))
+    sys.exit(code)
+
+
+RESULTS = {"ok": "pass", "allowed-inconclusive": "skipped", "mismatch": "fail",
+           "inconclusive": "fail", "error": "fail"}
+"""What a status means for the suite, as JUnit says it: pass, fail, or skipped."""
+
+
+def _check_json(outcome: CheckOutcome) -> dict[str, Any]:
+    check, budget = outcome.check, outcome.check.budget
+    return {
+        "name": check.name, "strategy": check.strategy, "design": check.design,
+        "workload": check.workload, "workload_strategy": check.workload_strategy,
+        "workers": check.workers,
+        "budget": {"max_states": budget.max_states, "max_depth": budget.max_depth,
+                   "time_limit": budget.time_limit, "examples": budget.examples,
+                   "seed": budget.seed},
+        "step_bound": check.step_bound,
+        "criteria": None if check.criteria is None else list(check.criteria),
+        "allow_inconclusive": check.allow_inconclusive,
+        "expected": {"verdict": check.expect, "property": check.property},
+        "actual": {"verdict": outcome.verdict, "violation": violation_json(outcome.violation)},
+        "status": outcome.status, "result": RESULTS[outcome.status],
+        "message": outcome.message, "detail": outcome.detail, "seconds": outcome.seconds,
+        "trace": outcome.trace_path, "in_corpus": outcome.in_corpus,
+    }
+
+
+def _trace_json(outcome: TraceOutcome) -> dict[str, Any]:
+    return {
+        "path": outcome.path, "steps": outcome.steps, "recorded": outcome.recorded,
+        "expected": "reproduced", "actual": REPLAY_VERDICTS.get(outcome.replayed, "error"),
+        "status": outcome.status, "result": RESULTS[outcome.status],
+        "message": outcome.message, "seconds": outcome.seconds,
+    }

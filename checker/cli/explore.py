@@ -6,19 +6,47 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import attrs
 import click
-from rich.console import Console
 
 from shardcheck import model
-from shardcheck.checker.cli.console import F, make_console
+from shardcheck.checker.cli.console import F, Output
+from shardcheck.checker.cli.documents import (
+    config_json,
+    design_json,
+    document,
+    settings_json,
+    stats_json,
+    store_json,
+    violation_json,
+)
+from shardcheck.checker.cli.options import (
+    force_option,
+    format_option,
+    quiet_option,
+    time_limit_option,
+)
 from shardcheck.checker.cli.progress import search_progress
 from shardcheck.checker.cli.report import print_header, print_result, timeline
 from shardcheck.checker.design import DesignRef, load_workload, resolve_design
-from shardcheck.checker.errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, ShardcheckError
-from shardcheck.checker.search import SearchResult, SearchSettings, explore
-from shardcheck.checker.trace import Trace, check_writable, load_trace, write_trace
+from shardcheck.checker.errors import (
+    EXIT_INCONCLUSIVE,
+    EXIT_OK,
+    EXIT_VIOLATION,
+    Inconclusive,
+)
+from shardcheck.checker.search import (
+    EveryInputResult,
+    SearchResult,
+    SearchSettings,
+    explore,
+    parallel_settings,
+)
+from shardcheck.checker.trace import Trace, check_writable, write_trace, write_trace_once
 
 DEFAULT_WORKLOAD = "counter:txs=3,keys=1"
+TRACE_OUT_HINT = ("pass --trace-out to choose another file, or --force with --trace-out to "
+                  "replace it")
 
 
 def search_options(func: F) -> F:
@@ -35,8 +63,7 @@ def search_options(func: F) -> F:
                      help="Stop after this many distinct states (the result is inconclusive)."),
         click.option("--max-depth", type=click.IntRange(min=1), default=None,
                      help="Do not expand states deeper than this (inconclusive if it cuts)."),
-        click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
-                     help="Stop after this many seconds (inconclusive)."),
+        time_limit_option("Stop after this many seconds (inconclusive)."),
         click.option("--step-bound", type=click.IntRange(min=1), default=10_000,
                      show_default=True,
                      help="A state further than this from the start violates termination."),
@@ -72,8 +99,9 @@ def search_options(func: F) -> F:
 @click.option("--trace-out", type=click.Path(dir_okay=False), default=None,
               help="Where to write the counterexample trace (default: a file named after "
                    "the design in the current directory).")
-@click.option("--force", is_flag=True, help="Overwrite --trace-out if it exists.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@force_option("--trace-out")
+@quiet_option
+@format_option("json: one result object on stdout (traces/explore-result.schema.json).")
 @click.option("--timeline/--no-timeline", default=True, show_default=True,
               help="Print a counterexample's per-actor timeline.")
 @click.option("--every-input", is_flag=True,
@@ -101,8 +129,9 @@ def explore_command(design: str, workload: str, workers: int, strategy: str,
                     max_states: int | None, max_depth: int | None, time_limit: float | None,
                     step_bound: int, symmetry: bool, por: bool, compact: bool, persistent: bool,
                     criteria: tuple[str, ...], trace_out: str | None, force: bool,
-                    quiet: bool, timeline: bool, every_input: bool, assume: str | None,
-                    max_classes: int, audit: bool, jobs: int, scheduler: str | None) -> None:
+                    quiet: bool, output_format: str, timeline: bool, every_input: bool,
+                    assume: str | None, max_classes: int, audit: bool, jobs: int,
+                    scheduler: str | None) -> None:
     """Explore every schedule of DESIGN on a small configuration.
 
     DESIGN is a built-in name (`block-stm`), a mutant (`block-stm:scan-keys-only`), or
@@ -115,7 +144,7 @@ def explore_command(design: str, workload: str, workers: int, strategy: str,
     Exit code 0: every schedule explored, nothing violated. 1: a violation (its trace is
     written). 2: bad input. 3: a bound stopped the search first (not a pass).
     """
-    console = make_console()
+    out = Output.of(output_format, quiet)
     found, ref = resolve_design(design)
     config = model.Config(load_workload(workload), workers)
     settings = SearchSettings(strategy=strategy, max_states=max_states,  # type: ignore[arg-type]
@@ -124,30 +153,100 @@ def explore_command(design: str, workload: str, workers: int, strategy: str,
                               criteria=criteria or None, por=por, compact=compact,
                               persistent=persistent)
     parallel = _parallel(jobs, scheduler, settings, audit or every_input)
+    # A parallel search runs without sleep sets (and maybe off the compact path): the
+    # document says what ran, as the header does.
+    described = Described(ref, config, settings if parallel is None
+                          else parallel_settings(settings, found), jobs, scheduler)
     if audit:
         from shardcheck.checker.cli.audit import run_audit
 
-        sys.exit(run_audit(console, found, ref.spec(), config, settings))
+        code, section = run_audit(out, found, ref.spec(), config, settings)
+        out.document(described.audit_document(code, section))
+        sys.exit(code)
     if trace_out is not None:
         check_writable(trace_out, force)
     if assume is not None and not every_input:
         raise click.UsageError("--assume narrows --every-input; add --every-input")
-    if every_input:
-        from shardcheck.checker.cli.every_input import explore_classes
+    classes: EveryInputResult | None = None
+    try:
+        if every_input:
+            from shardcheck.checker.cli.every_input import explore_classes
 
-        result, config = explore_classes(console, found, ref, config, settings, quiet, assume,
-                                         max_classes)
-    else:
-        result = run_search(console, found, ref, config, settings, quiet, parallel)
-    if result.verdict == "violation":
-        path = record(console, result, ref, config, settings, trace_out, force)
-        if timeline and result.path:
-            console.print(timeline_for(result))
-        command = trace_of(result, ref, config, settings).replay_command(path)
-        console.print(f"trace written to {path}")
-        console.print(f"replay with: [bold]{command}[/bold]")
-        sys.exit(EXIT_VIOLATION)
-    sys.exit(EXIT_OK if result.verdict == "pass" else EXIT_INCONCLUSIVE)
+            classes = explore_classes(out, found, ref, config, settings, assume, max_classes)
+            result = classes.searched[-1].result
+            config = model.Config(classes.searched[-1].workload, config.workers)
+            described = attrs.evolve(described, config=config)
+        else:
+            result = run_search(out, found, ref, config, settings, parallel)
+    except Inconclusive as exc:
+        # z3 could not split the stores, or decide a criterion: a verdict, not an error.
+        out.verdict.print(f"[yellow]? inconclusive[/yellow]: {exc}; not a pass")
+        out.document(described.document("inconclusive", EXIT_INCONCLUSIVE, reason=str(exc),
+                                        every_input=every_input))
+        sys.exit(EXIT_INCONCLUSIVE)
+    if result.verdict != "violation":
+        code = EXIT_OK if result.verdict == "pass" else EXIT_INCONCLUSIVE
+        out.document(described.document(result.verdict, code, result, classes=classes,
+                                        every_input=every_input))
+        sys.exit(code)
+    path = record(result, ref, config, settings, trace_out, force)
+    if timeline and result.path:
+        out.report.print(timeline_for(result))
+    command = trace_of(result, ref, config, settings).replay_command(path)
+    out.verdict.print(f"trace written to {path}")
+    out.verdict.print(f"replay with: [bold]{command}[/bold]")
+    out.document(described.document("violation", EXIT_VIOLATION, result, classes=classes,
+                                     every_input=every_input, trace=path,
+                                     replay_command=command))
+    sys.exit(EXIT_VIOLATION)
+
+
+@attrs.frozen
+class Described:
+    """What a run of explore was asked to do, for its JSON document."""
+
+    ref: DesignRef
+    config: model.Config
+    settings: SearchSettings
+    jobs: int
+    scheduler: str | None
+
+    def _head(self, verdict: str, code: int, mode: str) -> dict[str, Any]:
+        return document("explore-result", verdict=verdict, exit_code=code, mode=mode,
+                        design=design_json(self.ref), **config_json(self.config),
+                        settings={**settings_json(self.settings), "jobs": self.jobs,
+                                  "scheduler": self.scheduler})
+
+    def document(self, verdict: str, code: int, result: SearchResult | None = None, *,
+                 classes: EveryInputResult | None = None, every_input: bool = False,
+                 reason: str | None = None, trace: str | None = None,
+                 replay_command: str | None = None) -> dict[str, Any]:
+        """The document of a search, or of a search per input class."""
+        doc = self._head(verdict, code, "every-input" if every_input else "search")
+        if result is not None and result.reason:
+            reason = result.reason
+        if classes is not None and classes.reason:
+            reason = classes.reason
+        doc.update(
+            statistics=None if result is None else stats_json(result.stats),
+            violation=None if result is None else violation_json(result.violation),
+            trace=trace, replay_command=replay_command, reason=reason,
+            input_classes=None if classes is None else {
+                "classes": len(classes.classes.workloads),
+                "states": classes.states,
+                "searched": [{"workload": c.workload.spec, "store": store_json(c.workload),
+                              "verdict": c.result.verdict, "states": c.result.stats.states,
+                              "seconds": c.result.stats.seconds}
+                             for c in classes.searched]},
+            audit=None)
+        return doc
+
+    def audit_document(self, code: int, audit: dict[str, Any]) -> dict[str, Any]:
+        """The document of ``--audit``: every reduction's search against none."""
+        doc = self._head("agree" if code == EXIT_OK else "disagree", code, "audit")
+        doc.update(statistics=None, violation=None, trace=None, replay_command=None,
+                   reason=None, input_classes=None, audit=audit)
+        return doc
 
 
 def _parallel(jobs: int, scheduler: str | None, settings: SearchSettings,
@@ -166,11 +265,12 @@ def _parallel(jobs: int, scheduler: str | None, settings: SearchSettings,
     return jobs, scheduler
 
 
-def run_search(console: Console, design: model.Design, ref: DesignRef, config: model.Config,
-                settings: SearchSettings, quiet: bool,
-                parallel: tuple[int, str | None] | None = None) -> SearchResult:
-    print_header(console, design, ref, config, settings, parallel)
-    with search_progress(console, quiet) as progress:
+def run_search(out: Output, design: model.Design, ref: DesignRef, config: model.Config,
+               settings: SearchSettings,
+               parallel: tuple[int, str | None] | None = None) -> SearchResult:
+    """Print the header, search with a progress line, print the statistics and verdict."""
+    print_header(out.report, design, ref, config, settings, parallel)
+    with search_progress(out.progress, out.quiet) as progress:
         if parallel is None:
             result = explore(design, config, settings, progress)
         else:
@@ -178,12 +278,12 @@ def run_search(console: Console, design: model.Design, ref: DesignRef, config: m
 
             result = explore_parallel(ref, config, settings, jobs=parallel[0],
                                       scheduler=parallel[1], progress=progress)
-    print_result(console, result)
+    print_result(out, result)
     return result
 
 
 def trace_of(result: SearchResult, ref: DesignRef, config: model.Config,
-              settings: SearchSettings) -> Trace:
+             settings: SearchSettings) -> Trace:
     return Trace(ref, config.workload.spec, config.workers, result.initial_fingerprint,
                  result.path, result.violation, settings.step_bound,
                  (("command", "explore"), ("strategy", settings.strategy),
@@ -197,23 +297,15 @@ def default_trace_path(ref: DesignRef, result: SearchResult) -> str:
     return f"shardcheck-{stem}{mutant}-{tail}.trace.json"
 
 
-def record(console: Console, result: SearchResult, ref: DesignRef, config: model.Config,
-            settings: SearchSettings, trace_out: str | None, force: bool) -> str:
+def record(result: SearchResult, ref: DesignRef, config: model.Config,
+           settings: SearchSettings, trace_out: str | None, force: bool) -> str:
+    """Write the counterexample: to --trace-out, or to a file named after the run."""
     trace = trace_of(result, ref, config, settings)
     if trace_out is not None:
         write_trace(trace, trace_out, overwrite=force)
         return trace_out
     path = default_trace_path(ref, result)
-    if Path(path).exists():
-        try:
-            same = load_trace(path) == trace
-        except ShardcheckError:
-            same = False
-        if same:
-            return path
-        raise ShardcheckError(f"{path} exists with a different run in it; pass --trace-out to "
-                              "choose another file, or --force with --trace-out to replace it")
-    write_trace(trace, path)
+    write_trace_once(trace, path, TRACE_OUT_HINT)
     return path
 
 

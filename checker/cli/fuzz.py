@@ -1,8 +1,4 @@
-"""``shardcheck fuzz``: hypothesis-driven campaigns from the command line.
-
-Registered on the ``main`` group in ``checker/cli.py``, whose error handling turns every
-``ShardcheckError`` into one line and its exit code.
-"""
+"""``shardcheck fuzz``: hypothesis-driven campaigns from the command line."""
 
 from __future__ import annotations
 
@@ -10,17 +6,33 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, NoReturn
 
+import attrs
 import click
 from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
 from shardcheck import model
-from shardcheck.checker.cli.console import make_console
+from shardcheck.checker.cli.console import Output
+from shardcheck.checker.cli.documents import design_json, document, violation_json
+from shardcheck.checker.cli.explore import TRACE_OUT_HINT
+from shardcheck.checker.cli.options import (
+    force_option,
+    format_option,
+    quiet_option,
+    time_limit_option,
+)
 from shardcheck.checker.cli.report import timeline
 from shardcheck.checker.design import DesignRef, load_workload, resolve_design
-from shardcheck.checker.errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, BadInput
+from shardcheck.checker.errors import (
+    EXIT_INCONCLUSIVE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_VIOLATION,
+    BadInput,
+)
 from shardcheck.checker.fuzz import (
     DEFAULT_DATABASE,
     DEFAULT_EXAMPLES,
@@ -35,10 +47,9 @@ from shardcheck.checker.fuzz import (
 )
 from shardcheck.checker.fuzz import strategies as fuzz_strategies
 from shardcheck.checker.search import check_jobs
-from shardcheck.checker.trace import Trace, check_writable, write_trace
+from shardcheck.checker.trace import Trace, check_writable, write_trace, write_trace_once
 
 DEFAULT_WORKLOAD_STRATEGY = "mix:txs=2-12"
-EXIT_INTERRUPTED = 130
 
 
 def _workers(text: str) -> tuple[int, int]:
@@ -65,8 +76,7 @@ def _workers(text: str) -> tuple[int, int]:
               help="Workers per run, fixed or drawn from a range.")
 @click.option("--examples", "-n", type=int, default=DEFAULT_EXAMPLES, show_default=True,
               help="Runs to generate before declaring a pass (shrinking runs are extra).")
-@click.option("--time-limit", type=float, default=None,
-              help="Stop after this many seconds: a pass if nothing failed yet; the smallest "
+@time_limit_option("Stop after this many seconds: a pass if nothing failed yet; the smallest "
                    "failure so far if shrinking was under way.")
 @click.option("--shrink-runs", type=int, default=DEFAULT_SHRINK_RUNS, show_default=True,
               help="Runs to spend shrinking a failure, at most (0: report it as found).")
@@ -83,8 +93,9 @@ def _workers(text: str) -> tuple[int, int]:
 @click.option("--trace-out", type=click.Path(dir_okay=False), default=None,
               help="Where to write the shrunk counterexample (default: a file named after "
                    "the design in the current directory).")
-@click.option("--force", is_flag=True, help="Overwrite --trace-out if it exists.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@force_option("--trace-out")
+@quiet_option
+@format_option("json: one result object on stdout (traces/fuzz-result.schema.json).")
 @click.option("--timeline/--no-timeline", default=True, show_default=True,
               help="Print the shrunk counterexample's per-actor timeline.")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True,
@@ -98,8 +109,8 @@ def fuzz_command(design: str, workload: str | None, workload_strategy: str | Non
                  workers: str, examples: int, time_limit: float | None, shrink_runs: int,
                  seed: int,
                  schedule: str, step_bound: int, database: str, no_database: bool,
-                 trace_out: str | None, force: bool, quiet: bool, timeline: bool, jobs: int,
-                 scheduler: str | None) -> None:
+                 trace_out: str | None, force: bool, quiet: bool, output_format: str,
+                 timeline: bool, jobs: int, scheduler: str | None) -> None:
     """Fuzz DESIGN: hypothesis draws workloads and schedules, and shrinks what fails.
 
     Every property of the design is checked on every run. A violation is shrunk (the
@@ -115,7 +126,7 @@ def fuzz_command(design: str, workload: str | None, workload_strategy: str | Non
     written). 2: bad input. 3: inconclusive (hypothesis could not generate runs).
     130: interrupted before anything failed.
     """
-    console = make_console()
+    out = Output.of(output_format, quiet)
     if workload is not None and workload_strategy is not None:
         raise BadInput("give --workload or --workload-strategy, not both")
     check_jobs(jobs)
@@ -134,28 +145,29 @@ def fuzz_command(design: str, workload: str | None, workload_strategy: str | Non
                             step_bound=step_bound, database=None if no_database else database)
     if trace_out is not None:
         check_writable(trace_out, force)
-    console.print(f"[bold]shardcheck fuzz[/bold] {ref.spec()}")
-    console.print(f"  design     {found.name}: {found.summary}")
-    console.print(f"  workloads  {described}, {workers} worker(s)")
-    console.print(f"  budget     {settings.describe()}")
+    campaign = _Campaign(out, ref, described, workload is not None, (low, high), settings,
+                         jobs, scheduler, trace_out, force, timeline)
+    out.report.print(f"[bold]shardcheck fuzz[/bold] {ref.spec()}")
+    out.report.print(f"  design     {found.name}: {found.summary}")
+    out.report.print(f"  workloads  {described}, {workers} worker(s)")
+    out.report.print(f"  budget     {settings.describe()}")
     if jobs != 1 or scheduler is not None:
         where = f"the Dask cluster at {scheduler}" if scheduler else "local processes"
-        console.print(f"  parallel   {jobs} shard(s) with derived seeds, on {where}")
-    console.print(f"  database   {settings.database or 'none'}")
+        out.report.print(f"  parallel   {jobs} shard(s) with derived seeds, on {where}")
+    out.report.print(f"  database   {settings.database or 'none'}")
     sample = FuzzConfig(workload=model.build_workload("counter:txs=1").spec, workers=low)
-    console.print(f"  checking   {', '.join(judge_names(found, sample, step_bound))}")
+    out.report.print(f"  checking   {', '.join(judge_names(found, sample, step_bound))}")
     if jobs != 1 or scheduler is not None:
         from shardcheck.checker.fuzz import Campaign, fuzz_parallel
 
-        campaign = Campaign.of(ref, workload=workload, workload_strategy=described,
-                               workers=(low, high), configs_name=f"{described}|{low}-{high}",
-                               settings=settings)
-        result = fuzz_parallel(campaign, jobs=jobs, scheduler=scheduler)
-        _report(console, result, ref, settings, trace_out, force, timeline)
-    with _progress(console, quiet) as show:
+        shards = Campaign.of(ref, workload=workload, workload_strategy=described,
+                             workers=(low, high), configs_name=f"{described}|{low}-{high}",
+                             settings=settings)
+        campaign.report(fuzz_parallel(shards, jobs=jobs, scheduler=scheduler))
+    with _progress(out.progress, quiet) as show:
         result = fuzz(ref, configs, settings, configs_name=f"{described}|{low}-{high}",
                       progress=show)
-    _report(console, result, ref, settings, trace_out, force, timeline)
+    campaign.report(result)
 
 
 @contextmanager
@@ -188,36 +200,88 @@ def _default_trace_path(ref: DesignRef, trace: Trace) -> str:
     return f"shardcheck-fuzz-{stem}{mutant}-{tail}.trace.json"
 
 
-def _report(console: Console, result: FuzzResult, ref: DesignRef, settings: FuzzSettings,
-            trace_out: str | None, force: bool, show_timeline: bool) -> None:
-    stats = result.stats
-    retried = f"; {stats.retried} saved example(s) retried first" if stats.retried else ""
-    console.print(f"  ran        {stats.runs:,} runs in {stats.seconds:.1f}s{retried}")
-    if result.verdict == "pass":
-        console.print(f"[green]✓ no violation[/green]: {result.reason}")
-        sys.exit(EXIT_OK)
-    if result.verdict == "inconclusive":
-        console.print(f"[yellow]? inconclusive[/yellow]: {result.reason}; not a pass")
-        sys.exit(EXIT_INCONCLUSIVE)
-    if result.verdict == "interrupted" or result.trace is None or result.run is None:
-        console.print(f"[yellow]interrupted[/yellow]: {result.reason}; nothing failed so "
-                      "far, and this is not a pass")
-        sys.exit(EXIT_INTERRUPTED)
-    trace = result.trace
-    violation = trace.violation
-    assert violation is not None
-    path = trace_out if trace_out is not None else _default_trace_path(ref, trace)
-    write_trace(trace, path, overwrite=force or trace_out is None)
-    if show_timeline and trace.steps:
-        console.print(timeline(trace.steps, violation, violation.step))
-    first = stats.first_failure_run
-    console.print(f"  first failure after {first:,} run(s); shrunk to {len(trace.steps)} steps "
-                  f"on {trace.workload}, {trace.workers} worker(s)")
-    if not result.shrunk:
-        console.print(f"[yellow]shrinking stopped[/yellow]: {result.reason}; the trace is the "
-                      "smallest failure found so far")
-    console.print(f"[red]✗ violation of {violation.property}[/red] after {violation.step} "
-                  f"steps: {violation.message}")
-    console.print(f"trace written to {path}")
-    console.print(f"replay with: [bold]{trace.replay_command(path)}[/bold]")
-    sys.exit(EXIT_VIOLATION)
+@attrs.frozen
+class _Campaign:
+    """What a campaign was asked to do: enough to report its result and describe it."""
+
+    out: Output
+    ref: DesignRef
+    described: str
+    fixed: bool
+    workers: tuple[int, int]
+    settings: FuzzSettings
+    jobs: int
+    scheduler: str | None
+    trace_out: str | None
+    force: bool
+    show_timeline: bool
+
+    def document(self, result: FuzzResult, code: int, trace: str | None = None,
+                 replay_command: str | None = None) -> dict[str, Any]:
+        """The campaign's JSON document."""
+        stats, settings, found = result.stats, self.settings, result.trace
+        return document(
+            "fuzz-result", verdict=result.verdict, exit_code=code,
+            design=design_json(self.ref),
+            workloads={"workload" if self.fixed else "strategy": self.described},
+            workers={"low": self.workers[0], "high": self.workers[1]},
+            settings={"examples": settings.examples, "time_limit": settings.time_limit,
+                      "seed": settings.seed, "shrink_runs": settings.shrink_runs,
+                      "schedule": settings.schedule, "step_bound": settings.step_bound,
+                      "database": settings.database, "jobs": self.jobs,
+                      "scheduler": self.scheduler},
+            statistics={"runs": stats.runs, "failing_runs": stats.failing_runs,
+                        "seconds": stats.seconds, "first_failure_run": stats.first_failure_run,
+                        "first_failure_seconds": stats.first_failure_seconds,
+                        "retried": stats.retried},
+            reason=result.reason,
+            violation=None if found is None else violation_json(found.violation),
+            counterexample=None if found is None else {
+                "workload": found.workload, "workers": found.workers,
+                "steps": len(found.steps), "shrunk": result.shrunk},
+            trace=trace, replay_command=replay_command)
+
+    def report(self, result: FuzzResult) -> None:
+        """Print the result, write its trace, and exit with its code."""
+        out, stats = self.out, result.stats
+        retried = f"; {stats.retried} saved example(s) retried first" if stats.retried else ""
+        out.report.print(f"  ran        {stats.runs:,} runs in {stats.seconds:.1f}s{retried}")
+        if result.verdict == "pass":
+            out.verdict.print(f"[green]✓ no violation[/green]: {result.reason}")
+            self.exit(result, EXIT_OK)
+        if result.verdict == "inconclusive":
+            out.verdict.print(f"[yellow]? inconclusive[/yellow]: {result.reason}; not a pass")
+            self.exit(result, EXIT_INCONCLUSIVE)
+        if result.verdict == "interrupted" or result.trace is None or result.run is None:
+            out.verdict.print(f"[yellow]interrupted[/yellow]: {result.reason}; nothing failed "
+                              "so far, and this is not a pass")
+            self.exit(result, EXIT_INTERRUPTED)
+        trace = result.trace
+        violation = trace.violation
+        assert violation is not None
+        if self.trace_out is not None:
+            path = self.trace_out
+            write_trace(trace, path, overwrite=self.force)
+        else:
+            path = _default_trace_path(self.ref, trace)
+            write_trace_once(trace, path, TRACE_OUT_HINT)
+        if self.show_timeline and trace.steps:
+            out.report.print(timeline(trace.steps, violation, violation.step))
+        first = stats.first_failure_run
+        out.report.print(f"  first failure after {first:,} run(s); shrunk to "
+                         f"{len(trace.steps)} steps on {trace.workload}, {trace.workers} "
+                         "worker(s)")
+        if not result.shrunk:
+            out.verdict.print(f"[yellow]shrinking stopped[/yellow]: {result.reason}; the trace "
+                              "is the smallest failure found so far")
+        out.verdict.print(f"[red]✗ violation of {violation.property}[/red] after "
+                          f"{violation.step} steps: {violation.message}")
+        command = trace.replay_command(path)
+        out.verdict.print(f"trace written to {path}")
+        out.verdict.print(f"replay with: [bold]{command}[/bold]")
+        self.exit(result, EXIT_VIOLATION, path, command)
+
+    def exit(self, result: FuzzResult, code: int, trace: str | None = None,
+             replay_command: str | None = None) -> NoReturn:
+        self.out.document(self.document(result, code, trace, replay_command))
+        sys.exit(code)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from contextlib import nullcontext
 
 import click
-from rich.console import Console
 
+from shardcheck.checker.cli.console import Output, make_console
+from shardcheck.checker.cli.documents import document
+from shardcheck.checker.cli.options import format_option, quiet_option, time_limit_option
 from shardcheck.checker.errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION
 from shardcheck.checker.history import (
     CRITERIA,
@@ -32,15 +33,14 @@ _CRITERIA_HELP = "\n".join(f"  {name:<18} {text}" for name, text in CRITERIA.ite
               type=click.Choice(list(CRITERIA)),
               help="Check only this criterion (repeatable). Default: all of them; those the "
                    "history lacks the facts for are reported as not applicable.")
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="json: the full report for machines.")
-@click.option("--solver-timeout", type=click.FloatRange(min=0, min_open=True),
-              default=DEFAULT_SOLVER_TIMEOUT, show_default=True,
-              help="Seconds z3 may spend on what the graph leaves open; when it runs out the "
-                   "verdict is inconclusive, never a pass.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
-def check_history_command(history_file: str, criteria: tuple[str, ...], output: str,
-                          solver_timeout: float, quiet: bool) -> None:
+@format_option("json: the full report, one object on stdout "
+               "(traces/history-result.schema.json).")
+@time_limit_option("Seconds z3 may spend on what the graph leaves open; when it runs out the "
+                   "verdict is inconclusive, never a pass.", default=DEFAULT_SOLVER_TIMEOUT,
+                   old="--solver-timeout")
+@quiet_option
+def check_history_command(history_file: str, criteria: tuple[str, ...], output_format: str,
+                          time_limit: float, quiet: bool) -> None:
     """Decide whether a recorded history (JSON or JSON Lines) is serializable.
 
     Each transaction lists its reads (key, value, and the writer it came from or the
@@ -48,7 +48,8 @@ def check_history_command(history_file: str, criteria: tuple[str, ...], output: 
     order, or the anomaly (G0, G1a, G1b, G1c, G-single, G2, write skew, lost update,
     cross-module) with its cycle spelled out transaction by transaction.
     """
-    status = Console(stderr=True)
+    out = Output.of(output_format, quiet)
+    status = make_console(stderr=True, quiet=quiet)
     watching = status.is_terminal and not quiet
     # A spinner on stderr while a large history loads and is checked (seconds at
     # 100,000 transactions); nothing when no one is watching.
@@ -56,20 +57,18 @@ def check_history_command(history_file: str, criteria: tuple[str, ...], output: 
         history = load_history(history_file)
         if spin is not None:
             spin.update(f"checking {len(history.transactions):,} transactions…")
-        report = check_history(history, criteria, timeout_s=solver_timeout)
-    if output == "json":
-        doc = {"file": history_file, **report.to_json()}
-        click.echo(json.dumps(doc, indent=2))
-    else:
-        console = Console(highlight=False)
-        if not console.is_terminal:
-            console = Console(highlight=False, width=150)
-        print_report(console, history_file, report)
+        report = check_history(history, criteria, timeout_s=time_limit)
     verdict = report.status()
     asked_but_undecidable = criteria and any(v.status == "not-applicable"
                                              for v in report.verdicts)
     if verdict == "violated":
-        sys.exit(EXIT_VIOLATION)
-    if verdict == "inconclusive" or asked_but_undecidable:
-        sys.exit(EXIT_INCONCLUSIVE)
-    sys.exit(EXIT_OK)
+        code = EXIT_VIOLATION
+    elif verdict == "inconclusive" or asked_but_undecidable:
+        code = EXIT_INCONCLUSIVE
+    else:
+        code = EXIT_OK
+    print_report(out.verdict, history_file, report, details=not quiet)
+    out.document(document("history-result", verdict=verdict, exit_code=code,
+                          file=history_file, criteria=list(criteria), time_limit=time_limit,
+                          **report.to_json()))
+    sys.exit(code)

@@ -14,10 +14,16 @@ from shardcheck.checker.cli.fuzz import fuzz_command
 from shardcheck.checker.cli.history import check_history_command
 from shardcheck.checker.cli.prove import prove_group
 from shardcheck.checker.cli.replay import replay_command
+from shardcheck.checker.errors import EXIT_CODES
 from shardcheck.checker.trace import VERSION
 
+_EXIT_CODES = "\b\nExit codes:\n" + "\n".join(
+    f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES)
 
-@click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(cls=CommandGroup, epilog=_EXIT_CODES,
+             context_settings={"help_option_names": ["-h", "--help"],
+                               "max_content_width": 100})
 @click.version_option(VERSION, prog_name="shardcheck")
 def main() -> None:
     """Model-check parallel transaction execution designs and replay their failures.

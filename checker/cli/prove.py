@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
 
 import click
 
+from shardcheck.checker.cli.console import CommandGroup, F, Output
+from shardcheck.checker.cli.documents import document
+from shardcheck.checker.cli.options import format_option, quiet_option, time_limit_option
 from shardcheck.checker.design import load_workload
 from shardcheck.checker.errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION
 from shardcheck.checker.prove import (
@@ -23,44 +24,39 @@ from shardcheck.checker.prove import (
     select_transactions,
 )
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 _MARK = {"proved": "✓ proved", "refuted": "✗ refuted", "unknown": "? unknown"}
 
 
 def _common(func: F) -> F:
-    options = [
-        click.option("--format", "output", type=click.Choice(["text", "json"]), default="text",
-                     show_default=True, help="json: every result for machines."),
-        click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
-                     default=DEFAULT_TIMEOUT, show_default=True,
-                     help="Seconds z3 may spend per claim; when it runs out the answer is "
-                          "unknown (exit 3), never a pass."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    func = format_option("json: every result, one object on stdout "
+                         "(traces/prove-result.schema.json).")(func)
+    func = time_limit_option("Seconds z3 may spend per claim; when it runs out the answer is "
+                             "unknown (exit 3), never a pass.", default=DEFAULT_TIMEOUT,
+                             old="--timeout")(func)
+    return quiet_option(func)
 
 
-def _report(results: Sequence[ProofResult], output: str) -> None:
+def _report(claim: str, results: Sequence[ProofResult], output_format: str, quiet: bool,
+            time_limit: float) -> None:
     """Print the results and exit: 1 if any is refuted, else 3 if any is unknown, else 0."""
-    if output == "json":
-        click.echo(json.dumps({"results": [r.to_json() for r in results]}, indent=2))
-    else:
-        for result in results:
-            line = f"{_MARK[result.verdict]}: {result.claim}"
-            click.echo(line + (f" ({result.reason})" if result.reason else ""))
-            for detail in result.counterexample:
-                click.echo(f"  {detail}")
-            if result.rerun:
-                click.echo(f"  re-run: {result.rerun}")
+    out = Output.of(output_format, quiet)
+    for result in results:
+        line = f"{_MARK[result.verdict]}: {result.claim}"
+        out.verdict.print(line + (f" ({result.reason})" if result.reason else ""),
+                          markup=False, soft_wrap=True)
+        for detail in result.counterexample:
+            out.report.print(f"  {detail}", markup=False, soft_wrap=True)
+        if result.rerun:
+            out.report.print(f"  re-run: {result.rerun}", markup=False, soft_wrap=True)
     verdicts = {r.verdict for r in results}
-    if "refuted" in verdicts:
-        sys.exit(EXIT_VIOLATION)
-    sys.exit(EXIT_INCONCLUSIVE if "unknown" in verdicts else EXIT_OK)
+    verdict = next((v for v in ("refuted", "unknown") if v in verdicts), "proved")
+    code = {"refuted": EXIT_VIOLATION, "unknown": EXIT_INCONCLUSIVE, "proved": EXIT_OK}[verdict]
+    out.document(document("prove-result", verdict=verdict, exit_code=code, claim=claim,
+                          time_limit=time_limit, results=[r.to_json() for r in results]))
+    sys.exit(code)
 
 
-@click.group(name="prove", epilog=(
+@click.group(name="prove", cls=CommandGroup, epilog=(
     "\b\nExit codes: 0 proved; 1 refuted (the counterexample is printed, and was re-run "
     "concretely); 2 bad input; 3 unknown (z3 gave up or ran out of time; never a pass). "
     "See docs/prove.md."))
@@ -85,8 +81,8 @@ _WORKLOAD = click.option("--workload", "-w", required=True,
               help='A formula such as "acct0 + acct1 >= 0" that stays true.')
 @_common
 def invariant_command(workload: str, refs: tuple[str, ...], conserves: str | None,
-                      nonnegative_prefix: str | None, expression: str | None, output: str,
-                      timeout: float) -> None:
+                      nonnegative_prefix: str | None, expression: str | None,
+                      output_format: str, time_limit: float, quiet: bool) -> None:
     """Each transaction preserves the invariant from every pre-state that satisfies it.
 
     A pre-state is any store over the keys the workload names: each key present with
@@ -95,14 +91,16 @@ def invariant_command(workload: str, refs: tuple[str, ...], conserves: str | Non
     built = load_workload(workload)
     invariant = build_invariant(built, conserves, nonnegative_prefix, expression)
     chosen = select_transactions(built, refs)
-    _report(prove_invariant(built, chosen, invariant, timeout), output)
+    _report("invariant", prove_invariant(built, chosen, invariant, time_limit), output_format,
+            quiet, time_limit)
 
 
 @prove_group.command(name="commute")
 @_WORKLOAD
 @click.argument("refs", nargs=-1, metavar="[TX TX]")
 @_common
-def commute_command(workload: str, refs: tuple[str, ...], output: str, timeout: float) -> None:
+def commute_command(workload: str, refs: tuple[str, ...], output_format: str, time_limit: float,
+                    quiet: bool) -> None:
     """Two transactions (index or label) commute from every store: the same final store and
     the same value for every read, in either order. Without TX TX: every pair."""
     built = load_workload(workload)
@@ -111,7 +109,8 @@ def commute_command(workload: str, refs: tuple[str, ...], output: str, timeout: 
     chosen = select_transactions(built, refs)
     pairs = ([(chosen[0], chosen[1])] if refs else
              [(a, b) for i, a in enumerate(chosen) for b in chosen[i + 1:]])
-    _report([prove_commute(built, a, b, timeout) for a, b in pairs], output)
+    _report("commute", [prove_commute(built, a, b, time_limit) for a, b in pairs],
+            output_format, quiet, time_limit)
 
 
 @prove_group.command(name="quorum")
@@ -125,7 +124,7 @@ def commute_command(workload: str, refs: tuple[str, ...], output: str, timeout: 
               help="Faults by stake instead: any set with at most this fraction of the stake.")
 @_common
 def quorum_command(stakes: str, quorum: str, faults: int | None, faulty_stake: str | None,
-                   output: str, timeout: float) -> None:
+                   output_format: str, time_limit: float, quiet: bool) -> None:
     """Any two quorums share at least one validator that is not faulty."""
     config = quorum_config(stakes, quorum, faults, faulty_stake)
-    _report([prove_quorum(config, timeout)], output)
+    _report("quorum", [prove_quorum(config, time_limit)], output_format, quiet, time_limit)

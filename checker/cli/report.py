@@ -8,9 +8,9 @@ from rich.console import Console
 from rich.table import Table
 
 from shardcheck import model
+from shardcheck.checker.cli.console import Output
 from shardcheck.checker.design import (
     DesignRef,
-    Judge,
     Step,
     Violation,
     design_title,
@@ -62,19 +62,19 @@ def timeline(steps: Sequence[Step], violation: Violation | None = None,
     return table
 
 
-def print_result(console: Console, result: SearchResult) -> None:
-    """The statistics and the verdict of a search."""
-    console.print(stats_table(result.stats))
+def print_result(out: Output, result: SearchResult) -> None:
+    """The statistics (the report) and the verdict line of a search."""
+    out.report.print(stats_table(result.stats))
     if result.verdict == "pass":
-        console.print(f"[green]✓ no violation[/green]: every schedule explored "
-                      f"({result.stats.states:,} states)")
+        out.verdict.print(f"[green]✓ no violation[/green]: every schedule explored "
+                          f"({result.stats.states:,} states)")
     elif result.verdict == "inconclusive":
-        console.print(f"[yellow]? inconclusive[/yellow]: {result.reason}; the search did not "
-                      "finish, so this is not a pass")
+        out.verdict.print(f"[yellow]? inconclusive[/yellow]: {result.reason}; the search did "
+                          "not finish, so this is not a pass")
     elif result.violation is not None:
         v = result.violation
-        console.print(f"[red]✗ violation of {v.property}[/red] after {v.step} steps: "
-                      f"{v.message}")
+        out.verdict.print(f"[red]✗ violation of {v.property}[/red] after {v.step} steps: "
+                          f"{v.message}")
 
 
 def print_header(console: Console, design: model.Design, ref: DesignRef, config: model.Config,
@@ -101,7 +101,7 @@ def print_header(console: Console, design: model.Design, ref: DesignRef, config:
     if settings.symmetry and isinstance(design, model.Symmetric):
         console.print("  symmetry  actors are interchangeable: one state per renaming "
                       "(--no-symmetry explores them all)")
-    judge = Judge(design, config, settings.step_bound, settings.criteria, settings.selection)
+    judge = settings.judge(design, config)
     for note in path_notes(design, judge.state_properties, settings.compact):
         console.print(f"  path      {note}")
     console.print(f"  checking  {', '.join(judge.names())}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import difflib
 import hashlib
 import importlib.util
@@ -12,6 +13,7 @@ from pathlib import Path
 import attrs
 
 from shardcheck import model
+from shardcheck.checker.design.guard import innermost_line
 from shardcheck.checker.errors import USER_CODE_FAILURES, DesignLoadError
 
 
@@ -50,6 +52,71 @@ def _suggest(word: str, options: list[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+OLD_NAMES = ("model", "checker")
+"""The top-level modules shardcheck installed before ``import shardcheck`` was its one
+import name (``shardcheck.model``, ``shardcheck.checker``)."""
+
+
+def _old_import(file: Path, exc: BaseException, line: int) -> str | None:
+    """Why a design file failed to load, when the cause is an import of shardcheck's old
+    top-level names: the line, the import, and what to write instead.
+
+    Blamed when the failure was raised at such an import (no module ``model``, a module
+    ``model`` that is not ours, or one that raised while importing), or when a module
+    bound to an old name turned out to lack what the file used from it.
+    """
+    try:
+        tree = ast.parse(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return None
+    olds = [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)
+            and _rewritten(node) is not None]
+    at_fault = [n for n in olds if n.lineno <= line <= (n.end_lineno or n.lineno)]
+    held = getattr(exc, "obj", None)
+    if not at_fault and isinstance(exc, AttributeError) and inspect.ismodule(held):
+        top = held.__name__.split(".")[0]
+        at_fault = [n for n in olds if top in _tops(n)]
+    if not at_fault:
+        return None
+    node = min(at_fault, key=lambda n: n.lineno)
+    instead = _rewritten(node)
+    tops = _tops(node)
+    names = " and ".join(f"`{t}`" for t in tops)
+    return (f"line {node.lineno}: `{ast.unparse(node)}` uses the old import "
+            f"name{'s' if len(tops) > 1 else ''} {names} (shardcheck now installs only "
+            f"`shardcheck`); write `{instead}` instead"
+            # What it found instead, unless it found nothing: the name may be the user's own.
+            + ("" if isinstance(exc, ModuleNotFoundError) and exc.name in OLD_NAMES else
+               f" (it raised {type(exc).__name__}: {exc})"))
+
+
+def _tops(node: ast.Import | ast.ImportFrom) -> list[str]:
+    """The old top-level names an import statement names."""
+    modules = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+        [node.module] if node.module and node.level == 0 else [])
+    return sorted({m.split(".")[0] for m in modules} & set(OLD_NAMES))
+
+
+def _rewritten(node: ast.Import | ast.ImportFrom) -> str | None:
+    """The import statement written against ``shardcheck``; None when it imports no old
+    top-level name."""
+    if not _tops(node):
+        return None
+    if isinstance(node, ast.ImportFrom):
+        return ast.unparse(ast.ImportFrom(f"shardcheck.{node.module}", node.names, 0))
+    statements = []
+    for alias in node.names:
+        parent, _, last = f"shardcheck.{alias.name}".rpartition(".")
+        if alias.name.split(".")[0] not in OLD_NAMES:
+            statements.append(f"import {ast.unparse(alias)}")
+        elif alias.asname is None and "." in alias.name:  # binds the old top-level name
+            statements.append(f"from shardcheck import {alias.name.split('.')[0]}")
+        else:
+            statements.append(ast.unparse(ast.ImportFrom(parent, [ast.alias(last, alias.asname)],
+                                                         0)))
+    return "; ".join(dict.fromkeys(statements))
+
+
 def load_design_file(path: str, name: str) -> model.Design:
     """Import a user's design from ``path`` under a private module name, then pick ``name``.
 
@@ -74,12 +141,12 @@ def load_design_file(path: str, name: str) -> model.Design:
             spec.loader.exec_module(module)
         except USER_CODE_FAILURES as exc:  # the user's code: any failure is theirs to see
             del sys.modules[module_name]
-            where = ""
-            tb = exc.__traceback__
-            while tb is not None:
-                if tb.tb_frame.f_code.co_filename == str(resolved):
-                    where = f" (line {tb.tb_lineno})"
-                tb = tb.tb_next
+            raised = innermost_line(exc, (str(resolved),))
+            line = 0 if raised is None else raised[1]
+            old = _old_import(resolved, exc, line)
+            if old is not None:
+                raise DesignLoadError(f"design file {path} {old}") from None
+            where = f" (line {line})" if line else ""
             raise DesignLoadError(
                 f"design file {path} failed to load{where}: {type(exc).__name__}: {exc}"
             ) from None

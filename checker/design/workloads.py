@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from shardcheck import model
-from shardcheck.checker.errors import BadInput, read_user_file
+from shardcheck.checker.errors import BadInput, parse_json, read_user_file
 
 BLOCK_FORMAT = "shardcheck-block/1"
 BLOCK_SUFFIXES = (".json", ".toml")
@@ -63,13 +63,7 @@ def load_block_file(path: str) -> model.Workload:
         except tomllib.TOMLDecodeError as exc:
             raise BadInput(f"{where} is not valid TOML: {exc}") from None
     else:
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise BadInput(f"{where} is not valid JSON (line {exc.lineno}, column "
-                           f"{exc.colno}: {exc.msg})") from None
-        except RecursionError:
-            raise BadInput(f"{where} is nested too deeply to read") from None
+        document = parse_json(text, where, BadInput)
     if isinstance(document, dict) and "name" not in document:
         document = {**document, "name": _name_from(Path(path).stem)}
     return register_block(document, where)

@@ -5,7 +5,13 @@ result; ``fuzz_design`` is the call for users' own pytest tests; ``strategies`` 
 the public strategies they compose.
 """
 
-from shardcheck.checker.fuzz.api import FuzzFailure, fuzz_design, short_timeline
+from shardcheck.checker.fuzz.api import (
+    SEED_VARIABLE,
+    FuzzFailure,
+    default_seed,
+    fuzz_design,
+    short_timeline,
+)
 from shardcheck.checker.fuzz.campaign import (
     DEFAULT_EXAMPLES,
     DEFAULT_SHRINK_RUNS,
@@ -35,6 +41,7 @@ __all__ = [
     "DEFAULT_EXAMPLES",
     "DEFAULT_SHRINK_RUNS",
     "SCHEDULES",
+    "SEED_VARIABLE",
     "Campaign",
     "FuzzConfig",
     "FuzzFailure",
@@ -47,6 +54,7 @@ __all__ = [
     "ScheduleKind",
     "Segment",
     "UniformSchedule",
+    "default_seed",
     "execute",
     "fuzz",
     "fuzz_design",

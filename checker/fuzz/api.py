@@ -11,15 +11,22 @@
 On a violation it raises ``FuzzFailure`` (an ``AssertionError``, so pytest shows it as
 a test failure) whose message names the violation, the trace file and the command that
 replays it, and ends with the last steps of the run.
+
+A call that gives no ``seed`` takes it from the environment variable ``SHARDCHECK_SEED``
+(0 when unset), which is what pytest's ``--shardcheck-seed N`` sets for its run
+(``shardcheck/pytest_plugin.py``): a suite can be fuzzed on another seed without editing
+a test, and a call that names its seed keeps it.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from hypothesis import strategies as st
 
 from shardcheck.checker.design import DesignRef, resolve_design
+from shardcheck.checker.errors import BadInput
 from shardcheck.checker.fuzz.campaign import (
     DEFAULT_EXAMPLES,
     DEFAULT_SHRINK_RUNS,
@@ -34,6 +41,23 @@ from shardcheck.checker.trace import Trace, write_trace
 
 TIMELINE_STEPS = 12
 """How many of the last steps the failure message shows."""
+
+SEED_VARIABLE = "SHARDCHECK_SEED"
+"""The environment variable that holds the seed of ``fuzz_design`` calls that give none."""
+
+
+def default_seed() -> int:
+    """The seed of a ``fuzz_design`` call that gives none: ``$SHARDCHECK_SEED``, else 0."""
+    text = os.environ.get(SEED_VARIABLE, "").strip()
+    if not text:
+        return 0
+    try:
+        seed = int(text)
+    except ValueError:
+        raise BadInput(f"{SEED_VARIABLE} must be a whole number, got {text!r}") from None
+    if seed < 0:
+        raise BadInput(f"{SEED_VARIABLE} must be 0 or more, got {seed}")
+    return seed
 
 
 class FuzzFailure(AssertionError):
@@ -60,7 +84,8 @@ def short_timeline(trace: Trace, last: int = TIMELINE_STEPS) -> str:
 def fuzz_design(design: str | DesignRef, *, workloads: st.SearchStrategy[str] | None = None,
                 workers: Size = DEFAULT_WORKERS,
                 configurations: st.SearchStrategy[FuzzConfig] | None = None,
-                examples: int = DEFAULT_EXAMPLES, seed: int = 0, schedule: ScheduleKind = "runs",
+                examples: int = DEFAULT_EXAMPLES, seed: int | None = None,
+                schedule: ScheduleKind = "runs",
                 time_limit: float | None = None, shrink_runs: int = DEFAULT_SHRINK_RUNS,
                 step_bound: int = 10_000,
                 database: str | None = None, trace_dir: str | Path = ".") -> FuzzResult:
@@ -69,8 +94,12 @@ def fuzz_design(design: str | DesignRef, *, workloads: st.SearchStrategy[str] | 
     ``workloads`` (spec strings, see ``shardcheck.checker.fuzz.strategies``) and ``workers`` make
     the configurations, unless ``configurations`` gives them whole. The shrunk trace is
     written into ``trace_dir``. No example database by default, so a test run depends on
-    its arguments alone; pass ``database`` to keep failures between runs.
+    its arguments alone (and ``$SHARDCHECK_SEED`` when ``seed`` is not given); pass
+    ``database`` to keep failures between runs.
     """
+    __tracebackhide__ = True  # pytest shows the caller's line and the message, not ours
+    if seed is None:
+        seed = default_seed()
     _, ref = resolve_design(design)
     drawn = configurations if configurations is not None else configs(
         mixed() if workloads is None else workloads, workers)

@@ -19,7 +19,9 @@ from shardcheck.checker.design import (
     Violation,
     call_design,
     changes,
+    fingerprint_of,
     load_workload,
+    stepped,
 )
 from shardcheck.checker.fuzz.schedules import Schedule
 
@@ -76,8 +78,7 @@ def execute(design: model.Design, config: FuzzConfig, schedule: Schedule,
             violation = judge.check_deadlock(len(taken))
             break
         action = enabled[schedule.pick(enabled)]
-        state = call(f"step() on {action.actor} {action.label()} at depth {len(taken)}",
-                     design.step, state, action)
+        state = call(stepped(action, len(taken)), design.step, state, action)
         taken.append(action)
         terminal = bool(call("is_terminal()", design.is_terminal, state))
         violation = judge.check_state(state, len(taken), terminal)
@@ -89,9 +90,11 @@ def recorded_steps(design: model.Design, run: Run) -> tuple[str, tuple[Step, ...
     built = run.config.build()
     call = _caller(design)
     state: Any = call("initial()", design.initial, built)
-    initial = model.fingerprint(state)
+    initial = fingerprint_of(design, "initial", "initial()", state)
     steps: list[Step] = []
-    for action in run.actions:
-        previous, state = state, call("step()", design.step, state, action)
-        steps.append(Step(action, model.fingerprint(state), changes(previous, state)))
+    for depth, action in enumerate(run.actions):
+        what = stepped(action, depth)
+        previous, state = state, call(what, design.step, state, action)
+        steps.append(Step(action, fingerprint_of(design, "step", what, state),
+                          changes(previous, state)))
     return initial, tuple(steps)

@@ -36,12 +36,15 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
-def print_report(console: Console, source: str, report: Report) -> None:
-    """The whole report for a terminal or a log."""
-    console.print(f"[bold]history[/bold] {source}: {_count(report.transactions, 'transaction')} "
-                  f"({report.committed:,} committed), {_count(report.keys, 'key')}")
+def print_report(console: Console, source: str, report: Report, details: bool = True) -> None:
+    """The whole report for a terminal or a log; without ``details`` only the verdicts
+    (one row per criterion, and the overall one), for ``--quiet``."""
+    if details:
+        console.print(f"[bold]history[/bold] {source}: "
+                      f"{_count(report.transactions, 'transaction')} "
+                      f"({report.committed:,} committed), {_count(report.keys, 'key')}")
     console.print(verdict_table(report))
-    for v in report.verdicts:
+    for v in report.verdicts if details else ():
         if v.status == "holds" and v.witness is not None:
             console.print(f"\n[bold]{v.criterion}[/bold] witness order: {_witness(v)}")
         elif v.anomalies:
@@ -53,4 +56,4 @@ def print_report(console: Console, source: str, report: Report) -> None:
             if more > 0:
                 console.print(f"  … and {more} more (--format json lists all)")
     verdict = report.status()
-    console.print(f"\n[{STYLE[verdict]}]{verdict}[/{STYLE[verdict]}]")
+    console.print(("\n" if details else "") + f"[{STYLE[verdict]}]{verdict}[/{STYLE[verdict]}]")

@@ -88,11 +88,11 @@ def structure_misfit(design: object, initial: Any) -> str | None:
     if not attrs.has(cls):
         return f"its state {cls.__name__} is not an attrs class"
     names = {f.name for f in attrs.fields(cls)}
-    for name in (structure.actors, *structure.shared):
+    for name in (structure.actors, *(structure.shared or ()), *structure.constant):
         if name not in names:
             return f"its structure names {name!r}, which {cls.__name__} has no field for"
-    if structure.actors in structure.shared:
-        return f"its structure lists {structure.actors!r} both as the actors and as shared"
+    if structure.actors in (*(structure.shared or ()), *structure.constant):
+        return f"its structure lists {structure.actors!r} both as the actors and another part"
     if not isinstance(getattr(initial, structure.actors), tuple):
         return f"{cls.__name__}.{structure.actors} (the actors) is not a tuple"
     return None
@@ -117,9 +117,11 @@ class Declared:
         self.cls = type(initial)
         self.fields = tuple(f.name for f in attrs.fields(self.cls))
         self.actors_field = structure.actors
-        self.shared_fields = tuple(structure.shared)
+        self.shared_fields = tuple(
+            n for n in self.fields if n != structure.actors and n not in structure.constant
+        ) if structure.shared is None else structure.shared
         self.constants = tuple(n for n in self.fields
-                               if n != structure.actors and n not in structure.shared)
+                               if n != structure.actors and n not in self.shared_fields)
         self.k = k = len(getattr(initial, structure.actors))
         self.names = tuple(structure.names.format(i) for i in range(k))
         self.index_of = {name: i for i, name in enumerate(self.names)}

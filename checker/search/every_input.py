@@ -32,7 +32,9 @@ from shardcheck.checker.design import (
     Violation,
     call_design,
     changes,
+    fingerprint_of,
     load_workload,
+    stepped,
 )
 from shardcheck.checker.errors import BadInput, Inconclusive
 from shardcheck.checker.prove import StateFormula, check_atoms, parse_formula
@@ -90,7 +92,7 @@ def input_classes(workload: model.Workload, assume: StateFormula | None = None,
     seconds = time.monotonic() - started
     if answer.status != "complete":
         if answer.status == "unknown":
-            hint = " (raise --timeout, or narrow the stores with --assume)"
+            hint = " (raise --time-limit, or narrow the stores with --assume)"
         elif answer.classes or "classes" in answer.reason:
             hint = " (raise --max-classes, or narrow the stores with --assume)"
         else:
@@ -266,7 +268,7 @@ def follow_schedule(design: model.Design, config: model.Config, recorded: Sequen
         return call_design(f"design {design.name!r}", what, function, *args)
 
     state = call("initial()", design.initial, config)
-    initial_fingerprint = model.fingerprint(state)
+    initial_fingerprint = fingerprint_of(design, "initial", "initial()", state)
     counts = {"as_recorded": 0, "adapted": 0, "skipped": 0, "completed": 0}
     steps: list[Step] = []
     terminal = bool(call("is_terminal()", design.is_terminal, state))
@@ -274,8 +276,10 @@ def follow_schedule(design: model.Design, config: model.Config, recorded: Sequen
 
     def take(action: model.Action) -> None:
         nonlocal state, terminal, found
-        previous, state = state, call("step()", design.step, state, action)
-        steps.append(Step(action, model.fingerprint(state), changes(previous, state)))
+        what = stepped(action, len(steps))
+        previous, state = state, call(what, design.step, state, action)
+        steps.append(Step(action, fingerprint_of(design, "step", what, state),
+                          changes(previous, state)))
         terminal = bool(call("is_terminal()", design.is_terminal, state))
         found = judge.check_state(state, len(steps), terminal)
 

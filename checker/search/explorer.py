@@ -51,6 +51,10 @@ from shardcheck.checker.design import (
     Violation,
     call_design,
     changes,
+    design_bug,
+    fingerprint_of,
+    refuse_unencodable_key,
+    stepped,
 )
 from shardcheck.checker.errors import USER_CODE_FAILURES, BadInput, DesignBug, Inconclusive
 from shardcheck.checker.search.declared import ID_BITS, Declared, structure_misfit
@@ -99,6 +103,10 @@ class SearchSettings:
     """On the ordinary path, key the visited set by 64 bits of BLAKE2b over each state's
     canonical encoding (the reference the audit compares with) instead of by the states
     themselves."""
+
+    def judge(self, design: model.Design, config: model.Config) -> Judge:
+        """The judge a search with these settings uses for ``design`` on ``config``."""
+        return Judge(design, config, self.step_bound, self.criteria, self.selection)
 
     @strategy.validator
     def _check_strategy(self, _attribute: Any, value: str) -> None:
@@ -205,8 +213,7 @@ class _Search:
                  settings: SearchSettings, progress: Progress | None) -> None:
         self.design = design
         self.settings = settings
-        self.judge = Judge(design, config, settings.step_bound, settings.criteria,
-                           settings.selection)
+        self.judge = settings.judge(design, config)
         self.progress = progress
         self.seen: set[Any] = set()
         # Per state number: its parent's number and the index of the action (among the
@@ -227,6 +234,7 @@ class _Search:
         self.canonical: Callable[[Any], Any] | None = None
         if settings.symmetry and isinstance(design, model.Symmetric):
             self.canonical = design.canonical
+        self.who = f"design {design.name!r}"
 
     def key(self, state: Any) -> Any:
         """The visited-set key: the state's symmetry representative itself, or its 64-bit
@@ -263,7 +271,8 @@ class _Search:
         for depth, index in enumerate(reversed(choices)):
             action = self.actions(state, depth)[index]
             previous, state = state, self.step(state, action, depth)
-            steps.append(Step(action, model.fingerprint(state), changes(previous, state)))
+            fingerprint = fingerprint_of(self.design, "step", stepped(action, depth), state)
+            steps.append(Step(action, fingerprint, changes(previous, state)))
         return tuple(steps)
 
     # actions() and step() run once per state and per transition: their error message is
@@ -272,23 +281,18 @@ class _Search:
         try:
             return tuple(self.design.actions(state))
         except USER_CODE_FAILURES as exc:
-            raise self.failure(f"actions() at depth {depth}", exc) from None
+            raise design_bug(self.who, f"actions() at depth {depth}", exc,
+                             self.design.actions) from None
 
     def step(self, state: Any, action: model.Action, depth: int) -> Any:
         try:
             return self.design.step(state, action)
         except USER_CODE_FAILURES as exc:
-            raise self.failure(f"step() on {action.actor} {action.label()} at depth {depth}",
-                               exc) from None
-
-    def failure(self, what: str, exc: BaseException) -> DesignBug:
-        """The error for the design's code failing, worded as ``call_design`` words it."""
-        return DesignBug(f"design {self.design.name!r}: {what} raised "
-                         f"{type(exc).__name__}: {exc}")
+            raise design_bug(self.who, stepped(action, depth), exc, self.design.step) from None
 
     def call(self, what: str, function: Callable[..., Any], *args: Any) -> Any:
         """Call the design's code; what goes wrong in it is reported as the design's."""
-        return call_design(f"design {self.design.name!r}", what, function, *args)
+        return call_design(self.who, what, function, *args)
 
     def visit(self, state: Any, depth: int) -> tuple[bool, Violation | None]:
         """Judge a newly found state; return whether it is terminal and any violation."""
@@ -337,7 +341,8 @@ def explore(design: model.Design, config: model.Config,
     search = _Search(design, config, settings, progress)
     initial = search.call("initial()", design.initial, config)
     search.initial = initial
-    start = model.fingerprint(initial)  # of the state itself, as traces record it
+    # Of the state itself, as traces record it.
+    start = fingerprint_of(design, "initial", "initial()", initial)
     with _collector_paused():
         try:
             packing = search.packing(initial)
@@ -385,12 +390,22 @@ def _itself(state: Any) -> Any:
     return state
 
 
-def _unhashable(search: _Search, state: Any, exc: TypeError) -> BaseException:
-    """The error for a state that cannot be a visited-set key."""
-    _key_of(state)  # a value outside the interface is reported as such
-    return DesignBug(f"design {search.design.name!r}: a state is not hashable ({exc}): "
+def _unhashable(search: _Search, state: Any, exc: TypeError, what: str) -> BaseException:
+    """The error for a state (``what`` returned it) that cannot be a visited-set key: a
+    part with no canonical encoding is named as such, anything else unhashable says so."""
+    refuse_unencodable_key(search.design, what, state, search.canonical)
+    return DesignBug(f"{search.who}: a state {what} returned is not hashable ({exc}): "
                      "states must be immutable values (frozen attrs classes, tuples, "
                      "frozensets)")
+
+
+def _encodable(search: _Search, state: Any, what: str) -> None:
+    """Encode a state (a sample of them: ``ENCODING_SAMPLE``), as a trace would."""
+    try:
+        _key_of(state)
+    except TypeError:  # costs nothing until raised: no check per state
+        refuse_unencodable_key(search.design, what, state, search.canonical)
+        raise
 
 
 ENCODING_SAMPLE = 1024
@@ -423,7 +438,7 @@ def _explore_ordinary(search: _Search, start: str) -> SearchResult:
         root = search.key(initial)
         search.seen.add(root)
     except TypeError as exc:
-        raise _unhashable(search, initial, exc) from None
+        raise _unhashable(search, initial, exc, "initial()") from None
     search.add(0, 0)
     terminal, violation = search.visit(initial, 0)
     if violation is not None:
@@ -463,7 +478,8 @@ def _explore_ordinary(search: _Search, start: str) -> SearchResult:
         try:
             actions = tuple(actions_of(state))
         except USER_CODE_FAILURES as exc:
-            raise search.failure(f"actions() at depth {depth}", exc) from None
+            raise design_bug(search.who, f"actions() at depth {depth}", exc,
+                             design.actions) from None
         if not actions:
             violation = search.judge.check_deadlock(depth)
             return search.result("violation", start, False, violation, search.path_to(number))
@@ -493,11 +509,18 @@ def _explore_ordinary(search: _Search, start: str) -> SearchResult:
             try:
                 nxt = step_of(state, action)
             except USER_CODE_FAILURES as exc:
-                raise search.failure(f"step() on {action.actor} {action.label()} at depth "
-                                     f"{depth}", exc) from None
+                raise design_bug(search.who, stepped(action, depth), exc, design.step) from None
             if not every:
                 search.transitions += 1
-            nkey = nxt if plain else search.key(nxt)
+            if plain:
+                nkey = nxt
+            else:
+                try:
+                    nkey = search.key(nxt)
+                except TypeError:  # costs nothing until raised: no check per state
+                    refuse_unencodable_key(search.design, stepped(action, depth), nxt,
+                                           search.canonical)
+                    raise
             child_asleep = _NONE_ASLEEP
             if por:
                 child_asleep = frozenset(u for u in (*asleep, *done)
@@ -508,7 +531,7 @@ def _explore_ordinary(search: _Search, start: str) -> SearchResult:
             try:
                 seen_add(nkey)
             except TypeError as exc:
-                raise _unhashable(search, nxt, exc) from None
+                raise _unhashable(search, nxt, exc, stepped(action, depth)) from None
             if len(seen) == size:
                 if por:
                     _revisit(search, memory, frontier, nxt, nkey, child_asleep, named,
@@ -518,7 +541,7 @@ def _explore_ordinary(search: _Search, start: str) -> SearchResult:
             parents_append(number)
             choices_append(index)
             if child < ENCODING_SAMPLE or child % ENCODING_SAMPLE == 0:
-                _key_of(nxt)
+                _encodable(search, nxt, stepped(action, depth))
             if below > search.max_depth:
                 search.max_depth = below
             # The judge, inlined for the common case: not terminal, every property holds.
@@ -808,8 +831,7 @@ def _explore_compact(search: _Search, start: str, packing: model.Compact) -> Sea
     except (DesignBug, Inconclusive, BadInput):
         raise
     except Exception as exc:  # the packing is the design's code
-        raise DesignBug(f"design {search.design.name!r}: its compact path raised "
-                        f"{type(exc).__name__}: {exc}") from None
+        raise design_bug(search.who, "its compact path", exc, packing.successors) from None
 
 
 def _persistent(search: _Search, packing: model.Compact) -> Callable[[int], int] | None:

@@ -63,7 +63,9 @@ from shardcheck.checker.design import (
     Violation,
     call_design,
     changes,
+    fingerprint_of,
     resolve_design,
+    stepped,
 )
 from shardcheck.checker.errors import (
     BadInput,
@@ -200,14 +202,12 @@ def _start_worker() -> tuple[subprocess.Popen[bytes], Connection]:
 
     A new interpreter, as multiprocessing's spawn would start, but without re-importing
     the caller's ``__main__``: a user's script without an ``if __name__ == "__main__"``
-    guard must not run again in every worker. The package's own directory goes first on
-    the worker's path, so a checkout that is not installed works too.
+    guard must not run again in every worker. The worker imports shardcheck as this
+    interpreter does, from its installation: nothing of ours is put on its path, so a
+    user's module named like one of our files (``errors.py``) is never shadowed.
     """
     ours, theirs = socket.socketpair()
-    root = str(Path(__file__).resolve().parent.parent)
     environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        p for p in (root, environment.get("PYTHONPATH")) if p)
     try:
         process = subprocess.Popen(
             [sys.executable, "-c",
@@ -362,11 +362,10 @@ def explore_on(host: Host, design: model.Design, config: model.Config,
     if settings.compact:
         return _explore_compact_on(host, design, config, settings, progress)
     tally = _Tally(time.monotonic())
-    judge = Judge(design, config, settings.step_bound, settings.criteria,
-                  settings.selection)
+    judge = settings.judge(design, config)
     who = f"design {design.name!r}"
     initial = call_design(who, "initial()", design.initial, config)
-    start = model.fingerprint(initial)
+    start = fingerprint_of(design, "initial", "initial()", initial)
     terminal = bool(call_design(who, "is_terminal()", design.is_terminal, initial))
     violation = judge.check_state(initial, 0, terminal)
     if violation is not None:
@@ -555,9 +554,9 @@ def _replay_choices(design: model.Design, initial: Any,
         actions = tuple(call_design(who, f"actions() at depth {depth}", design.actions, state))
         action = actions[index]
         previous = state
-        state = call_design(who, f"step() on {action.actor} {action.label()} at depth {depth}",
-                            design.step, state, action)
-        steps.append(Step(action, model.fingerprint(state), changes(previous, state)))
+        state = call_design(who, stepped(action, depth), design.step, state, action)
+        fingerprint = fingerprint_of(design, "step", stepped(action, depth), state)
+        steps.append(Step(action, fingerprint, changes(previous, state)))
     return tuple(steps)
 
 
@@ -610,9 +609,8 @@ def _explore_compact_on(host: Host, design: model.Design, config: model.Config,
     assert isinstance(design, model.Compactable)
     who = f"design {design.name!r}"
     initial = call_design(who, "initial()", design.initial, config)
-    start = model.fingerprint(initial)
-    judge = Judge(design, config, settings.step_bound, settings.criteria,
-                  settings.selection)
+    start = fingerprint_of(design, "initial", "initial()", initial)
+    judge = settings.judge(design, config)
     packing = take_packing(design, initial, judge.state_properties)
     if packing is None:
         raise InternalError(f"design {design.name!r} has no packed path that fits it")

@@ -27,13 +27,15 @@ import attrs
 from shardcheck import model
 from shardcheck.checker.design import (
     DesignRef,
-    Judge,
     Violation,
     block_document,
     call_design,
+    design_bug,
     load_workload,
+    refuse_unencodable_key,
     register_block,
     resolve_design,
+    stepped,
 )
 from shardcheck.checker.errors import (
     USER_CODE_FAILURES,
@@ -150,8 +152,7 @@ class Partition:
         design, config = job.load()
         self.design = design
         self.settings = job.settings
-        self.judge = Judge(design, config, job.settings.step_bound, job.settings.criteria,
-                           job.settings.selection)
+        self.judge = job.settings.judge(design, config)
         self.canonical: Callable[[Any], Any] | None = None
         if job.settings.symmetry and isinstance(design, model.Symmetric):
             self.canonical = design.canonical
@@ -237,10 +238,14 @@ class Partition:
                     nxt = design.step(state, action)
                 except USER_CODE_FAILURES as exc:
                     # Worded only when it happens: a label can cost more than the step.
-                    raise DesignBug(
-                        f"design {design.name!r}: step() on {action.actor} {action.label()} "
-                        f"at depth {self.depth} raised {type(exc).__name__}: {exc}") from None
-                nkey = self._key(nxt)
+                    raise design_bug(f"design {design.name!r}", stepped(action, self.depth),
+                                     exc, design.step) from None
+                try:
+                    nkey = self._key(nxt)
+                except TypeError:  # costs nothing until raised: no check per state
+                    refuse_unencodable_key(design, stepped(action, self.depth), nxt,
+                                           self.canonical)
+                    raise
                 # The frontier runs in discovery order, so the first candidate for a key
                 # is the one with the smallest discovery key: later ones can only lose.
                 if nkey in seen:
@@ -366,8 +371,7 @@ class CompactPartition:
         design, config = job.load()
         self.design = design
         self.settings = job.settings
-        self.judge = Judge(design, config, job.settings.step_bound, job.settings.criteria,
-                           job.settings.selection)
+        self.judge = job.settings.judge(design, config)
         who = f"design {design.name!r}"
         self.who = who
         initial = call_design(who, "initial()", design.initial, config)

@@ -24,7 +24,13 @@ from shardcheck.checker.design import (
     block_document,
     register_block,
 )
-from shardcheck.checker.errors import BadInput, TraceFileError, read_user_file
+from shardcheck.checker.errors import (
+    BadInput,
+    ShardcheckError,
+    TraceFileError,
+    parse_json,
+    read_user_file,
+)
 from shardcheck.checker.trace.version import VERSION
 
 FORMAT = "shardcheck-trace"
@@ -135,16 +141,7 @@ class Trace:
 def load_trace(path: str | Path) -> Trace:
     """Read and validate a trace file; every problem becomes a ``TraceFileError``."""
     text = read_user_file(path, "trace", TraceFileError)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TraceFileError(f"trace file {path} is not valid JSON (line {exc.lineno}, "
-                             f"column {exc.colno}: {exc.msg}); it may be truncated") from None
-    except RecursionError:
-        raise TraceFileError(f"trace file {path} is nested too deeply to be a trace") from None
-    except ValueError as exc:  # an integer literal of thousands of digits
-        raise TraceFileError(f"trace file {path} holds a number too large to be a trace's: "
-                             f"{str(exc)[:120]}") from None
+    data = parse_json(text, f"trace file {path}", TraceFileError)
     return Trace.from_json(data, f"trace file {path}")
 
 
@@ -205,3 +202,22 @@ def write_trace(trace: Trace, path: str | Path, overwrite: bool = False) -> None
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def holds_trace(path: str | Path, trace: Trace) -> bool:
+    """Whether the file at ``path`` is a trace of exactly this run."""
+    try:
+        return load_trace(path) == trace
+    except ShardcheckError:
+        return False
+
+
+def write_trace_once(trace: Trace, path: str | Path, hint: str) -> None:
+    """Write ``trace`` to a file named for it by default: a file already there that holds
+    the same run is kept as it is, and one that holds another run is never replaced
+    (``hint`` says how to choose: "pass --trace-out ...")."""
+    if Path(path).exists():
+        if holds_trace(path, trace):
+            return
+        raise BadInput(f"{path} exists with a different run in it; {hint}")
+    write_trace(trace, path)

@@ -21,8 +21,10 @@ from shardcheck.checker.design import (
     Violation,
     call_design,
     changes,
+    fingerprint_of,
     load_workload,
     resolve_design,
+    stepped,
 )
 from shardcheck.checker.errors import BadInput, TraceFileError
 from shardcheck.checker.trace.files import Trace
@@ -82,7 +84,7 @@ def replay(trace: Trace, design_file: str | None = None) -> ReplayResult:
 
     state: Any = call("initial()", design.initial, config)
     done: list[Step] = []
-    if model.fingerprint(state) != trace.initial_fingerprint:
+    if fingerprint_of(design, "initial", "initial()", state) != trace.initial_fingerprint:
         return ReplayResult("diverged", "the initial state differs from the recorded one: the "
                             "design or the workload generator changed", (), None, 0)
     found = judge.check_state(state, 0, call("is_terminal()", design.is_terminal, state))
@@ -104,8 +106,9 @@ def replay(trace: Trace, design_file: str | None = None) -> ReplayResult:
                 f"step {index}: the recorded action {recorded.action.actor} "
                 f"{recorded.action.label()} is not enabled{hint} ({_enabled_text(enabled)})",
                 tuple(done), None, index)
-        previous, state = state, call("step()", design.step, state, recorded.action)
-        fingerprint = model.fingerprint(state)
+        what = stepped(recorded.action, index - 1)
+        previous, state = state, call(what, design.step, state, recorded.action)
+        fingerprint = fingerprint_of(design, "step", what, state)
         done.append(Step(recorded.action, fingerprint, changes(previous, state)))
         if fingerprint != recorded.fingerprint:
             return ReplayResult(

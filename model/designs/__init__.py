@@ -1,4 +1,10 @@
-"""The built-in scheduler designs, by name."""
+"""The built-in scheduler designs, by name.
+
+Each built-in design is a class a user's variant subclasses: ``BlockStm``
+(``shardcheck.model.designs.block_stm``, with its state values), ``Bank``
+(``.bank``) and ``Serial`` (``.serial``); every module's essay has a section
+"Extending this design" naming the methods a subclass may override.
+"""
 
 from __future__ import annotations
 
@@ -16,3 +22,6 @@ def builtin_designs() -> dict[str, Design]:
     designs: tuple[Design, ...] = (Serial(), BlockStm(), Bank(), TwoPhaseCommit(),
                                      Receipts(), Bft())
     return {d.name: d for d in designs}
+
+
+__all__ = ["Bank", "Bft", "BlockStm", "Receipts", "Serial", "TwoPhaseCommit", "builtin_designs"]

@@ -31,21 +31,74 @@ Workers are identical, so the design is ``Symmetric`` (sorting the workers is a 
 canonical form: 292,315 states instead of 1,630,411 at N=6). It also offers the
 explorer's optional fast path, ``compact``: a state packs into one int and successors
 are computed on ints, with no ``Action`` objects.
+
+Extending this design
+---------------------
+
+A variant is a subclass of ``Bank`` (``from shardcheck.model.designs.bank import Bank``)
+that overrides the methods below; each is called through ``self``, so the explorer, the
+fuzzer, replay and the final-sum variant of the subclass run the override
+(``shardcheck explore my_bank.py:MyBank``). Its default configuration is the class
+attributes ``default_workload`` and ``default_workers``, the peers' size M
+(``bank:txs=4,accounts=3`` on 3 workers); it runs only ``bank`` workloads
+(``workload_kinds``). The worker values (``Worker``, ``IDLE``), the program counters
+(``CLAIM``, ``RSRC``, ``RDST``, ``WSRC``, ``WDST``, ``DONE``), ``BankState`` and
+``Transfers`` are public names of the same module. An ``__init__`` of the subclass
+calls ``super().__init__(final_sum)``, which binds the tables below.
+
+*Steps.* ``steps`` maps each program counter to the method that takes a worker's step
+there, ``(state: BankState, w: int, worker: Worker) -> BankState``: ``claim`` (``claim``;
+``finish`` once none is left), ``read_source`` (``rsrc``), ``read_destination``
+(``rdst``), ``write_source`` (``wsrc``), ``write_destination`` (``wdst``). A step returns
+``with_worker(state, w, next_worker, nxt=..., balances=...)`` (either keyword may be
+left out); ``step_worker(state, w, worker)`` is the dispatch.
+
+*Actions.* ``footprints`` maps each program counter to the method that builds the
+worker's action, footprint included, ``(state, w, worker) -> Action``: ``claim_action``
+(``claim`` reads and writes ``nxt``; ``finish`` reads it), ``read_action`` (reads the
+account's key), ``write_action`` (writes it); ``describe(state, w, worker)`` dispatches.
+
+*Rules.* ``claims_left(state) -> bool`` is the claim's guard `nxt < N`;
+``account(plan: Transfers, pc, tx) -> int`` the account a step touches (source for
+``rsrc``/``wsrc``, destination for ``rdst``/``wdst``).
+
+*Invariants*, bound methods ``(state) -> str | None`` that ``properties()`` lists:
+``counter_in_range`` (``counter``: `nxt <= N`) and, in the final-sum variant,
+``total_conserved`` (``final_sum``). Add one by extending ``super().properties()``.
+
+*State.* ``state_class`` (default ``BankState``) is what ``initial`` creates; a subclass
+may add attrs fields with defaults, and every step keeps them (``with_worker`` and
+``canonical`` evolve any class but ``BankState`` itself).
+
+*Variants.* ``variant(final_sum) -> Bank`` builds the final-sum variant, by default
+``type(self)(final_sum=final_sum)``.
+
+*The packed path* computes the five steps on bit fields without calling them, so
+``compact`` refuses (with a message) a subclass that declares ``compact_fits = True``
+but changes a step, an action, a rule, the tables, ``actions``, ``step``,
+``is_terminal``, ``canonical`` or the state class; a subclass that only adds
+properties or changes ``initial``, ``outcome`` or ``mutants`` may declare it, and its
+own properties are then checked on every packed state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import ClassVar, NamedTuple
 
 import attrs
 
 from shardcheck.model.api import Action, Config, KnownFailure, Mutant, Outcome, ParamValue, Property
+from shardcheck.model.designs.dispatch import bind_methods
 from shardcheck.model.encoding import Constant
 from shardcheck.model.language import BinOp, Const, Read, Transaction, Var, Write
-from shardcheck.model.packing import field_sorter
+from shardcheck.model.packing import field_sorter, overridden
 from shardcheck.model.store import Store
 from shardcheck.model.workloads import WorkloadError
+
+__all__ = ["CLAIM", "DONE", "IDLE", "RDST", "RSRC", "WDST", "WSRC", "Bank", "BankPacking",
+           "BankState", "Transfers", "Worker", "transfers"]
 
 CLAIM, RSRC, RDST, WSRC, WDST, DONE = "claim", "rsrc", "rdst", "wsrc", "wdst", "done"
 _PCS = (CLAIM, RSRC, RDST, WSRC, WDST, DONE)
@@ -110,6 +163,10 @@ def _transfer(tx: Transaction) -> tuple[str, str, int]:
         "use a bank workload, e.g. --workload bank:txs=4,accounts=3")
 
 
+StepMethod = Callable[[BankState, int, Worker], BankState]
+ActionMethod = Callable[[BankState, int, Worker], Action]
+
+
 def transfers(config: Config) -> tuple[Transfers, tuple[int, ...]]:
     """The block of ``config`` as transfers, and the initial balances."""
     block = config.workload.block
@@ -127,10 +184,6 @@ def transfers(config: Config) -> tuple[Transfers, tuple[int, ...]]:
     return plan, balances
 
 
-def _set(items: tuple[Worker, ...], w: int, worker: Worker) -> tuple[Worker, ...]:
-    return (*items[:w], worker, *items[w + 1:])
-
-
 class Bank:
     """K identical workers run a block of transfers with no validation (peers' model)."""
 
@@ -139,67 +192,59 @@ class Bank:
     criteria: tuple[str, ...] = ()
     portable_packing = True
     """Bit fields: a packed state is the same int in every process (``model.Compactable``)."""
+    default_workload = "bank:txs=4,accounts=3"
+    """The peers' size M (with ``default_workers``, K=3): 41,115 states unreduced."""
+    default_workers = 3
+    workload_kinds: ClassVar[tuple[str, ...] | None] = ("bank",)
+    """Blocks of plain transfers: the ``bank`` generator's."""
+
+    state_class: ClassVar[type[BankState]] = BankState
+    """The class of the states ``initial`` creates (a subclass may add fields)."""
+
+    steps: ClassVar[Mapping[str, str]] = MappingProxyType({
+        CLAIM: "claim",
+        RSRC: "read_source",
+        RDST: "read_destination",
+        WSRC: "write_source",
+        WDST: "write_destination",
+    })
+    """Program counter -> the name of the method that takes a worker's step there."""
+
+    footprints: ClassVar[Mapping[str, str]] = MappingProxyType({
+        CLAIM: "claim_action",
+        RSRC: "read_action",
+        RDST: "read_action",
+        WSRC: "write_action",
+        WDST: "write_action",
+    })
+    """Program counter -> the name of the method that gives the action a worker takes
+    there, footprint included."""
 
     def __init__(self, final_sum: bool = False) -> None:
         self.final_sum = final_sum
+        # Each program counter's step and action, bound once: overrides count, and a
+        # dispatch costs one dict get.
+        self._step_methods: dict[str, StepMethod] = bind_methods(self, self.steps, "steps")
+        self._action_methods: dict[str, ActionMethod] = bind_methods(self, self.footprints,
+                                                                     "footprints")
+
+    # The design interface -------------------------------------------------------------
 
     def initial(self, config: Config) -> BankState:
         """Every balance as the workload starts it, every worker about to claim."""
         plan, balances = transfers(config)
-        return BankState(Constant(plan), 0, balances, (IDLE,) * config.workers)
+        return self.state_class(block=Constant(plan), nxt=0, balances=balances,
+                                workers=(IDLE,) * config.workers)
 
     def actions(self, state: BankState) -> Sequence[Action]:
-        """One action per worker that is not DONE, in worker order."""
-        plan = state.block.value
-        out = []
-        params: dict[str, ParamValue]
-        for w, worker in enumerate(state.workers):
-            actor = f"w{w}"
-            pc, tx = worker.pc, worker.tx
-            if pc == CLAIM:
-                if state.nxt < len(plan.src):
-                    out.append(Action(actor, "claim", {"tx": state.nxt},
-                                      reads={"nxt"}, writes={"nxt"}))
-                else:
-                    out.append(Action(actor, "finish", reads={"nxt"}))
-            elif pc != DONE:
-                key = plan.accounts[(plan.src if pc in (RSRC, WSRC) else plan.dst)[tx]]
-                params = {"tx": tx, "key": key}
-                if pc in (RSRC, RDST):
-                    out.append(Action(actor, pc, params, reads={key}))
-                else:
-                    out.append(Action(actor, pc, params, writes={key}))
-        return tuple(out)
+        """One action per worker that is not DONE, in worker order (``describe``)."""
+        return tuple(self.describe(state, w, worker)
+                     for w, worker in enumerate(state.workers) if worker.pc != DONE)
 
     def step(self, state: BankState, action: Action) -> BankState:
         """Run the worker's next step (the action names the worker)."""
         w = int(action.actor[1:])
-        return self._step(state, w)
-
-    def _step(self, state: BankState, w: int) -> BankState:
-        plan = state.block.value
-        worker = state.workers[w]
-        pc, tx, bal = worker.pc, worker.tx, state.balances
-        if pc == CLAIM:
-            if state.nxt < len(plan.src):
-                return BankState(state.block, state.nxt + 1, bal,
-                                 _set(state.workers, w, Worker(RSRC, state.nxt, 0, 0)))
-            return attrs.evolve(state, workers=_set(state.workers, w, Worker(DONE, 0, 0, 0)))
-        if pc == RSRC:
-            moved = Worker(RDST, tx, bal[plan.src[tx]], 0)
-        elif pc == RDST:
-            moved = Worker(WSRC, tx, worker.rs, bal[plan.dst[tx]])
-        elif pc == WSRC:
-            src = plan.src[tx]
-            bal = (*bal[:src], worker.rs - plan.amount[tx], *bal[src + 1:])
-            moved = Worker(WDST, tx, 0, worker.rd)
-        elif pc == WDST:
-            dst = plan.dst[tx]
-            bal = (*bal[:dst], worker.rd + plan.amount[tx], *bal[dst + 1:])
-            moved = IDLE
-        else:
-            raise ValueError(f"worker w{w} is done and has no step")
-        return BankState(state.block, state.nxt, bal, _set(state.workers, w, moved))
+        return self.step_worker(state, w, state.workers[w])
 
     def is_terminal(self, state: BankState) -> bool:
         """Every worker is DONE."""
@@ -216,19 +261,22 @@ class Bank:
         ordered = tuple(sorted(state.workers))
         if ordered == state.workers:
             return state
-        return BankState(state.block, state.nxt, state.balances, ordered)
+        if type(state) is BankState:
+            return BankState(state.block, state.nxt, state.balances, ordered)
+        return attrs.evolve(state, workers=ordered)
 
     def properties(self) -> Sequence[Property]:
         """``counter`` always; ``final_sum`` in the final-sum variant."""
         counter = Property("counter", "the claim counter never passes the block size (nxt <= N)",
-                           "state", _counter)
+                           "state", self.counter_in_range)
         if not self.final_sum:
             return (counter,)
         return (counter, Property("final_sum", "when every worker is done the total balance "
-                                  "is what it was at the start", "terminal", _final_sum))
+                                  "is what it was at the start", "terminal",
+                                  self.total_conserved))
 
     def mutants(self) -> Sequence[Mutant]:
-        """The final-sum variant (the peers' variant b)."""
+        """The final-sum variant (the peers' variant b), of this design's own class."""
         if self.final_sum:
             return ()
         return (Mutant(
@@ -239,25 +287,144 @@ class Bank:
             "claim counter (the peers' variant a, an exhaustive sweep); this variant adds "
             "final_sum, which lost updates break, so a search stops at the first "
             "counterexample. Every one is exactly 5N + K steps long.",
-            Bank(final_sum=True),
+            self.variant(final_sum=True),
             KnownFailure("bank:txs=2,accounts=3", 2, "final_sum", 12)),)
 
+    def variant(self, final_sum: bool) -> Bank:
+        """This design's class, checking ``final_sum`` or not: how ``mutants()`` builds
+        the final-sum variant."""
+        return type(self)(final_sum=final_sum)
+
     def compact(self, initial: BankState) -> BankPacking:
-        """The fast path: states as ints, successors computed on ints."""
+        """The fast path: states as ints, successors computed on ints.
+
+        The packing works the five steps out on bit fields itself, so it describes a
+        subclass only while the subclass keeps every step, action and table and the state
+        class; it refuses otherwise, even where ``compact_fits = True`` says it fits.
+        """
+        changed = overridden(self, Bank, (
+            "actions", "step", "step_worker", "describe", "is_terminal", "canonical",
+            "steps", "footprints", "state_class", "claims_left", "account", "with_worker",
+            *Bank.steps.values(), *Bank.footprints.values()))
+        if changed or type(initial) is not BankState:
+            what = ", ".join(changed) if changed else f"the state class {type(initial).__name__}"
+            raise TypeError(
+                f"{type(self).__name__} changes {what}, which the bank's packing works out "
+                "on bit fields instead of calling: it cannot describe this design; remove "
+                "compact_fits = True (the ordinary path checks it)")
         return BankPacking(initial)
 
+    # How a step is taken -------------------------------------------------------------
 
-def _counter(state: BankState) -> str | None:
-    n = len(state.block.value.src)
-    return None if state.nxt <= n else f"nxt = {state.nxt} passed the block size {n}"
+    def step_worker(self, state: BankState, w: int, worker: Worker) -> BankState:
+        """Worker ``w`` (that is ``worker``) takes the step ``steps`` names for its pc."""
+        method = self._step_methods.get(worker.pc)
+        if method is None:
+            raise ValueError(f"worker w{w} is {worker.pc} and has no step")
+        return method(state, w, worker)
 
+    def describe(self, state: BankState, w: int, worker: Worker) -> Action:
+        """The action worker ``w`` takes next, as ``footprints`` names it for its pc."""
+        return self._action_methods[worker.pc](state, w, worker)
 
-def _final_sum(state: BankState) -> str | None:
-    total = state.block.value.total
-    got = sum(state.balances)
-    if got == total:
-        return None
-    return f"the balances sum to {got}, not {total}: an update was lost"
+    def with_worker(self, state: BankState, w: int, worker: Worker, nxt: int | None = None,
+                    balances: tuple[int, ...] | None = None) -> BankState:
+        """``state`` with worker ``w`` replaced, and ``nxt`` or the balances if given.
+
+        Every other field is kept, a subclass's too (``attrs.evolve``); the exact
+        ``BankState`` is rebuilt positionally, which is faster on the hot path.
+        """
+        workers = (*state.workers[:w], worker, *state.workers[w + 1:])
+        nxt = state.nxt if nxt is None else nxt
+        balances = state.balances if balances is None else balances
+        if type(state) is BankState:
+            return BankState(state.block, nxt, balances, workers)
+        return attrs.evolve(state, nxt=nxt, balances=balances, workers=workers)
+
+    # Rules ---------------------------------------------------------------------------
+
+    def claims_left(self, state: BankState) -> bool:
+        """The claim's guard, `nxt < N`: a transfer is left to claim."""
+        return state.nxt < len(state.block.value.src)
+
+    def account(self, plan: Transfers, pc: str, tx: int) -> int:
+        """The account a step at ``pc`` of transfer ``tx`` touches: the source for
+        ``rsrc`` and ``wsrc``, the destination for ``rdst`` and ``wdst``."""
+        return (plan.src if pc in (RSRC, WSRC) else plan.dst)[tx]
+
+    # Invariants ----------------------------------------------------------------------
+
+    def counter_in_range(self, state: BankState) -> str | None:
+        """``counter``: `nxt <= N`, in every state."""
+        n = len(state.block.value.src)
+        return None if state.nxt <= n else f"nxt = {state.nxt} passed the block size {n}"
+
+    def total_conserved(self, state: BankState) -> str | None:
+        """``final_sum``: when every worker is DONE, `sum(bal)` is the initial total."""
+        total = state.block.value.total
+        got = sum(state.balances)
+        if got == total:
+            return None
+        return f"the balances sum to {got}, not {total}: an update was lost"
+
+    # Actions: what each step touches -------------------------------------------------
+
+    def claim_action(self, state: BankState, w: int, worker: Worker) -> Action:
+        """``claim`` of transfer ``nxt``, reading and writing ``nxt``; or ``finish`` once
+        none is left, reading it."""
+        if self.claims_left(state):
+            return Action(f"w{w}", "claim", {"tx": state.nxt}, reads={"nxt"}, writes={"nxt"})
+        return Action(f"w{w}", "finish", reads={"nxt"})
+
+    def read_action(self, state: BankState, w: int, worker: Worker) -> Action:
+        """``rsrc`` or ``rdst``: a read of one account's balance."""
+        plan = state.block.value
+        key = plan.accounts[self.account(plan, worker.pc, worker.tx)]
+        params: dict[str, ParamValue] = {"tx": worker.tx, "key": key}
+        return Action(f"w{w}", worker.pc, params, reads={key})
+
+    def write_action(self, state: BankState, w: int, worker: Worker) -> Action:
+        """``wsrc`` or ``wdst``: a write of one account's balance."""
+        plan = state.block.value
+        key = plan.accounts[self.account(plan, worker.pc, worker.tx)]
+        params: dict[str, ParamValue] = {"tx": worker.tx, "key": key}
+        return Action(f"w{w}", worker.pc, params, writes={key})
+
+    # Steps: the peers' five ----------------------------------------------------------
+
+    def claim(self, state: BankState, w: int, worker: Worker) -> BankState:
+        """1. ``claim``: `if nxt < N then i = nxt; nxt += 1`; otherwise DONE."""
+        if self.claims_left(state):
+            return self.with_worker(state, w, Worker(RSRC, state.nxt, 0, 0), nxt=state.nxt + 1)
+        return self.with_worker(state, w, Worker(DONE, 0, 0, 0))
+
+    def read_source(self, state: BankState, w: int, worker: Worker) -> BankState:
+        """2. ``rsrc``: `rs = bal[src]`."""
+        plan = state.block.value
+        rs = state.balances[self.account(plan, RSRC, worker.tx)]
+        return self.with_worker(state, w, Worker(RDST, worker.tx, rs, 0))
+
+    def read_destination(self, state: BankState, w: int, worker: Worker) -> BankState:
+        """3. ``rdst``: `rd = bal[dst]`."""
+        plan = state.block.value
+        rd = state.balances[self.account(plan, RDST, worker.tx)]
+        return self.with_worker(state, w, Worker(WSRC, worker.tx, worker.rs, rd))
+
+    def write_source(self, state: BankState, w: int, worker: Worker) -> BankState:
+        """4. ``wsrc``: `bal[src] = rs - amt` (``rs`` is dead after it)."""
+        plan, tx = state.block.value, worker.tx
+        src = self.account(plan, WSRC, tx)
+        bal = state.balances
+        bal = (*bal[:src], worker.rs - plan.amount[tx], *bal[src + 1:])
+        return self.with_worker(state, w, Worker(WDST, tx, 0, worker.rd), balances=bal)
+
+    def write_destination(self, state: BankState, w: int, worker: Worker) -> BankState:
+        """5. ``wdst``: `bal[dst] = rd + amt`; back to ``claim``, registers cleared."""
+        plan, tx = state.block.value, worker.tx
+        dst = self.account(plan, WDST, tx)
+        bal = state.balances
+        bal = (*bal[:dst], worker.rd + plan.amount[tx], *bal[dst + 1:])
+        return self.with_worker(state, w, IDLE, balances=bal)
 
 
 class BankPacking:

@@ -8,16 +8,23 @@ are interned into tables, and a state is the int of their ids side by side::
     code = w_0 | w_1 << 32 | ... | w_(K-1) << 32(K-1) | shared << 32K
 
 A worker's step reads and writes only the shared memory and the worker itself (no
-handler of ``BlockStm`` looks at another worker), so it is a function of the pair
+step method of ``BlockStm`` looks at another worker), so it is a function of the pair
 ``(shared id, worker id)``. The packing memoizes that function: the first time a pair
-is met it runs the design's own handler on a state holding just that worker and interns
-what comes out; every later time is one dict lookup. Successors are then ints put
-together from ids, with no ``Action``, no state object and no encoding.
+is met it runs the design's own ``step_worker`` (so a subclass's overrides) on a state
+holding just that worker and interns what comes out; every later time is one dict
+lookup. Successors are then ints put together from ids, with no ``Action``, no state
+object and no encoding.
 
 The state properties (I3, I4, I5, L2) are decided on per-component summaries kept
-beside the tables, exactly as the design's own functions decide them; a state where one
-might fail, or a terminal one, is returned as notable (None) and the explorer judges it
-the ordinary way.
+beside the tables, exactly as the design's own methods decide them (and from what the
+design says: ``holds_count``, ``executing_pcs``, ``draining_pcs``,
+``incarnation_bound``); a state where one might fail, or a terminal one, is returned as
+notable (None) and the explorer judges it the ordinary way. A subclass that overrides
+one of those invariants gets it checked on every packed state besides
+(``model.packing_properties``), so flagging the base's is only ever more cautious.
+
+The shared memory is every field of the run's state class but ``block`` and
+``workers``, so a subclass of ``BlockStmState`` with fields of its own packs too.
 
 Ids are handed out in order of first appearance, which a deterministic search order
 fixes, so the same run packs the same states to the same ints every time.
@@ -25,8 +32,11 @@ fixes, so the same run packs the same states to the same ints every time.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+import attrs
 
 import shardcheck.model.designs.block_stm_state as bs
 from shardcheck.model.packing import field_sorter
@@ -38,25 +48,10 @@ ID_BITS = 32
 """Bits of one worker id in a code; the shared id takes the bits above the workers."""
 
 Shared = tuple[Any, ...]
-"""Every field of a ``BlockStmState`` but ``block`` and ``workers``, in field order."""
+"""Every field of the run's state but ``block`` and ``workers``, in field order."""
 
 NOTABLE = -1
 """A memo entry saying: this worker, in this shared memory, breaks I3 (judge the state)."""
-
-
-def _shared(state: BlockStmState) -> Shared:
-    return (state.execution_idx, state.validation_idx, state.decrease_cnt,
-            state.num_active_tasks, state.done_marker, state.status, state.dependencies,
-            state.data, state.last_writes, state.last_reads, state.reverted)
-
-
-def _rebuild(block: Any, shared: Shared, workers: tuple[Worker, ...]) -> BlockStmState:
-    """``_shared``'s inverse, with the workers put back."""
-    (execution_idx, validation_idx, decrease_cnt, active, done_marker, status, dependencies,
-     data, last_writes, last_reads, reverted) = shared
-    return bs.BlockStmState(block, execution_idx, validation_idx, decrease_cnt, active,
-                            done_marker, status, dependencies, data, last_writes, last_reads,
-                            reverted, workers)
 
 
 class BlockStmPacking:
@@ -65,9 +60,17 @@ class BlockStmPacking:
     def __init__(self, design: BlockStm, initial: BlockStmState) -> None:
         self.design = design
         self.block = initial.block
+        self.state_class = cls = type(initial)
+        names = tuple(f.name for f in attrs.fields(cls) if f.name not in ("block", "workers"))
+        self.shared_names = names
+        self._shared: Callable[[BlockStmState], Shared] = operator.attrgetter(*names)
+        """The shared memory of a state: its fields but ``block`` and ``workers``."""
+        self._active_at = names.index("num_active_tasks")
+        self._status_at = names.index("status")
+        self._dependencies_at = names.index("dependencies")
         self.k = k = len(initial.workers)
         self.n = len(initial.status)
-        self.bound = bs.incarnation_bound(self.n, k)
+        self.bound = design.incarnation_bound(self.n, k)
         self.shared_shift = k * ID_BITS
         self.id_mask = (1 << ID_BITS) - 1
         self.slots = tuple(w * ID_BITS for w in range(k))
@@ -107,8 +110,17 @@ class BlockStmPacking:
         self._shared_info.append(self._summarize_shared(shared))
         return number
 
+    def _rebuild(self, shared: Shared, workers: tuple[Worker, ...]) -> BlockStmState:
+        """``_shared``'s inverse, with the workers put back (any other field of a state
+        subclass goes back by name)."""
+        if self.state_class is bs.BlockStmState:
+            return bs.BlockStmState(self.block, *shared, workers)  # type: ignore[call-arg]
+        fields = dict(zip(self.shared_names, shared, strict=True))
+        return self.state_class(block=self.block, workers=workers, **fields)
+
     def _summarize_shared(self, shared: Shared) -> tuple[int, int] | None:
-        active, status, dependencies = shared[3], shared[5], shared[6]
+        active = shared[self._active_at]
+        status, dependencies = shared[self._status_at], shared[self._dependencies_at]
         if active < 0:
             return None  # I4
         if any(inc > self.bound for inc, _ in status):
@@ -131,11 +143,12 @@ class BlockStmPacking:
             raise OverflowError(f"more than {self.id_mask + 1:,} distinct workers in one run")
         self._worker_ids[worker] = number
         self.worker_values.append(worker)
-        task = worker.task
-        self._counted.append(int(self.design._holds_count(worker)))
-        executes = task is not None and task.kind == bs.EXECUTE and worker.pc in bs.EXECUTING_PCS
+        task, design = worker.task, self.design
+        self._counted.append(int(design.holds_count(worker)))
+        executes = task is not None and task.kind == bs.EXECUTE and \
+            worker.pc in design.executing_pcs
         self._executes.append(1 << task.tx if executes and task is not None else 0)
-        drains = task is not None and worker.pc == "finish_execution.dependencies"
+        drains = task is not None and worker.pc in design.draining_pcs
         self._drains.append(1 << task.tx if drains and task is not None else 0)
         return number
 
@@ -143,7 +156,7 @@ class BlockStmPacking:
 
     def pack(self, state: BlockStmState) -> int:
         """The int a state packs into (interning any component not seen before)."""
-        code = self._intern_shared(_shared(state)) << self.shared_shift
+        code = self._intern_shared(self._shared(state)) << self.shared_shift
         for shift, worker in zip(self.slots, state.workers, strict=True):
             code |= self._worker(worker) << shift
         return code
@@ -153,7 +166,7 @@ class BlockStmPacking:
         shared = self.shared_values[code >> self.shared_shift]
         workers = tuple(self.worker_values[(code >> shift) & self.id_mask]
                         for shift in self.slots)
-        return _rebuild(self.block, shared, workers)
+        return self._rebuild(shared, workers)
 
     # The hot paths -----------------------------------------------------------------------
 
@@ -163,23 +176,15 @@ class BlockStmPacking:
         worker = self.worker_values[worker_id]
         key = shared_id << ID_BITS | worker_id
         task = worker.task
-        if self._executes[worker_id] and task is not None and shared[5][task.tx][0] != task.inc:
+        if self._executes[worker_id] and task is not None \
+                and shared[self._status_at][task.tx][0] != task.inc:
             self._memo[key] = NOTABLE
             return NOTABLE
-        state = _rebuild(self.block, shared, (worker,))
-        after = self.design._step(state, 0, worker)
+        after = self.design.step_worker(self._rebuild(shared, (worker,)), 0, worker)
         moved = after.workers[0]
-        same = (after.data is state.data and after.status is state.status
-                and after.execution_idx == state.execution_idx
-                and after.validation_idx == state.validation_idx
-                and after.decrease_cnt == state.decrease_cnt
-                and after.num_active_tasks == state.num_active_tasks
-                and after.done_marker == state.done_marker
-                and after.dependencies is state.dependencies
-                and after.last_writes is state.last_writes
-                and after.last_reads is state.last_reads
-                and after.reverted is state.reverted)
-        shared_after = shared_id if same else self._intern_shared(_shared(after))
+        changed = self._shared(after)
+        # Unchanged fields are the same objects, which tuple equality sees at once.
+        shared_after = shared_id if changed == shared else self._intern_shared(changed)
         result = shared_after << ID_BITS | self._worker(moved)
         self._memo[key] = result
         return result

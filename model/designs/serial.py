@@ -4,11 +4,33 @@ One actor executes the block in order, a whole transaction per action. There is 
 schedule, so exploration finds one terminal state, which by construction equals the
 reference outcome. It exists as the baseline every other design is held against and
 as a readable example of the design interface.
+
+Extending this design
+---------------------
+
+A variant is a subclass of ``Serial`` (``from shardcheck.model.designs.serial import
+Serial``) that overrides the methods below; each is called through ``self``
+(``shardcheck explore my_serial.py:MySerial``). Its default configuration is
+``default_workload`` (``counter:txs=3,keys=1``) and ``default_workers`` (1: there is
+one executor, whatever the count); ``workload_kinds`` is None (any block).
+
+- ``next_transaction(state: SerialState) -> int | None``: the index of the transaction
+  that runs next (block order: the first not yet executed), None when the block is done.
+- ``footprint(state, index) -> (reads, writes)``: the keys transaction ``index`` may
+  read and write, as ``store:KEY`` (a scan covers every key of the block with its
+  prefix).
+- ``execute(state, index) -> SerialState``: the state after running transaction
+  ``index`` to its end against ``state.store`` (the reference interpreter,
+  ``model.execute_transaction``), its record appended.
+- ``state_class`` (default ``SerialState``): what ``initial`` creates; a subclass may add
+  attrs fields with defaults, and ``execute`` keeps them (``attrs.evolve``).
+- ``properties()``: none of its own; a subclass adds invariants over its states here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import attrs
 
@@ -17,6 +39,8 @@ from shardcheck.model.encoding import Constant
 from shardcheck.model.language import Exists, Read, Scan, Transaction, Write, WriteIf, block_keys
 from shardcheck.model.reference import execute_transaction
 from shardcheck.model.store import Store
+
+__all__ = ["Serial", "SerialState"]
 
 
 @attrs.frozen
@@ -30,47 +54,41 @@ class SerialState:
     records: tuple[TxRecord, ...]
 
 
-def _footprint(tx: Transaction, keys: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
-    reads: set[str] = set()
-    writes: set[str] = set()
-    for stmt in tx.program:
-        if isinstance(stmt, Scan):
-            reads.update(f"store:{k}" for k in keys if k.startswith(stmt.prefix))
-        elif isinstance(stmt, Read | Exists):
-            reads.add(f"store:{stmt.key}")
-        elif isinstance(stmt, Write | WriteIf):
-            writes.add(f"store:{stmt.key}")
-    return frozenset(reads), frozenset(writes)
-
-
 class Serial:
     """Executes the block one transaction at a time, in block order."""
 
     name = "serial"
     summary = "reference semantics: one transaction at a time, in block order"
+    default_workload = "counter:txs=3,keys=1"
+    """Any block will do: there is one schedule."""
+    default_workers = 1
+    """One executor, whatever the worker count."""
+    workload_kinds: ClassVar[tuple[str, ...] | None] = None
+    """Any block of transactions."""
+    state_class: ClassVar[type[SerialState]] = SerialState
+    """The class of the states ``initial`` creates (a subclass may add fields)."""
 
     def initial(self, config: Config) -> SerialState:
         """The initial store and nothing executed."""
         block = config.workload.block
         present = tuple(k for k, _ in config.workload.initial.values)
-        return SerialState(Constant(block), Constant(block_keys(block, present)),
-                           config.workload.initial, (), ())
+        return self.state_class(block=Constant(block),
+                                keys=Constant(block_keys(block, present)),
+                                store=config.workload.initial, writers=(), records=())
 
     def actions(self, state: SerialState) -> Sequence[Action]:
         """Execute the next transaction, while one is left."""
-        position = len(state.records)
-        if position >= len(state.block.value):
+        index = self.next_transaction(state)
+        if index is None:
             return ()
-        reads, writes = _footprint(state.block.value[position], state.keys.value)
-        return (Action("executor", "execute", {"tx": position}, reads, writes),)
+        reads, writes = self.footprint(state, index)
+        return (Action("executor", "execute", {"tx": index}, reads, writes),)
 
     def step(self, state: SerialState, action: Action) -> SerialState:
         """Run the transaction the action names against the store."""
-        tx = state.block.value[len(state.records)]
-        writers = dict(state.writers)
-        record, store = execute_transaction(tx, state.store, writers)
-        return SerialState(state.block, state.keys, store, tuple(sorted(writers.items())),
-                           (*state.records, record))
+        index = self.next_transaction(state)
+        assert index is not None, "the block is done: no transaction is left to execute"
+        return self.execute(state, index)
 
     def is_terminal(self, state: SerialState) -> bool:
         """Every transaction has executed."""
@@ -87,3 +105,33 @@ class Serial:
     def mutants(self) -> Sequence[Mutant]:
         """None: the reference has no variants."""
         return ()
+
+    # Rules --------------------------------------------------------------------------
+
+    def next_transaction(self, state: SerialState) -> int | None:
+        """The transaction that runs next: block order, the first not yet executed."""
+        position = len(state.records)
+        return position if position < len(state.block.value) else None
+
+    def footprint(self, state: SerialState,
+                  index: int) -> tuple[frozenset[str], frozenset[str]]:
+        """The keys transaction ``index`` may read and may write, as ``store:KEY``."""
+        reads: set[str] = set()
+        writes: set[str] = set()
+        for stmt in state.block.value[index].program:
+            if isinstance(stmt, Scan):
+                reads.update(f"store:{k}" for k in state.keys.value if k.startswith(stmt.prefix))
+            elif isinstance(stmt, Read | Exists):
+                reads.add(f"store:{stmt.key}")
+            elif isinstance(stmt, Write | WriteIf):
+                writes.add(f"store:{stmt.key}")
+        return frozenset(reads), frozenset(writes)
+
+    def execute(self, state: SerialState, index: int) -> SerialState:
+        """Transaction ``index`` runs to its end against the store (the reference
+        interpreter); its record is appended and its writes recorded as the keys' last
+        writer."""
+        writers = dict(state.writers)
+        record, store = execute_transaction(state.block.value[index], state.store, writers)
+        return attrs.evolve(state, store=store, writers=tuple(sorted(writers.items())),
+                            records=(*state.records, record))
