@@ -311,14 +311,15 @@ def design_jobs(design: str, workload: str, workers: int) -> list[tuple[str, str
 
 
 def block_stm_variant_jobs(workload: str, workers: int) -> list[tuple[str, str, Job]]:
-    """A Block-STM subclass that overrides one method (so its packing no longer fits and
-    it runs on the declared path) against the built-in packed path."""
+    """A Block-STM subclass that overrides one method (so its packing no longer fits):
+    on the ordinary path, and with its structure declared, against the packed path."""
     none: dict[str, Any] = {"por": False, "symmetry": False, "persistent": False}
     return [
         ("s", "", (shardcheck, ("block-stm: built-in packed path", "block-stm", workload,
                                 workers), none)),
         ("s", "", (shardcheck, ("block-stm one-method subclass: declared",
-                                f"{BLOCK_STM_VARIANT}:OneMethod", workload, workers), none)),
+                                f"{BLOCK_STM_VARIANT}:OneMethodDeclared", workload, workers),
+                   none)),
         ("s", "", (shardcheck, ("block-stm one-method subclass: ordinary",
                                 f"{BLOCK_STM_VARIANT}:OneMethod", workload, workers),
                    {"compact": False, **none})),

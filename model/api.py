@@ -440,8 +440,9 @@ class Structure:
     tuple (``actors``); ``shared`` names the fields every actor may read and write; every
     other field is constant for the whole run (the block, say). Or the other way round:
     ``constant`` names the fields that never change, and every other field is shared
-    (``Structure(actors="workers", constant=("block",))``, as Block-STM declares, so that
-    a subclass's own state fields count as shared). The declaration promises:
+    (``Structure(actors="workers", constant=("block",))``, as a variant of Block-STM can
+    declare, so that a subclass's own state fields count as shared). The declaration
+    promises:
 
     - an actor's enabled actions and their steps depend on its own value, the shared
       fields and the constant ones only, never on another actor's value;

@@ -173,7 +173,6 @@ from shardcheck.model.api import (
     ParamValue,
     Property,
     ReadRecord,
-    Structure,
     TxRecord,
     TxStatus,
 )
@@ -283,12 +282,6 @@ class BlockStm:
 
     name = "block-stm"
     summary = "Block-STM (PPoPP 2023): multi-version memory, collaborative scheduler"
-    structure: ClassVar[Structure] = Structure(actors="workers", constant=("block",),
-                                               interchangeable=True)
-    """A worker's step reads and writes the shared memory (every field but the block and
-    the workers, a subclass's own fields too) and itself only, as the packed path relies
-    on: a subclass that leaves the packed path is searched on the declared path, each
-    worker's step memoized (``model.Structure``)."""
     default_workload = "counter:txs=3,keys=1"
     """Three increments of one key: every re-execution and re-validation path shows."""
     default_workers = 2
