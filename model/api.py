@@ -459,7 +459,9 @@ class Structure:
     is a dictionary lookup (the generic form of what a hand-written ``Compact`` packing
     does). State properties and ``is_terminal`` are evaluated once per distinct shared
     memory when they read no actor, and once per distinct tuple of actor values when
-    they read no shared field (the explorer finds out by hiding the other part).
+    they read no shared field (the explorer finds out by hiding the other part: a hidden
+    part raises on any use, so a property must not test a whole field with ``is`` alone
+    or swallow every exception with a bare ``except:``).
 
     The declaration is checked. A step that changes a constant field or another actor's
     value is reported as the design's bug when it is first run; each memoized step is run
@@ -468,26 +470,69 @@ class Structure:
     --audit`` runs every memoized step again on every reuse and compares the whole search
     with the ordinary one. ``--no-compact`` searches without the declaration.
 
-    A complete example, the bank benchmark's workers (``benchmarks/bank_user.py``)::
+    A complete design with its declaration: K workers each add one to a shared counter,
+    reading it in one action and writing it in the next, with no lock (so an update can
+    be lost). The last line of the class body is all that the declared path needs::
+
+        import attrs
+        from shardcheck.model import (Action, Outcome, Property, Store, Structure,
+                                      Transaction)
 
         @attrs.frozen
-        class Worker:
-            pc: str = "claim"
-            tx: int = 0
-            rs: int = 0
-            rd: int = 0
+        class Adder:
+            pc: str = "read"          # read, write, done
+            seen: int = 0             # the value read (0 when dead)
 
         @attrs.frozen
-        class BankState:
-            plan: Constant[Plan]          # constant: never changes in a run
-            nxt: int                      # shared: the claim counter
-            balances: tuple[int, ...]     # shared
-            workers: tuple[Worker, ...]   # one value per actor, named w0, w1, ...
+        class AddState:
+            block: tuple[Transaction, ...]   # constant: never changes in a run
+            counter: int                     # shared
+            adders: tuple[Adder, ...]        # one value per actor: w0, w1, ...
 
-        class Bank:
-            structure = Structure(actors="workers", shared=("nxt", "balances"),
-                                  interchangeable=True)
-            ...  # initial, actions, step, is_terminal, outcome, properties as usual
+        class Adders:
+            name = "adders"
+            summary = "K workers add one to a counter, read then write, no lock"
+            criteria = ()
+            structure = Structure(actors="adders", shared=("counter",), interchangeable=True)
+
+            def initial(self, config):
+                return AddState(config.workload.block, 0, (Adder(),) * config.workers)
+
+            def actions(self, state):
+                return tuple(Action(f"w{i}", adder.pc, reads={"counter"},
+                                    writes={"counter"} if adder.pc == "write" else ())
+                             for i, adder in enumerate(state.adders) if adder.pc != "done")
+
+            def step(self, state, action):
+                i = int(action.actor[1:])
+                adder = state.adders[i]
+                if adder.pc == "read":
+                    moved, counter = Adder("write", state.counter), state.counter
+                else:
+                    moved, counter = Adder("done"), adder.seen + 1
+                adders = (*state.adders[:i], moved, *state.adders[i + 1:])
+                return attrs.evolve(state, counter=counter, adders=adders)
+
+            def is_terminal(self, state):
+                return all(adder.pc == "done" for adder in state.adders)
+
+            def outcome(self, state):
+                return Outcome(Store({"counter": state.counter}), (), ())
+
+            def properties(self):
+                def every_add_counted(state):
+                    if self.is_terminal(state) and state.counter != len(state.adders):
+                        return f"counter is {state.counter}: an update was lost"
+                    return None
+                return (Property("every-add", "no update is lost", "terminal",
+                                 every_add_counted),)
+
+            def mutants(self):
+                return ()
+
+    Each (counter value, adder value) pair is stepped once; ``is_terminal`` is asked once
+    per tuple of adders (it reads no shared field). ``benchmarks/bank_user.py`` is the
+    bank benchmark written the same way (``BankUserDeclared``).
     """
 
     actors: str

@@ -8,6 +8,7 @@ and a declaration that does not hold must be caught, never memoized wrong.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -145,3 +146,18 @@ def test_the_audit_compares_the_declared_path_with_the_reference() -> None:
     assert row.result.stats.engine == "declared"
     assert report.agrees
     assert row.result.stats.states == report.reference.stats.states == 4_395
+
+
+def test_the_protocol_docstring_example_runs_and_loses_an_update_on_both_paths() -> None:
+    """model.Structure's complete example: the same lost update, declared or not."""
+    doc = model.Structure.__doc__ or ""
+    start = doc.rindex("\n", 0, doc.index("import attrs")) + 1
+    code = textwrap.dedent(doc[start:doc.index("Each (counter value")])
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "model.Structure docstring", "exec"), namespace)
+    design = namespace["Adders"]()
+    config = model.Config(model.build_workload("counter:txs=1,keys=1"), 3)
+    _same_search(design, config, SearchSettings(por=False))
+    found = explore(design, config, SearchSettings(por=False))
+    assert found.violation is not None and found.violation.property == "every-add"
+    assert (found.stats.engine, found.stats.states) == ("declared", 58)
