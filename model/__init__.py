@@ -72,6 +72,7 @@ from shardcheck.model.language import (
 from shardcheck.model.reference import execute_serially, execute_transaction, observe
 from shardcheck.model.store import Store
 from shardcheck.model.workloads import (
+    BUILTIN_GENERATORS,
     GENERATORS,
     Generator,
     Param,
@@ -81,6 +82,7 @@ from shardcheck.model.workloads import (
 )
 
 __all__ = [
+    "BUILTIN_GENERATORS",
     "CRITERIA",
     "DEFAULT_CRITERIA",
     "DEFAULT_WORKERS",

@@ -406,7 +406,7 @@ GENERATORS: dict[str, Generator] = {
 }
 
 
-BUILTIN_GENERATORS = frozenset(GENERATORS)
+BUILTIN_GENERATORS: frozenset[str] = frozenset(GENERATORS)
 """The names of shardcheck's own generators, which a user's cannot replace."""
 
 
