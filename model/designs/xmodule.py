@@ -25,7 +25,7 @@ What a variant may build on: ``CrossModuleDesign`` is the skeleton both designs 
 the default workload); the functions below are the helpers their steps use, public so
 that an overriding method needs no private name: ``transfers_of``, ``budget``,
 ``number``, ``balances``, ``negative``, ``with_writers``, ``writer_of``, ``lookup``,
-``with_entry`` and ``replace_at``.
+``with_entry``, ``replace_at`` and ``first_repeat``.
 """
 
 from __future__ import annotations
@@ -192,6 +192,16 @@ def with_entry(pairs: tuple[tuple[str, V], ...], key: str,
     merged = dict(pairs)
     merged[key] = value
     return tuple(sorted(merged.items()))
+
+
+def first_repeat(items: Iterable[T]) -> T | None:
+    """The first item that occurs a second time, or None when none does."""
+    seen: set[T] = set()
+    for item in items:
+        if item in seen:
+            return item
+        seen.add(item)
+    return None
 
 
 def replace_at(items: tuple[T, ...], index: int, value: T) -> tuple[T, ...]:

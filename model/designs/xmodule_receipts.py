@@ -144,6 +144,7 @@ from shardcheck.model.designs.xmodule import (
     Transfer,
     balances,
     budget,
+    first_repeat,
     lookup,
     number,
     replace_at,
@@ -562,12 +563,8 @@ class Receipts(CrossModuleDesign[ReceiptsState, Flags]):
 
     def once(self, state: ReceiptsState) -> str | None:
         """INV-ONCE: no receipt is applied twice."""
-        seen: set[int] = set()
-        for tx in state.credits:
-            if tx in seen:
-                return f"the receipt of T{tx} was applied twice"
-            seen.add(tx)
-        return None
+        twice = first_repeat(state.credits)
+        return None if twice is None else f"the receipt of T{twice} was applied twice"
 
     def validity(self, state: ReceiptsState) -> str | None:
         """INV-VAL: every credit comes from a receipt a debit emitted."""
