@@ -156,7 +156,7 @@ def test_a_rule_names_only_the_messages_its_footprint_reads() -> None:
                 if b.actor != a.actor and not a.conflicts_with(b):
                     assert b in BFT.actions(after), (a.label(), b.label())
         state = BFT.step(state, actions[len(actions) // 2])
-    sent = bft_module._Sent.of_logs([], 1)
+    sent = bft_module.Sent.of_logs([], 1)
     assert sent.names is None and sent.who(bft_module.PREVOTE, 0) is None
 
 

@@ -30,9 +30,8 @@ that an overriding method needs no private name: ``transfers_of``, ``budget``,
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Sequence
-from typing import Generic, Protocol, Self, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import attrs
 from attrs import AttrsInstance
@@ -40,13 +39,12 @@ from attrs import AttrsInstance
 from shardcheck.model.api import (
     Action,
     Config,
-    Mutant,
     Outcome,
     ParamValue,
     Property,
     Workload,
 )
-from shardcheck.model.designs.flag_mutants import FlagMutant, flag_mutants
+from shardcheck.model.designs.flag_mutants import FlagDesign
 from shardcheck.model.language import BinOp, Const, Read, Require, Transaction, Var, Write
 from shardcheck.model.network import Network, apply_fault, fault_actions, is_fault
 from shardcheck.model.store import Store
@@ -225,31 +223,24 @@ StateT = TypeVar("StateT", bound=ModuleRun)
 FlagsT = TypeVar("FlagsT")
 
 
-class CrossModuleDesign(Generic[StateT, FlagsT]):
+class CrossModuleDesign(FlagDesign[FlagsT], Generic[StateT, FlagsT]):
     """The skeleton both cross-module designs share; subclass a design, not this.
 
-    It fixes the design interface (``actions``, ``step``, ``is_terminal``, ``mutants``)
-    on top of a few methods each design defines (``protocol_actions``,
-    ``protocol_step``) and a variant may override. ``flags`` says which bug a mutant
-    switches on; a mutant is this design's own class with other flags (``variant``), so
-    a subclass's mutants run the subclass's code.
+    It fixes the design interface (``actions``, ``step``, ``is_terminal``) on top of a
+    few methods each design defines (``protocol_actions``, ``protocol_step``) and a
+    variant may override. ``flags`` says which bug a mutant switches on; ``mutants()``
+    and ``variant(flags, mutant)`` come from ``FlagDesign`` (``model/designs/
+    flag_mutants.py``): a mutant is a copy of the design with other flags, so a
+    subclass's mutants run the subclass's code.
     """
 
     name: str
     summary: str
-    flags_class: type[FlagsT]
-    """The class of ``flags``; its all-default value is the protocol as published."""
-    mutant_specs: tuple[FlagMutant, ...] = ()
-    """The mutants ``mutants()`` builds: each switches one field of ``flags`` on."""
     default_workload: str
     default_workers = 2
     """The configuration's worker count plays no part: a module's step is one action."""
     workload_kinds: tuple[str, ...] = ("xtransfers", "transfers", "block")
     """Blocks of transfers: ``transfers_of`` refuses any other transaction in one line."""
-
-    def __init__(self, flags: FlagsT | None = None, mutant: str | None = None) -> None:
-        self.flags: FlagsT = self.flags_class() if flags is None else flags
-        self.mutant = mutant
 
     # The design interface -------------------------------------------------------------
 
@@ -269,21 +260,7 @@ class CrossModuleDesign(Generic[StateT, FlagsT]):
         """Nothing the protocol can do is left (the network's fault budgets do not count)."""
         return not self.protocol_actions(state)
 
-    def mutants(self) -> Sequence[Mutant]:
-        """One mutant per entry of ``mutant_specs``, each a ``variant`` of this design."""
-        if self.mutant is not None:
-            return ()
-        return flag_mutants(self.mutant_specs, self.flags, self.variant)
-
     # What a design defines and a variant may override ----------------------------------
-
-    def variant(self, flags: FlagsT, mutant: str | None) -> Self:
-        """A copy of this design (same class, same attributes) with other flags: how
-        ``mutants`` builds each mutant."""
-        clone = copy.copy(self)
-        clone.flags = flags
-        clone.mutant = mutant
-        return clone
 
     def initial(self, config: Config) -> StateT:
         """The state before any action (built as ``state_class``)."""
