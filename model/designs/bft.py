@@ -83,6 +83,11 @@ states, about half a minute packed and minutes on the ordinary path), so the def
 leaves it out and the report header says so (``notes``); its own configuration is
 ``bft:txs=1,rounds=1,version_faults=1``.
 
+Tendermint assumes at most f faulty replicas per module. A workload may break that
+assumption on purpose (``bft:byzantine=2`` with f=1): the run goes ahead, the header
+says the assumption is exceeded, and a fork (INV-AGR) is then expected. Only a module
+left with no honest replica is refused.
+
 Extending this design
 ---------------------
 
@@ -764,10 +769,13 @@ class Bft(FlagDesign[Flags]):
         byzantine, crashes = (int(workload.param("byzantine", 0)),
                               int(workload.param("crashes", 0)))
         out = []
-        if byzantine + crashes > f:
+        if byzantine > f:
+            out.append(f"byzantine={byzantine} exceeds f={f}: Tendermint's assumption is "
+                       "broken on purpose, so a violation is expected (a fork, INV-AGR)")
+        elif byzantine + crashes > f:
             out.append(f"byzantine + crashes = {byzantine + crashes} exceeds f={f}: "
-                       "Tendermint's assumption is broken on purpose, so a violation "
-                       "(a fork, INV-AGR) is expected")
+                       "Tendermint's assumption is broken on purpose; crashes beyond it "
+                       "cost liveness, a fork needs more than f Byzantine replicas")
         if byzantine == 0:
             out.append("no Byzantine replica: this run cannot find equivocation bugs "
                        "(weak-quorum, no-lock); set byzantine=1")
