@@ -99,10 +99,12 @@ Steps (``protocol_step(state, action)`` dispatches to them):
 - ``misrouted(state, message) -> ReceiptsState``: a receipt for an account the module no
   longer holds: discarded.
 - ``apply_receipt(state, message) -> ReceiptsState``: credit the account, record the id.
-- ``reshard(state) -> ReceiptsState``: the split: owners, ``reroute``, the applied set
-  and ``carried_nonces`` go to the child.
+- ``reshard(state) -> ReceiptsState``: the split: the moved accounts, ``reroute``,
+  ``carried_applied`` and ``carried_nonces``.
 - ``reroute(state, network) -> Network``: receipts in flight to the parent for a moved
   account are re-addressed to the child (``reshard-misroute`` skips it).
+- ``carried_applied(state) -> tuple[tuple[str, tuple[int, ...]], ...]``: every
+  module's applied set after the split (the child inherits the parent's).
 - ``carried_nonces(state) -> tuple[tuple[str, int], ...]``: the next nonces after the
   split (``reshard-drops-nonces`` drops the moved senders').
 - ``applied_by(state, module) -> tuple[int, ...]``: a module's de-duplication set.
@@ -531,8 +533,7 @@ class Receipts(CrossModuleDesign[ReceiptsState, Flags]):
         owners.update((key, spec.child) for key in spec.moved)
         return attrs.evolve(state, store=attrs.evolve(state.store, owners=owners),
                             network=self.reroute(state, state.network),
-                            applied=with_entry(state.applied, spec.child,
-                                               self.applied_by(state, spec.parent)),
+                            applied=self.carried_applied(state),
                             resharded=True, next_nonce=self.carried_nonces(state))
 
     def reroute(self, state: ReceiptsState, network: Network) -> Network:
@@ -547,6 +548,12 @@ class Receipts(CrossModuleDesign[ReceiptsState, Flags]):
                 network = network.remove(message).send(
                     Message(message.src, spec.child, message.kind, message.payload))
         return network
+
+    def carried_applied(self, state: ReceiptsState) -> tuple[tuple[str, tuple[int, ...]], ...]:
+        """Every module's applied set after the split: the child inherits the parent's,
+        so a receipt the parent applied is a duplicate at the child too."""
+        spec = state.spec.value
+        return with_entry(state.applied, spec.child, self.applied_by(state, spec.parent))
 
     def carried_nonces(self, state: ReceiptsState) -> tuple[tuple[str, int], ...]:
         """Every sender's next nonce after the split (the child holds the moved ones)."""
