@@ -74,13 +74,14 @@ last while no honest replica of its module decided.
 Mutants: ``weak-quorum`` (f + 1 quorums), ``no-lock`` (l.38-39 skipped) and
 ``shared-version-diverges`` (M12 of designs.md §6.2); docstrings in ``MUTANTS``.
 
-By default (no ``--workload``) the design runs ``bft:txs=1,rounds=2``: one module of
-four replicas, one of them Byzantine (r0, the first round's proposer), two rounds.
-``weak-quorum`` and ``no-lock`` fail there; the correct design passes its 228,024 states
-in seconds on the packed path. ``shared-version-diverges`` needs a failed version
-initialisation (``version_faults=1``), which multiplies the space by nine (2,016,852
-states, about half a minute packed and minutes on the ordinary path), so the default
-leaves it out and the report header says so (``notes``); its own configuration is
+Its default workload (``default_workload``, for a run that names none) is
+``bft:txs=1,rounds=2``: one module of four replicas, one of them Byzantine (r0, the
+first round's proposer), two rounds. ``weak-quorum`` and ``no-lock`` fail there; the
+correct design passes its 228,024 states in seconds on the packed path.
+``shared-version-diverges`` needs a failed version initialisation
+(``version_faults=1``), which multiplies the space by nine (2,016,852 states, about half
+a minute packed and minutes on the ordinary path), so the default leaves it out and the
+report header says so (``notes``); its own configuration is
 ``bft:txs=1,rounds=1,version_faults=1``.
 
 Tendermint assumes at most f faulty replicas per module. A workload may break that

@@ -41,12 +41,13 @@ run) and INV-ORD does not apply (transfers carry no nonces).
 
 Mutants: ``unbound-session`` (M10 of designs.md §6.2) and ``early-release``.
 
-By default (no ``--workload``) the design runs
+Its default workload (``default_workload``, for a run that names none) is
 ``xtransfers:xtxs=1,txs=1,accounts=2,replays=1``: one cross-module transfer, one local
 transfer that spends the same account, and an attacker that may replay one message. Both
 mutants fail there (``early-release`` as a lost update, INV-CONS; ``unbound-session`` as
-a replayed vote of the first attempt deciding the retry, INV-LIVE), and the correct
-design passes in under a second.
+the retry's pre-abort taken into the module's decided session of attempt 1, which leaves
+attempt 2 waiting for it with its lock held, INV-LIVE), and the correct design passes
+all 167 states in under a second.
 
 Extending this design
 ---------------------
@@ -58,10 +59,10 @@ variant needs are public: this module's ``TwoPhaseCommit``, ``TwoPcState``,
 ``ModuleState``, ``Session``, ``Spec``, ``Flags``, ``MUTANTS``, the vote and message
 kinds (``ACCEPT``, ``ABORT``, ``PREPARE``, ``PRE_ACCEPT``, ``PRE_ABORT``), the actors
 and objects (``COORDINATOR``, ``REPLAY``, ``REPLAYS_OBJECT``, ``SENT_OBJECT``),
-``session_payload``, ``vote_kind`` and ``install_order``; ``Transfer``, ``number``,
-``replace_at``, ``writer_of``, ``with_writers``, ``balances`` from ``xmodule``;
-``Message``, ``Network``, ``deliver_action``, ``inbox_object`` and ``message_object``
-from ``model.network``.
+``session_payload``, ``vote_kind``, ``message_order`` and ``install_order``;
+``Transfer``, ``number``, ``replace_at``, ``writer_of``, ``with_writers``, ``balances``
+from ``xmodule``; ``Message``, ``Network``, ``deliver_action``, ``network_action``,
+``message_of``, ``inbox_object`` and ``message_object`` from ``model.network``.
 
 State and setup:
 
@@ -147,13 +148,13 @@ from shardcheck.model.designs.xmodule import (
 from shardcheck.model.encoding import Constant
 from shardcheck.model.language import Transaction
 from shardcheck.model.network import (
-    NETWORK_ACTOR,
     Message,
     Network,
     deliver_action,
     inbox_object,
     message_object,
     message_of,
+    network_action,
 )
 from shardcheck.model.reference import execute_transaction
 from shardcheck.model.store import Store
@@ -268,13 +269,6 @@ def session_payload(tx: int, attempt: int) -> tuple[tuple[str, int], ...]:
 def message_order(message: Message) -> tuple[str, str, str, str]:
     """The order the attacker's replays are offered in."""
     return (message.dst, message.kind, repr(message.payload), message.src)
-
-
-def replayed(action: Action) -> Message:
-    """The message a ``replay`` action re-sends."""
-    params = dict(action.params)
-    payload = tuple((k, v) for k, v in action.params if k not in ("msg", "from", "to"))
-    return Message(str(params["from"]), str(params["to"]), str(params["msg"]), payload)
 
 
 def install_order(log: tuple[tuple[int, str], ...], n: int) -> tuple[int, ...]:
@@ -646,15 +640,13 @@ class TwoPhaseCommit(CrossModuleDesign[TwoPcState, Flags]):
             return ()
         in_flight = set(state.network.in_flight)
         return tuple(
-            Action(NETWORK_ACTOR, REPLAY,
-                   (("msg", m.kind), ("from", m.src), ("to", m.dst), *m.payload),
-                   frozenset({REPLAYS_OBJECT, SENT_OBJECT}),
-                   frozenset({REPLAYS_OBJECT, SENT_OBJECT, message_object(m), inbox_object(m.dst)}))
+            network_action(REPLAY, m, {REPLAYS_OBJECT, SENT_OBJECT},
+                           {REPLAYS_OBJECT, SENT_OBJECT, message_object(m), inbox_object(m.dst)})
             for m in sorted(state.sent, key=message_order) if m not in in_flight)
 
     def replay(self, state: TwoPcState, action: Action) -> TwoPcState:
         """The attacker re-sends the message ``action`` names."""
-        message = replayed(action)
+        message = message_of(action)
         if message not in state.sent or state.replays_left <= 0:
             raise ValueError(f"cannot replay {message.label()}")
         left = state.replays_left - 1

@@ -42,12 +42,13 @@ their source module in nonce order, across the reshard too) in every state; INV-
 Mutants: M11 of designs.md §6.2, as two (``no-dedup`` and ``reshard-misroute``), and
 ``reshard-drops-nonces`` for INV-ORD.
 
-By default (no ``--workload``) the design runs ``xtransfers:accounts=2,reshard=1,dups=1``:
-one cross-module transfer whose payee the reshard moves, one duplicate, one split. It
-finds ``no-dedup`` and ``reshard-misroute`` there; ``reshard-drops-nonces`` needs a sender
-the split moves that sends twice, which no small block with a cross-module transfer has
-(its known failure, ``xtransfers:modules=1,accounts=2,xtxs=0,txs=2,sends=2,reshard=1``,
-has none), and the report header says so (``notes``).
+Its default workload (``default_workload``, for a run that names none) is
+``xtransfers:accounts=2,reshard=1,dups=1``: one cross-module transfer whose payee the
+reshard moves, one duplicate, one split. It finds ``no-dedup`` and ``reshard-misroute``
+there; ``reshard-drops-nonces`` needs a sender the split moves that sends twice, which
+no small xtransfers block with a cross-module transfer has (its own configuration,
+``xtransfers:modules=1,accounts=2,xtxs=0,txs=2,sends=2,reshard=1``, crosses modules only
+after the split), and the report header says so (``notes``).
 
 Extending this design
 ---------------------
