@@ -10,7 +10,9 @@ about the network is decided by the model itself; every choice is an action:
   the receiver sends in reply shows in the step's changes (``in_flight +Message(...)``).
 - **drop** and **duplicate**: actions of the actor ``network``, each bounded by a budget
   carried in the state (``drops_left``, ``duplicates_left``), so exploration stays
-  finite and a configuration says how unreliable its network is.
+  finite and a configuration says how unreliable its network is. A design's own fault
+  on a message (two-phase-commit's replay) is built the same way, by ``network_action``,
+  and read back by ``message_of``.
 
 The messages in flight form a multiset kept as a tuple sorted by each message's
 canonical encoding (a duplicate appears twice), so two runs that sent the same messages
