@@ -75,6 +75,7 @@ from shardcheck.model.packing import field_sorter
 from shardcheck.model.reference import execute_serially, execute_transaction, observe
 from shardcheck.model.store import Store
 from shardcheck.model.workloads import (
+    BUILTIN_GENERATORS,
     GENERATORS,
     Generator,
     Param,
@@ -84,6 +85,7 @@ from shardcheck.model.workloads import (
 )
 
 __all__ = [
+    "BUILTIN_GENERATORS",
     "CRITERIA",
     "DEFAULT_CRITERIA",
     "DEFAULT_WORKERS",

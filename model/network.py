@@ -10,7 +10,9 @@ about the network is decided by the model itself; every choice is an action:
   the receiver sends in reply shows in the step's changes (``in_flight +Message(...)``).
 - **drop** and **duplicate**: actions of the actor ``network``, each bounded by a budget
   carried in the state (``drops_left``, ``duplicates_left``), so exploration stays
-  finite and a configuration says how unreliable its network is.
+  finite and a configuration says how unreliable its network is. A design's own fault
+  on a message (two-phase-commit's replay) is built the same way, by ``network_action``,
+  and read back by ``message_of``.
 
 The messages in flight form a multiset kept as a tuple sorted by each message's
 canonical encoding (a duplicate appears twice), so two runs that sent the same messages
@@ -186,12 +188,23 @@ def deliver_action(message: Message, reads: Iterable[str] = (),
 
 
 def message_of(action: Action) -> Message:
-    """The message a ``deliver``, ``drop`` or ``duplicate`` action names."""
+    """The message a ``deliver`` action, or any ``network_action``, names."""
     params = dict(action.params)
     kind, src = params.pop("msg"), params.pop("from")
     dst = params.pop("to") if action.name != DELIVER else action.actor
     payload = tuple((k, v) for k, v in action.params if k not in _RESERVED)
     return Message(str(src), str(dst), str(kind), payload)
+
+
+def network_action(name: str, message: Message, reads: Iterable[str] = (),
+                   writes: Iterable[str] = ()) -> Action:
+    """An action of the actor ``network`` on ``message`` (a drop, a duplicate, or a
+    design's own fault such as a replay): its parameters name the message and its
+    receiver (``msg=``, ``from=``, ``to=``, then the payload), so ``message_of`` gives the
+    message back. ``reads`` and ``writes`` are its whole footprint."""
+    return Action(NETWORK_ACTOR, name,
+                  (("msg", message.kind), ("from", message.src), ("to", message.dst),
+                   *message.payload), frozenset(reads), frozenset(writes))
 
 
 def fault_actions(network: Network) -> tuple[Action, ...]:
@@ -203,9 +216,7 @@ def fault_actions(network: Network) -> tuple[Action, ...]:
             continue
         for message in network.distinct():
             objs = frozenset({budget, message_object(message), inbox_object(message.dst)})
-            out.append(Action(NETWORK_ACTOR, name,
-                              (("msg", message.kind), ("from", message.src),
-                               ("to", message.dst), *message.payload), objs, objs))
+            out.append(network_action(name, message, objs, objs))
     return tuple(out)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,3 +20,13 @@ settings.register_profile(
 settings.load_profile("shardcheck")
 
 USER_DESIGN = ROOT / "tests" / "designs" / "naive_occ.py"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _the_repository_stays_clean() -> Iterator[None]:
+    """No test leaves a file in the repository's top folder (a trace written to the
+    current directory, say): tests write into their own tmp_path."""
+    before = {p.name for p in ROOT.iterdir()}
+    yield
+    left = sorted({p.name for p in ROOT.iterdir()} - before)
+    assert not left, f"tests left {left} in {ROOT}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -36,8 +37,8 @@ def mutant(name: str) -> model.Mutant:
 @pytest.mark.parametrize(("spec", "fragment"), [
     ("bft:replicas=3", "replicas must be 3f + 1 = 4 for f=1, got 3"),
     ("bft:replicas=7,f=1", "replicas must be 3f + 1 = 4 for f=1, got 7"),
-    ("bft:byzantine=2", "byzantine + crashes = 2 exceeds f=1"),
-    ("bft:byzantine=1,crashes=1", "byzantine + crashes = 2 exceeds f=1"),
+    ("bft:byzantine=4", "byzantine=4 leaves no honest replica of 4"),
+    ("bft:replicas=1,f=0,byzantine=1", "byzantine=1 leaves no honest replica of 1"),
     ("bft:exec=parallel", "exec must be one of serial, block-stm"),
     ("bft:drops=1", "drops and duplicates are not modelled"),
     ("bft:duplicates=1", "drops and duplicates are not modelled"),
@@ -45,6 +46,26 @@ def mutant(name: str) -> model.Mutant:
 def test_a_bad_configuration_is_one_line_and_exit_2(spec: str, fragment: str) -> None:
     """A combination Tendermint does not cover is refused before anything runs."""
     assert_bad_input(invoke("explore", "bft", "--workload", spec), fragment)
+
+
+def test_more_byzantine_replicas_than_f_fork_a_module_as_tendermint_warns() -> None:
+    """Breaking the assumption on purpose: byzantine = f + 1 runs, the report header says
+    the assumption is exceeded, and breadth-first search finds the fork, two honest
+    replicas deciding different blocks in round 0, in 6 steps on 156 states."""
+    spec = "bft:byzantine=2,txs=1,rounds=1"
+    config = model.Config(model.build_workload(spec), 2)
+    assert BFT.notes(config)[0] == ("byzantine=2 exceeds f=1: Tendermint's assumption is "
+                                    "broken on purpose, so a violation is expected (a fork, "
+                                    "INV-AGR)")
+    result = run(BFT, spec)
+    assert result.violation is not None
+    assert (result.violation.property, result.violation.step) == ("INV-AGR", 6)
+    assert result.stats.states == 156
+    assert result.violation.message == ("m0/r2 decided T0 in round 0 but m0/r3 decided "
+                                        "empty in round 0")
+    shown = flat(invoke("explore", "bft", "--workload", spec, "--no-timeline",
+                        "--trace-out", os.devnull, "--force").output)
+    assert "note byzantine=2 exceeds f=1" in shown
 
 
 def test_the_workload_splits_transactions_by_module() -> None:
@@ -157,7 +178,7 @@ def test_a_rule_names_only_the_messages_its_footprint_reads() -> None:
                 if b.actor != a.actor and not a.conflicts_with(b):
                     assert b in BFT.actions(after), (a.label(), b.label())
         state = BFT.step(state, actions[len(actions) // 2])
-    sent = bft_module._Sent.of_logs([], 1)
+    sent = bft_module.Sent.of_logs([], 1)
     assert sent.names is None and sent.who(bft_module.PREVOTE, 0) is None
 
 

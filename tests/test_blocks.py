@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -162,9 +161,9 @@ def test_the_correct_design_passes_the_block(tmp_path: Path) -> None:
     assert "every schedule explored" in result.output
 
 
-def test_fuzz_runs_a_block_file(tmp_path: Path) -> None:
+def test_fuzz_runs_a_block_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Fuzzing a fixed block file finds the mutant's bug and writes a trace that replays."""
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     path = write_block(tmp_path, SWAP)
     result = invoke("fuzz", "block-stm:scan-keys-only", "-w", str(path), "--seed", "1",
                     "--examples", "300", "--no-database", "--quiet", "--trace-out", "f.json")
@@ -172,9 +171,9 @@ def test_fuzz_runs_a_block_file(tmp_path: Path) -> None:
     assert replay(load_trace(tmp_path / "f.json")).verdict == "reproduced"
 
 
-def test_ci_runs_a_check_on_a_block_file(tmp_path: Path) -> None:
+def test_ci_runs_a_check_on_a_block_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A suite check may name a block file as its workload."""
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     write_block(tmp_path, SWAP)
     (tmp_path / "shardcheck.toml").write_text('''
 [checks.my-block]
@@ -203,9 +202,10 @@ def test_register_block_is_idempotent() -> None:
     assert register_block(SWAP).spec == register_block(json.loads(json.dumps(SWAP))).spec
 
 
-def test_a_parallel_search_and_a_parallel_campaign_carry_the_block(tmp_path: Path) -> None:
+def test_a_parallel_search_and_a_parallel_campaign_carry_the_block(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Worker processes cannot read the user's file: the block travels with the job."""
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     path = write_block(tmp_path, SWAP)
     serial = invoke("explore", "block-stm", "-w", str(path), "--no-por", "--no-compact")
     parallel = invoke("explore", "block-stm", "-w", str(path), "--jobs", "2")

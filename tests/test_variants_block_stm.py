@@ -237,7 +237,7 @@ def test_a_block_stm_variant_that_trusts_every_read_is_caught(
     defaults (Block-STM's default workload, counter:txs=3,keys=1 on 2 workers)."""
     path = _write(tmp_path, "trusting.py", TRUSTING_STM)
     monkeypatch.chdir(tmp_path)
-    result = invoke("explore", f"{path}:TrustingStm", "--quiet")
+    result = invoke("explore", f"{path}:TrustingStm")
     assert result.exit_code == 1, result.output
     output = flat(result.output)
     assert "TrustingStm, a variant of block-stm" in output
@@ -254,7 +254,7 @@ def test_a_bank_variant_with_an_unguarded_claim_is_caught(
     bank's default workload (the CLI is given it: see the next test)."""
     path = _write(tmp_path, "unguarded.py", UNGUARDED_BANK)
     monkeypatch.chdir(tmp_path)
-    result = invoke("explore", f"{path}:UnguardedBank", "--quiet",
+    result = invoke("explore", f"{path}:UnguardedBank",
                     "--workload", Bank.default_workload, "--workers", str(Bank.default_workers))
     assert result.exit_code == 1, result.output
     output = flat(result.output)
@@ -262,8 +262,6 @@ def test_a_bank_variant_with_an_unguarded_claim_is_caught(
     assert "violation of counter after 13 steps: nxt = 5 passed the block size 4" in output
 
 
-@pytest.mark.xfail(strict=True, reason="the CLI's --workload default is still its own "
-                   "(checker/cli/explore.py), not the design's default_workload")
 def test_the_cli_explores_a_bank_variant_on_the_banks_default_workload(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With no --workload, the bank's variant runs bank:txs=4,accounts=3 on 3 workers."""

@@ -21,6 +21,12 @@ from .cli_helpers import assert_bad_input, flat, invoke
 COUNTER = model.Config(model.build_workload("counter:txs=2,keys=1"), 2)
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counterexample traces land in the test's folder, not the repository."""
+    monkeypatch.chdir(tmp_path)
+
+
 class SameStm(BlockStm):
     """Block-STM, unchanged: a variant that overrides nothing."""
 
@@ -198,3 +204,67 @@ def test_a_misfit_workload_on_the_command_line_is_one_line_exit_2(tmp_path: Path
                       "class Only(BlockStm):\n    workload_kinds = ('bank',)\n")
     assert_bad_input(invoke("explore", f"{design}:Only", "-w", "counter:txs=2"),
                      "runs 'bank' workloads, not 'counter'")
+
+
+def test_a_design_file_imports_the_modules_beside_it(tmp_path: Path) -> None:
+    """`import rules` finds rules.py next to the design, as Python does for a script; a
+    sibling model.py does not shadow shardcheck's model."""
+    (tmp_path / "rules.py").write_text("def never_valid(state, tx, entry):\n    return False\n")
+    (tmp_path / "model.py").write_text("raise ImportError('the user model, not ours')\n")
+    (tmp_path / "strict.py").write_text('''
+import rules
+from shardcheck.model.designs.block_stm import BlockStm
+
+
+class Strict(BlockStm):
+    """Block-STM whose validation always fails: re-executions, yet serial results."""
+
+    def still_valid(self, state, tx, entry):
+        return rules.never_valid(state, tx, entry)
+''')
+    result = invoke("explore", f"{tmp_path / 'strict.py'}:Strict", "-w", "counter:txs=2,keys=1",
+                    "--quiet")
+    assert "Strict" not in result.stderr, result.stderr
+    assert result.exit_code in (0, 1), result.output
+
+
+def test_the_cli_takes_the_designs_defaults_and_names_them(tmp_path: Path) -> None:
+    """No --workload: the design's own default workload and worker count, shown in the
+    header and listed by `shardcheck designs`."""
+    result = invoke("explore", "bank")
+    assert result.exit_code == 0, result.output
+    assert "workload bank:txs=4,accounts=3,balance=10, 3 worker(s)" in flat(result.output)
+    listed = invoke("designs")
+    assert "default: --workload bank:txs=4,accounts=3 --workers 3" in flat(listed.output)
+
+
+def test_property_and_skip_on_the_command_line(tmp_path: Path) -> None:
+    """--skip leaves a violated property out; --property keeps only it; a wrong name is
+    one line with a suggestion."""
+    design = tmp_path / "watched.py"
+    design.write_text('''
+from shardcheck import model
+from shardcheck.model.designs.block_stm import BlockStm
+
+
+class Watched(BlockStm):
+    """Block-STM that promises validation never runs ahead of T1."""
+
+    def properties(self):
+        return (*super().properties(), model.Property(
+            "validation-behind", "validation_idx stays at most 1", "state",
+            lambda s: None if s.validation_idx <= 1 else "ahead"))
+''')
+    spec = f"{design}:Watched"
+    failing = invoke("explore", spec, "-w", "counter:txs=2,keys=1", "--quiet")
+    assert failing.exit_code == 1 and "validation-behind" in flat(failing.output)
+    skipped = invoke("explore", spec, "-w", "counter:txs=2,keys=1", "--skip",
+                     "validation-behind")
+    assert skipped.exit_code == 0, skipped.output
+    assert "skipping validation-behind" in flat(skipped.output)
+    only = invoke("explore", spec, "-w", "counter:txs=2,keys=1", "--property",
+                  "I3-single-execution")
+    assert only.exit_code == 0, only.output
+    assert "checking deadlock, termination, I3-single-execution" in flat(only.output)
+    assert_bad_input(invoke("explore", spec, "--skip", "validation-behnd"),
+                     "did you mean 'validation-behind'?")

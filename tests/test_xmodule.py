@@ -279,15 +279,21 @@ def test_on_random_fault_free_schedules_receipts_conserve_and_apply_once(
 
 
 def test_a_workload_that_is_not_transfers_is_refused_in_one_line() -> None:
-    """Counters are not transfers: exit 2, one line saying which transaction, worded as
-    the user's input (model.WorkloadError from initial()), not as a design bug."""
+    """Counters are not transfers: exit 2 before the search, one line naming the kinds
+    that fit and the design's default; a block of transfers none of which crosses modules
+    is refused by initial() (model.WorkloadError), worded as the user's input, not as a
+    design bug; and a transaction that is not a transfer is named."""
     line = assert_bad_input(invoke("explore", "two-phase-commit", "--workload",
                                    "counter:txs=2"),
-                            "cannot run this workload", "runs transfer workloads",
-                            "transaction 0")
+                            "runs 'xtransfers' or 'transfers'", "not 'counter'",
+                            "--workload xtransfers:")
     assert "raised" not in line
-    assert_bad_input(invoke("explore", "receipts", "--workload", "transfers:txs=2"),
-                     "no transfer", "crosses modules")
+    line = assert_bad_input(invoke("explore", "receipts", "--workload", "transfers:txs=2"),
+                            "no transfer", "crosses modules")
+    assert "raised" not in line
+    counter = model.Config(model.build_workload("counter:txs=2"), 2)
+    with pytest.raises(XModuleError, match=r"runs transfer workloads.*transaction 0"):
+        TWO_PC.initial(counter)
     with pytest.raises(XModuleError):
         RECEIPTS.initial(model.Config(model.build_workload("registry:txs=2"), 2))
 

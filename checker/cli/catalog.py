@@ -10,14 +10,18 @@ from shardcheck import model
 from shardcheck.checker.cli.console import Output
 from shardcheck.checker.cli.documents import document
 from shardcheck.checker.cli.options import format_option, quiet_option
-from shardcheck.checker.design import BUILTIN_PROPERTIES
+from shardcheck.checker.design import BUILTIN_PROPERTIES, resolve_design
 from shardcheck.checker.errors import EXIT_OK
 
 
 def _design_json(design: model.Design) -> dict[str, Any]:
+    kinds = getattr(design, "workload_kinds", None)
     return {
         "name": design.name,
         "summary": design.summary,
+        "default_workload": model.default_workload(design),
+        "default_workers": model.default_workers(design),
+        "workload_kinds": None if kinds is None else list(kinds),
         "criteria": list(model.design_criteria(design)),
         "properties": [p.name for p in design.properties()],
         "mutants": [
@@ -53,6 +57,8 @@ def designs_command(output_format: str, quiet: bool) -> None:
         return
     for d in designs.values():
         out.verdict.print(f"[bold]{d.name}[/bold]  {d.summary}")
+        out.verdict.print(f"  default: --workload {model.default_workload(d)} --workers "
+                          f"{model.default_workers(d)}")
         for m in d.mutants():
             out.verdict.print(f"  {d.name}:{m.name}  {m.summary}")
     out.report.print("\nproperties every design is checked against: "
@@ -60,19 +66,25 @@ def designs_command(output_format: str, quiet: bool) -> None:
     out.report.print("terminal criteria a design (or --criterion) can choose: "
                      + ", ".join(model.CRITERIA))
     out.report.print("your own design: shardcheck explore path/to/design.py:ClassName "
-                     "(see docs/tutorial.md)")
+                     "(see docs/tutorial.md); a variant of one of these: docs/variants.md")
 
 
 @click.command(name="workloads")
+@click.option("--design", "design_spec", metavar="FILE.py:NAME", default=None,
+              help="Load this design file first, so that the workloads it registers "
+                   "(model.register_workload) are listed too.")
 @format_option("json: one object on stdout with every generator and its parameters "
                "(traces/workloads.schema.json).")
 @quiet_option
-def workloads_command(output_format: str, quiet: bool) -> None:
+def workloads_command(design_spec: str | None, output_format: str, quiet: bool) -> None:
     """List the workload generators and their parameters."""
     out = Output.of(output_format, quiet)
+    if design_spec is not None:
+        resolve_design(design_spec)
     generators = model.GENERATORS.values()
     out.document(document("workloads", exit_code=EXIT_OK, workloads=[
         {"name": g.name, "summary": g.summary, "usage": g.usage(),
+         "builtin": g.name in model.BUILTIN_GENERATORS,
          "params": [{"name": p.name, "default": p.default, "description": p.description,
                      "minimum": p.minimum, "maximum": p.maximum, "choices": list(p.choices)}
                     for p in g.params]}
@@ -80,10 +92,13 @@ def workloads_command(output_format: str, quiet: bool) -> None:
     if out.json:
         return
     for generator in generators:
-        out.verdict.print(f"[bold]{generator.name}[/bold]  {generator.summary}")
+        mine = "" if generator.name in model.BUILTIN_GENERATORS else "  (registered by a design)"
+        out.verdict.print(f"[bold]{generator.name}[/bold]  {generator.summary}{mine}")
         for p in generator.params:
             choices = f" (one of {', '.join(p.choices)})" if p.choices else ""
             out.verdict.print(f"    {p.name}={p.default}  {p.description}{choices}")
     out.report.print("\nexample: --workload transfers:txs=4,accounts=2,seed=3")
     out.report.print("initial values: append @KEY=VALUE,... (or KEY=absent), e.g. "
                      "--workload transfers:txs=2@acct0=1")
+    out.report.print("your own block: --workload path/to/block.json (traces/block.schema.json, "
+                     "docs/variants.md)")

@@ -28,11 +28,12 @@ from shardcheck.checker.cli.options import (
 )
 from shardcheck.checker.cli.progress import search_progress
 from shardcheck.checker.cli.report import print_header, print_result, timeline
-from shardcheck.checker.design import DesignRef, load_workload, resolve_design
+from shardcheck.checker.design import DesignRef, Selection, load_workload, resolve_design
 from shardcheck.checker.errors import (
     EXIT_INCONCLUSIVE,
     EXIT_OK,
     EXIT_VIOLATION,
+    BadInput,
     Inconclusive,
 )
 from shardcheck.checker.search import (
@@ -44,18 +45,34 @@ from shardcheck.checker.search import (
 )
 from shardcheck.checker.trace import Trace, check_writable, write_trace, write_trace_once
 
-DEFAULT_WORKLOAD = "counter:txs=3,keys=1"
 TRACE_OUT_HINT = ("pass --trace-out to choose another file, or --force with --trace-out to "
                   "replace it")
 
 
+def design_config(design: model.Design, workload: str | None,
+                  workers: int | None) -> model.Config:
+    """The configuration a command runs: the workload and worker count given, else the
+    design's own defaults (``model.default_workload``); a workload that does not fit the
+    design is refused here, before anything runs."""
+    spec = workload if workload is not None else model.default_workload(design)
+    config = model.Config(load_workload(spec),
+                          workers if workers is not None else model.default_workers(design))
+    misfit = model.workload_misfit(design, config.workload)
+    if misfit is not None:
+        raise BadInput(misfit)
+    return config
+
+
 def search_options(func: F) -> F:
     options = [
-        click.option("--workload", "-w", default=DEFAULT_WORKLOAD, show_default=True,
-                     help="Workload spec, e.g. transfers:txs=4,accounts=2 "
-                          "(see `shardcheck workloads`)."),
-        click.option("--workers", "-k", type=click.IntRange(1, 16), default=2,
-                     show_default=True, help="Workers (threads) the design runs with."),
+        click.option("--workload", "-w", default=None, metavar="SPEC|FILE",
+                     help="Workload spec, e.g. transfers:txs=4,accounts=2 (see `shardcheck "
+                          "workloads`), or your own block file (.json or .toml, "
+                          "docs/variants.md). Default: the design's own (`shardcheck "
+                          "designs`)."),
+        click.option("--workers", "-k", type=click.IntRange(1, 16), default=None,
+                     help="Workers (threads) the design runs with. Default: the design's "
+                          "own."),
         click.option("--strategy", type=click.Choice(["bfs", "dfs"]), default="bfs",
                      show_default=True,
                      help="bfs finds the shortest counterexample; dfs goes deep first."),
@@ -87,6 +104,12 @@ def search_options(func: F) -> F:
                           "own (repeatable): serial-equivalence compares with serial "
                           "execution; the others check the outcome's history (see "
                           "`shardcheck check-history --help`)."),
+        click.option("--property", "only", multiple=True, metavar="NAME",
+                     help="Check only this property (repeatable), besides deadlock and "
+                          "termination; names as the header's `checking` line lists them."),
+        click.option("--skip", multiple=True, metavar="NAME",
+                     help="Leave this property out (repeatable): for a variant that changes "
+                          "the protocol on purpose and no longer promises it."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -125,13 +148,14 @@ def search_options(func: F) -> F:
 @click.option("--scheduler", metavar="ADDRESS", default=None,
               help="Search on a Dask cluster (tcp://host:8786), one partition per worker, "
                    "or --jobs partitions; needs pip install 'shardcheck[cluster]'.")
-def explore_command(design: str, workload: str, workers: int, strategy: str,
+def explore_command(design: str, workload: str | None, workers: int | None, strategy: str,
                     max_states: int | None, max_depth: int | None, time_limit: float | None,
                     step_bound: int, symmetry: bool, por: bool, compact: bool, persistent: bool,
                     criteria: tuple[str, ...], trace_out: str | None, force: bool,
                     quiet: bool, output_format: str, timeline: bool, every_input: bool,
                     assume: str | None, max_classes: int, audit: bool, jobs: int,
-                    scheduler: str | None) -> None:
+                    scheduler: str | None, only: tuple[str, ...], skip: tuple[str, ...]
+                    ) -> None:
     """Explore every schedule of DESIGN on a small configuration.
 
     DESIGN is a built-in name (`block-stm`), a mutant (`block-stm:scan-keys-only`), or
@@ -146,12 +170,13 @@ def explore_command(design: str, workload: str, workers: int, strategy: str,
     """
     out = Output.of(output_format, quiet)
     found, ref = resolve_design(design)
-    config = model.Config(load_workload(workload), workers)
+    config = design_config(found, workload, workers)
     settings = SearchSettings(strategy=strategy, max_states=max_states,  # type: ignore[arg-type]
                               max_depth=max_depth, time_limit=time_limit,
                               step_bound=step_bound, symmetry=symmetry,
                               criteria=criteria or None, por=por, compact=compact,
-                              persistent=persistent)
+                              persistent=persistent,
+                              selection=Selection(only or None, skip))
     parallel = _parallel(jobs, scheduler, settings, audit or every_input)
     # A parallel search runs without sleep sets (and maybe off the compact path): the
     # document says what ran, as the header does.

@@ -10,7 +10,7 @@ design adds its own through ``properties()``.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -94,6 +94,14 @@ UNSKIPPABLE = (DEADLOCK, TERMINATION)
 fix ``is_terminal``, instead)."""
 
 
+def _names(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(names)
+
+
+def _names_or_none(names: Iterable[str] | None) -> tuple[str, ...] | None:
+    return None if names is None else tuple(names)
+
+
 @attrs.frozen
 class Selection:
     """Which properties a run checks: ``only`` these (None: all), minus ``skip``.
@@ -103,9 +111,8 @@ class Selection:
     look at one property alone. Names are validated against what the design offers.
     """
 
-    only: tuple[str, ...] | None = attrs.field(
-        default=None, converter=attrs.converters.optional(tuple))
-    skip: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    only: tuple[str, ...] | None = attrs.field(default=None, converter=_names_or_none)
+    skip: tuple[str, ...] = attrs.field(default=(), converter=_names)
 
     def chosen(self) -> bool:
         """Whether the run checks less than everything."""

@@ -5,10 +5,14 @@ from __future__ import annotations
 import ast
 import difflib
 import hashlib
+import importlib.abc
 import importlib.util
 import inspect
 import sys
+from collections.abc import Sequence
+from importlib.machinery import ModuleSpec
 from pathlib import Path
+from types import ModuleType
 
 import attrs
 
@@ -117,17 +121,52 @@ def _rewritten(node: ast.Import | ast.ImportFrom) -> str | None:
     return "; ".join(dict.fromkeys(statements))
 
 
+class SiblingFinder(importlib.abc.MetaPathFinder):
+    """Finds the modules beside a user's design file (``import helpers`` for
+    ``helpers.py`` or ``helpers/`` in the same folder), as Python does for a script.
+
+    It sits last on ``sys.meta_path``: it only supplies a name nothing else can, so a
+    sibling never shadows the standard library, an installed package or shardcheck's own
+    modules, and it leaves ``sys.path`` alone.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: ModuleType | None = None) -> ModuleSpec | None:
+        """The spec of a top-level module in the folder, or None."""
+        if path is not None or "." in fullname:
+            return None
+        package = self.folder / fullname / "__init__.py"
+        if package.is_file():
+            return importlib.util.spec_from_file_location(
+                fullname, package, submodule_search_locations=[str(package.parent)])
+        module = self.folder / f"{fullname}.py"
+        if module.is_file():
+            return importlib.util.spec_from_file_location(fullname, module)
+        return None
+
+
+def _find_siblings(folder: Path) -> None:
+    """Let the design files in ``folder`` import their siblings, from now on."""
+    if not any(isinstance(f, SiblingFinder) and f.folder == folder for f in sys.meta_path):
+        sys.meta_path.append(SiblingFinder(folder))
+
+
 def load_design_file(path: str, name: str) -> model.Design:
     """Import a user's design from ``path`` under a private module name, then pick ``name``.
 
     The private name (derived from the file's resolved path) keeps a user's
     ``model.py`` or ``checker.py`` from shadowing ours, and two files with the same
-    name from shadowing each other.
+    name from shadowing each other. The file may import modules beside it
+    (``SiblingFinder``).
     """
     file = Path(path)
     if not file.is_file():
         raise DesignLoadError(f"design file {path} does not exist")
     resolved = file.resolve()
+    _find_siblings(resolved.parent)
     module_name = "shardcheck_user_" + hashlib.blake2b(
         str(resolved).encode(), digest_size=8).hexdigest()
     module = sys.modules.get(module_name)

@@ -3,8 +3,9 @@ design's mutants take."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Generic, Self, TypeVar, cast
 
 import attrs
 
@@ -30,3 +31,41 @@ def flag_mutants(specs: Sequence[FlagMutant], flags: Any,
                         build(attrs.evolve(flags, **{spec.flag: True}), spec.name),
                         spec.known_failure)
                  for spec in specs)
+
+
+FlagsT = TypeVar("FlagsT")
+
+
+class FlagDesign(Generic[FlagsT]):
+    """A design whose mutants are itself with one bug flag on, as a base class: each
+    mutant is ``variant(flags, name)``, a copy of the design, so the mutants of a
+    user's subclass run the subclass's code.
+
+    A design sets ``flags_class`` (an attrs class of booleans, all False for the design
+    as published) and ``mutant_specs`` (a ``FlagMutant`` per flag).
+    """
+
+    flags_class: type[FlagsT]
+    """The class of ``flags``; its all-default value is the design as published."""
+    mutant_specs: tuple[FlagMutant, ...] = ()
+    """The mutants ``mutants()`` builds: each switches one field of ``flags`` on."""
+
+    def __init__(self, flags: FlagsT | None = None, mutant: str | None = None) -> None:
+        self.flags: FlagsT = self.flags_class() if flags is None else flags
+        self.mutant = mutant
+
+    def mutants(self) -> Sequence[Mutant]:
+        """One mutant per entry of ``mutant_specs``, each a ``variant`` of this design
+        (none for a mutant itself)."""
+        if self.mutant is not None:
+            return ()
+        return tuple(flag_mutants(self.mutant_specs, self.flags,
+                                  cast(Callable[[Any, str], Design], self.variant)))
+
+    def variant(self, flags: FlagsT, mutant: str | None) -> Self:
+        """A copy of this design (same class, same attributes) with other flags: how
+        ``mutants`` builds each mutant."""
+        clone = copy.copy(self)
+        clone.flags = flags
+        clone.mutant = mutant
+        return clone

@@ -19,18 +19,40 @@ with budgets from the workload spec (``replays=``, ``dups=``). Messages are neve
 dropped: both protocols assume reliable delivery between modules (a module's outbox is
 part of its committed state and is re-sent until acknowledged), and a dropped message
 would only block a transaction, which the checker reports as a lock left at the end.
+
+What a variant may build on: ``CrossModuleDesign`` is the skeleton both designs share
+(flags, mutants built from ``type(self)``, the network's faults, termination, INV-NDS,
+the default workload); the functions below are the helpers their steps use, public so
+that an overriding method needs no private name: ``transfers_of``, ``budget``,
+``number``, ``balances``, ``negative``, ``with_writers``, ``writer_of``, ``lookup``,
+``with_entry``, ``replace_at`` and ``first_repeat``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Generic, Protocol, TypeVar
 
 import attrs
+from attrs import AttrsInstance
 
-from shardcheck.model.api import Config, ParamValue, Workload
+from shardcheck.model.api import (
+    Action,
+    Config,
+    Outcome,
+    ParamValue,
+    Property,
+    Workload,
+)
+from shardcheck.model.designs.flag_mutants import FlagDesign
 from shardcheck.model.language import BinOp, Const, Read, Require, Transaction, Var, Write
+from shardcheck.model.network import Network, apply_fault, fault_actions, is_fault
 from shardcheck.model.store import Store
 from shardcheck.model.workloads import WorkloadError
+
+K = TypeVar("K")
+V = TypeVar("V")
+T = TypeVar("T")
 
 
 class XModuleError(WorkloadError):
@@ -152,3 +174,127 @@ def writer_of(writers: tuple[tuple[str, int], ...], key: str) -> int | None:
         if k == key:
             return tx
     return None
+
+
+def lookup(pairs: tuple[tuple[K, V], ...], key: K, default: V) -> V:
+    """The value of ``key`` in a map kept as sorted (key, value) pairs, or ``default``."""
+    for k, value in pairs:
+        if k == key:
+            return value
+    return default
+
+
+def with_entry(pairs: tuple[tuple[str, V], ...], key: str,
+               value: V) -> tuple[tuple[str, V], ...]:
+    """The map kept as sorted (key, value) pairs with ``key`` set to ``value``."""
+    merged = dict(pairs)
+    merged[key] = value
+    return tuple(sorted(merged.items()))
+
+
+def first_repeat(items: Iterable[T]) -> T | None:
+    """The first item that occurs a second time, or None when none does."""
+    seen: set[T] = set()
+    for item in items:
+        if item in seen:
+            return item
+        seen.add(item)
+    return None
+
+
+def replace_at(items: tuple[T, ...], index: int, value: T) -> tuple[T, ...]:
+    """The tuple with the item at ``index`` replaced by ``value``."""
+    return (*items[:index], value, *items[index + 1:])
+
+
+class ModuleRun(AttrsInstance, Protocol):
+    """What every cross-module state holds: the store and the network (an attrs class)."""
+
+    @property
+    def store(self) -> Store:
+        """The accounts, and which module owns each."""
+
+    @property
+    def network(self) -> Network:
+        """The messages in flight and the network's fault budgets."""
+
+
+StateT = TypeVar("StateT", bound=ModuleRun)
+FlagsT = TypeVar("FlagsT")
+
+
+class CrossModuleDesign(FlagDesign[FlagsT], Generic[StateT, FlagsT]):
+    """The skeleton both cross-module designs share; subclass a design, not this.
+
+    It fixes the design interface (``actions``, ``step``, ``is_terminal``) on top of a
+    few methods each design defines (``protocol_actions``, ``protocol_step``) and a
+    variant may override. ``flags`` says which bug a mutant switches on; ``mutants()``
+    and ``variant(flags, mutant)`` come from ``FlagDesign`` (``model/designs/
+    flag_mutants.py``): a mutant is a copy of the design with other flags, so a
+    subclass's mutants run the subclass's code.
+    """
+
+    name: str
+    summary: str
+    default_workload: str
+    default_workers = 2
+    """The configuration's worker count plays no part: a module's step is one action."""
+    workload_kinds: tuple[str, ...] = ("xtransfers", "transfers", "block")
+    """Blocks of transfers: ``transfers_of`` refuses any other transaction in one line."""
+
+    # The design interface -------------------------------------------------------------
+
+    def actions(self, state: StateT) -> Sequence[Action]:
+        """The modules' and the client's steps (``protocol_actions``), then the
+        network's faults (``fault_actions``)."""
+        return (*self.protocol_actions(state), *self.fault_actions(state))
+
+    def step(self, state: StateT, action: Action) -> StateT:
+        """Apply one action: a network fault (``network_fault``) or a protocol step
+        (``protocol_step``)."""
+        if is_fault(action):
+            return self.network_fault(state, action)
+        return self.protocol_step(state, action)
+
+    def is_terminal(self, state: StateT) -> bool:
+        """Nothing the protocol can do is left (the network's fault budgets do not count)."""
+        return not self.protocol_actions(state)
+
+    # What a design defines and a variant may override ----------------------------------
+
+    def initial(self, config: Config) -> StateT:
+        """The state before any action (built as ``state_class``)."""
+        raise NotImplementedError
+
+    def outcome(self, state: StateT) -> Outcome:
+        """The committed result of a terminal state."""
+        raise NotImplementedError
+
+    def properties(self) -> Sequence[Property]:
+        """The design's invariants, each a method of the design."""
+        raise NotImplementedError
+
+    def protocol_actions(self, state: StateT) -> tuple[Action, ...]:
+        """The enabled steps of the modules and the client, in a deterministic order."""
+        raise NotImplementedError
+
+    def protocol_step(self, state: StateT, action: Action) -> StateT:
+        """The state after one of ``protocol_actions``."""
+        raise NotImplementedError
+
+    def fault_actions(self, state: StateT) -> tuple[Action, ...]:
+        """The network's faults: duplicate a message in flight while ``dups=`` lasts."""
+        return fault_actions(state.network)
+
+    def network_fault(self, state: StateT, action: Action) -> StateT:
+        """The state after one of the network's ``fault_actions``."""
+        # mypy's attrs plugin does not see the bound's AttrsInstance through the TypeVar.
+        return attrs.evolve(state, network=apply_fault(state.network, action))  # type: ignore[misc]
+
+    def no_negative(self, state: StateT) -> str | None:
+        """INV-NDS: no account is spent below zero."""
+        return negative(state.store)
+
+    def notes(self, config: Config) -> tuple[str, ...]:
+        """Lines for the report header: what this run's configuration cannot show."""
+        return ()

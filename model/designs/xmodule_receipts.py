@@ -41,6 +41,89 @@ their source module in nonce order, across the reshard too) in every state; INV-
 
 Mutants: M11 of designs.md §6.2, as two (``no-dedup`` and ``reshard-misroute``), and
 ``reshard-drops-nonces`` for INV-ORD.
+
+Its default workload (``default_workload``, for a run that names none) is
+``xtransfers:accounts=2,reshard=1,dups=1``: one cross-module transfer whose payee the
+reshard moves, one duplicate, one split. It finds ``no-dedup`` and ``reshard-misroute``
+there; ``reshard-drops-nonces`` needs a sender the split moves that sends twice, which
+no small xtransfers block with a cross-module transfer has (its own configuration,
+``xtransfers:modules=1,accounts=2,xtxs=0,txs=2,sends=2,reshard=1``, crosses modules only
+after the split), and the report header says so (``notes``).
+
+Extending this design
+---------------------
+
+Subclass ``Receipts`` and override one method; everything the design does goes through
+``self``, and every step evolves the state it is given, so fields a subclass adds to
+``ReceiptsState`` (with defaults) survive every step. The names a variant needs are
+public: this module's ``Receipts``, ``ReceiptsState``, ``Spec``, ``Flags``, ``MUTANTS``,
+``RECEIPT`` and the progress marks ``PENDING``, ``SENT``, ``DONE``, ``REVERTED``;
+``Transfer``, ``lookup``, ``with_entry``, ``replace_at``, ``writer_of``, ``with_writers``,
+``number``, ``balances`` and ``negative`` from ``xmodule``; ``Message``, ``Network`` and
+``deliver_action`` from ``model.network``.
+
+State and setup:
+
+- ``state_class`` (attribute, default ``ReceiptsState``): the class ``initial`` builds,
+  by keyword; a subclass adds fields with defaults.
+- ``initial(config) -> ReceiptsState``: every transfer pending, nothing in flight.
+- ``moved_accounts(store) -> tuple[str, ...]``: the accounts a reshard moves to the
+  child (the second half of the last module's).
+- ``child_name(store) -> str``: the module a reshard creates.
+
+Enabled steps (``protocol_actions(state)`` is the three below, in this order):
+
+- ``debit_actions(state) -> tuple[Action, ...]``: each pending transfer whose nonce is
+  due, as its source module's ``debit`` (cross-module) or ``execute`` (local) action.
+- ``nonce_due(state, transfer) -> bool``: the guard on a sender's nonce order.
+- ``delivery_actions(state) -> tuple[Action, ...]``: each receipt in flight, as its
+  destination's ``deliver`` action.
+- ``reshard_actions(state) -> tuple[Action, ...]``: the parent's ``reshard``, once.
+
+Steps (``protocol_step(state, action)`` dispatches to them):
+
+- ``debit(state, tx) -> ReceiptsState``: take the nonce, then revert, transfer locally
+  or debit and emit the receipt (the three methods below).
+- ``take_nonce(state, transfer) -> ReceiptsState``: the sender's next nonce moves on.
+- ``revert(state, transfer, read) -> ReceiptsState``: the balance does not cover the
+  amount; ``read`` is the source's balance as a ``ReadRecord``.
+- ``transfer_locally(state, transfer, read) -> ReceiptsState``: debit and credit in one
+  step, both accounts in one module.
+- ``send_receipt(state, transfer, read) -> ReceiptsState``: debit, and put
+  ``receipt(...)`` in flight to the module that owns ``dst`` now.
+- ``receipt(transfer, src, dst) -> Message``: the receipt a debit emits.
+- ``credit(state, message) -> ReceiptsState``: a delivered receipt (already taken off
+  the network): discarded if ``is_duplicate``, by ``misrouted`` if the module does not
+  own its account, else ``apply_receipt``.
+- ``is_duplicate(state, module, tx) -> bool``: de-duplication by receipt id
+  (``no-dedup`` switches it off).
+- ``misrouted(state, message) -> ReceiptsState``: a receipt for an account the module no
+  longer holds: discarded.
+- ``apply_receipt(state, message) -> ReceiptsState``: credit the account, record the id.
+- ``reshard(state) -> ReceiptsState``: the split: the moved accounts, ``reroute``,
+  ``carried_applied`` and ``carried_nonces``.
+- ``reroute(state, network) -> Network``: receipts in flight to the parent for a moved
+  account are re-addressed to the child (``reshard-misroute`` skips it).
+- ``carried_applied(state) -> tuple[tuple[str, tuple[int, ...]], ...]``: every
+  module's applied set after the split (the child inherits the parent's).
+- ``carried_nonces(state) -> tuple[tuple[str, int], ...]``: the next nonces after the
+  split (``reshard-drops-nonces`` drops the moved senders').
+- ``applied_by(state, module) -> tuple[int, ...]``: a module's de-duplication set.
+- Inherited from ``xmodule.CrossModuleDesign``: ``fault_actions(state)`` and
+  ``network_fault(state, action)`` (the network's duplicates), ``variant(flags,
+  mutant)`` (how ``mutants()`` copies the design), ``notes(config)``.
+
+Invariants (``properties()`` lists them; each takes a state, returns None or a message):
+``once`` (INV-ONCE), ``validity`` (INV-VAL), ``conservation`` (INV-CONS, with
+``in_flight_value(state) -> int``), ``no_negative`` (INV-NDS), ``sender_order``
+(INV-ORD), ``exactly_once`` (INV-EXO, terminal). A subclass adds one by overriding
+``properties()`` and returning ``(*super().properties(), Property(...))``.
+
+Mutants: ``mutants()`` builds each entry of ``mutant_specs`` (default ``MUTANTS``) as
+``variant(flags with its field on, name)``: a subclass's mutants run the subclass's
+code. A variant with a bug of its own adds a flag: subclass ``Flags`` with the new
+field, set ``flags_class`` to it, and append a ``FlagMutant`` (``model.designs.
+flag_mutants``) to ``mutant_specs``.
 """
 
 from __future__ import annotations
@@ -53,20 +136,23 @@ from shardcheck.model.api import (
     Action,
     Config,
     KnownFailure,
-    Mutant,
     Outcome,
     Property,
     ReadRecord,
     TxRecord,
 )
-from shardcheck.model.designs.flag_mutants import FlagMutant, flag_mutants
+from shardcheck.model.designs.flag_mutants import FlagMutant
 from shardcheck.model.designs.xmodule import (
+    CrossModuleDesign,
     Transfer,
     balances,
     budget,
-    negative,
+    first_repeat,
+    lookup,
     number,
+    replace_at,
     transfers_of,
+    with_entry,
     with_writers,
     writer_of,
 )
@@ -74,11 +160,8 @@ from shardcheck.model.encoding import Constant
 from shardcheck.model.network import (
     Message,
     Network,
-    apply_fault,
     deliver_action,
-    fault_actions,
     inbox_object,
-    is_fault,
     message_of,
 )
 from shardcheck.model.store import Store
@@ -135,300 +218,6 @@ class Flags:
     reshard_drops_nonces: bool = False
 
 
-def _receipt(t: Transfer, src: str, dst: str) -> Message:
-    return Message(src, dst, RECEIPT, (("tx", t.index), ("key", t.dst), ("amount", t.amount)))
-
-
-def _applied_by(state: ReceiptsState, module: str) -> tuple[int, ...]:
-    for name, ids in state.applied:
-        if name == module:
-            return ids
-    return ()
-
-
-def _with_applied(applied: tuple[tuple[str, tuple[int, ...]], ...], module: str,
-                  ids: tuple[int, ...]) -> tuple[tuple[str, tuple[int, ...]], ...]:
-    merged = dict(applied)
-    merged[module] = ids
-    return tuple(sorted(merged.items()))
-
-
-def _replace(items: tuple, index: int, value: object) -> tuple:  # type: ignore[type-arg]
-    return (*items[:index], value, *items[index + 1:])
-
-
-class Receipts:
-    """Debit at the source, a receipt in flight, a credit applied once at the destination."""
-
-    name = "receipts"
-    summary = ("asynchronous receipts across modules (NEAR-style): debit, receipt in flight, "
-               "credit applied once; optional reshard of the destination")
-    criteria: tuple[str, ...] = ()
-
-    def __init__(self, flags: Flags = Flags(), mutant: str | None = None) -> None:
-        self.flags = flags
-        self.mutant = mutant
-
-    # The design interface -------------------------------------------------------------
-
-    def initial(self, config: Config) -> ReceiptsState:
-        """Every transfer pending, nothing in flight, the original layout."""
-        workload = config.workload
-        # A reshard can make a transfer inside the parent cross into the child.
-        transfers = transfers_of(self.name, config,
-                                 local_only_ok=bool(budget(workload, "reshard")))
-        store = workload.initial
-        modules = store.modules()
-        parent = modules[-1]
-        child = f"m{len(modules)}" if parent == f"m{len(modules) - 1}" else parent + "'"
-        moved: tuple[str, ...] = ()
-        if budget(workload, "reshard"):
-            owned = sorted((k for k, _ in store.values if store.module_of(k) == parent),
-                           key=lambda k: (len(k), k))
-            moved = tuple(owned[(len(owned) + 1) // 2:])
-        sent: dict[str, int] = {}
-        nonces = []
-        for t in transfers:
-            nonces.append(sent.get(t.src, 0))
-            sent[t.src] = nonces[-1] + 1
-        spec = Spec(transfers, balances(store), parent, child, moved, tuple(nonces))
-        return ReceiptsState(
-            spec=Constant(spec), store=store, writers=(),
-            progress=tuple(PENDING for _ in transfers),
-            records=tuple(None for _ in transfers), applied=(), credits=(),
-            network=Network(duplicates_left=budget(workload, "dups")),
-            resharded=not moved, order=(),
-            next_nonce=tuple(sorted((sender, 0) for sender in sent)), taken=())
-
-    def actions(self, state: ReceiptsState) -> Sequence[Action]:
-        """The modules' steps, then the network's duplications."""
-        return (*self._protocol_actions(state), *fault_actions(state.network))
-
-    def step(self, state: ReceiptsState, action: Action) -> ReceiptsState:
-        """Apply one action."""
-        if is_fault(action):
-            return attrs.evolve(state, network=apply_fault(state.network, action))
-        if action.name == "reshard":
-            return self._reshard(state)
-        if action.name in ("debit", "execute"):
-            return self._debit(state, number(action.param("tx")))
-        message = message_of(action)
-        return self._credit(attrs.evolve(state, network=state.network.remove(message)),
-                            message)
-
-    def is_terminal(self, state: ReceiptsState) -> bool:
-        """Nothing the modules can do is left (duplications do not count)."""
-        return not self._protocol_actions(state)
-
-    def outcome(self, state: ReceiptsState) -> Outcome:
-        """The store, and each transfer's debit and credit as one record."""
-        records = tuple(r if r is not None else TxRecord(t.index, "reverted", (), ())
-                        for t, r in zip(state.spec.value.transfers, state.records,
-                                        strict=True))
-        return Outcome(state.store, state.order, records)
-
-    def properties(self) -> Sequence[Property]:
-        """INV-ONCE, INV-VAL, INV-CONS, INV-NDS, INV-ORD in every state; INV-EXO at the
-        end."""
-        return (
-            Property("INV-ONCE", "no receipt is applied twice", "state", _once),
-            Property("INV-VAL", "every credit comes from a receipt a debit emitted",
-                     "state", _validity),
-            Property("INV-CONS", "total balance plus the receipts in flight not yet applied "
-                     "is constant", "state", _conservation),
-            Property("INV-NDS", "no account is spent below zero", "state",
-                     lambda s: negative(s.store)),
-            Property("INV-ORD", "each sender's transfers go through in nonce order, none "
-                     "skipped", "state", _sender_order),
-            Property("INV-EXO", "at the end every emitted receipt has been applied exactly "
-                     "once and nothing is in flight", "terminal", _exactly_once),
-        )
-
-    def mutants(self) -> Sequence[Mutant]:
-        """``no-dedup`` and ``reshard-misroute`` (M11), ``reshard-drops-nonces``."""
-        if self.mutant is not None:
-            return ()
-        return flag_mutants(MUTANTS, Flags(), Receipts)
-
-    # The protocol ----------------------------------------------------------------------
-
-    def _modules(self, state: ReceiptsState) -> tuple[str, ...]:
-        return state.store.modules()
-
-    def _protocol_actions(self, state: ReceiptsState) -> tuple[Action, ...]:
-        spec = state.spec.value
-        store = state.store
-        modules = self._modules(state)
-        out: list[Action] = []
-        next_nonce = dict(state.next_nonce)
-        for t in spec.transfers:
-            if state.progress[t.index] != PENDING:
-                continue
-            due = next_nonce.get(t.src)
-            # With no nonce recorded (the mutant's child) any of the sender's transfers
-            # is taken as the first.
-            if due is not None and due != spec.nonces[t.index]:
-                continue
-            here, there = store.module_of(t.src), store.module_of(t.dst)
-            name = "execute" if here == there else "debit"
-            out.append(Action(here, name, (("tx", t.index),), frozenset({here, "store"}),
-                              frozenset({here, "store", inbox_object(there)})))
-        for message in state.network.distinct():
-            out.append(deliver_action(message, reads={message.dst},
-                                      writes={message.dst, "store"}))
-        if not state.resharded:
-            out.append(Action(spec.parent, "reshard", (("child", spec.child),),
-                              frozenset({spec.parent, "store"}),
-                              frozenset({spec.parent, spec.child, "store",
-                                         *map(inbox_object, modules),
-                                         inbox_object(spec.child)})))
-        return tuple(out)
-
-    def _debit(self, state: ReceiptsState, tx: int) -> ReceiptsState:
-        """The source module takes ``src``'s nonce, then debits it and credits locally or
-        emits a receipt."""
-        spec = state.spec.value
-        t = spec.transfers[tx]
-        next_nonce = dict(state.next_nonce)
-        next_nonce[t.src] = spec.nonces[tx] + 1
-        taken = dict(state.taken)
-        taken[t.src] = (*taken.get(t.src, ()), spec.nonces[tx])
-        state = attrs.evolve(state, next_nonce=tuple(sorted(next_nonce.items())),
-                             taken=tuple(sorted(taken.items())))
-        store = state.store
-        here, there = store.module_of(t.src), store.module_of(t.dst)
-        value = store.get(t.src) or 0
-        read = ReadRecord("read", t.src, value, writer_of(state.writers, t.src))
-        if value < t.amount:
-            return attrs.evolve(
-                state, progress=_replace(state.progress, tx, REVERTED),
-                records=_replace(state.records, tx, TxRecord(tx, "reverted", (read,), ())),
-                order=(*state.order, tx))
-        debit = (t.src, value - t.amount)
-        if here == there:
-            dst_value = store.get(t.dst) or 0
-            credit = (t.dst, dst_value + t.amount)
-            reads = (read, ReadRecord("read", t.dst, dst_value, writer_of(state.writers, t.dst)))
-            return attrs.evolve(
-                state, store=store.with_writes((debit, credit)),
-                writers=with_writers(state.writers, (t.src, t.dst), tx),
-                progress=_replace(state.progress, tx, DONE),
-                records=_replace(state.records, tx,
-                                 TxRecord(tx, "committed", reads, (debit, credit))),
-                order=(*state.order, tx))
-        return attrs.evolve(
-            state, store=store.with_writes((debit,)),
-            writers=with_writers(state.writers, (t.src,), tx),
-            progress=_replace(state.progress, tx, SENT),
-            records=_replace(state.records, tx, TxRecord(tx, "committed", (read,), (debit,))),
-            network=state.network.send(_receipt(t, here, there)))
-
-    def _credit(self, state: ReceiptsState, message: Message) -> ReceiptsState:
-        """The destination applies a receipt once; a seen receipt is discarded."""
-        module = message.dst
-        tx, key, amount = (number(message.get("tx")), str(message.get("key")),
-                           number(message.get("amount")))
-        seen = _applied_by(state, module)
-        if tx in seen and not self.flags.no_dedup:
-            return state
-        if state.store.module_of(key) != module:
-            # Only a misrouted receipt gets here: the parent no longer holds the account
-            # and, finding no such account, discards the receipt.
-            assert self.flags.reshard_misroute, f"{module} got a receipt for {key}"
-            return state
-        value = state.store.get(key) or 0
-        credit = (key, value + amount)
-        old = state.records[tx]
-        assert old is not None, "a receipt is only in flight after its debit"
-        record = attrs.evolve(old, reads=(*old.reads, ReadRecord(
-            "read", key, value, writer_of(state.writers, key))), writes=(*old.writes, credit))
-        return attrs.evolve(
-            state, store=state.store.with_writes((credit,)),
-            writers=with_writers(state.writers, (key,), tx),
-            applied=_with_applied(state.applied, module, tuple(sorted({*seen, tx}))),
-            credits=(*state.credits, tx), records=_replace(state.records, tx, record),
-            order=state.order if tx in state.order else (*state.order, tx))
-
-    def _reshard(self, state: ReceiptsState) -> ReceiptsState:
-        """The parent splits: moved accounts, their receipts in flight and its applied set
-        go to the child."""
-        spec = state.spec.value
-        owners = dict(state.store.owners)
-        owners.update((key, spec.child) for key in spec.moved)
-        store = attrs.evolve(state.store, owners=owners)
-        network = state.network
-        if not self.flags.reshard_misroute:
-            for message in state.network.in_flight:
-                if (message.dst == spec.parent and message.kind == RECEIPT
-                        and message.get("key") in spec.moved):
-                    network = network.remove(message).send(
-                        Message(message.src, spec.child, message.kind, message.payload))
-        applied = _with_applied(state.applied, spec.child, _applied_by(state, spec.parent))
-        next_nonce = state.next_nonce
-        if self.flags.reshard_drops_nonces:
-            next_nonce = tuple((sender, n) for sender, n in next_nonce
-                               if sender not in spec.moved)
-        return attrs.evolve(state, store=store, network=network, applied=applied,
-                            resharded=True, next_nonce=next_nonce)
-
-
-def _once(state: ReceiptsState) -> str | None:
-    seen: set[int] = set()
-    for tx in state.credits:
-        if tx in seen:
-            return f"the receipt of T{tx} was applied twice"
-        seen.add(tx)
-    return None
-
-
-def _validity(state: ReceiptsState) -> str | None:
-    for tx in state.credits:
-        if state.progress[tx] != SENT:
-            return f"a credit for T{tx} was applied but T{tx} emitted no receipt"
-    return None
-
-
-def _in_flight_value(state: ReceiptsState) -> int:
-    credited = set(state.credits)
-    pending: dict[int, int] = {}
-    for message in state.network.in_flight:
-        tx = number(message.get("tx"))
-        if tx not in credited:
-            pending[tx] = number(message.get("amount"))
-    return sum(pending.values())
-
-
-def _conservation(state: ReceiptsState) -> str | None:
-    total = balances(state.store)
-    flight = _in_flight_value(state)
-    if total + flight != state.spec.value.supply:
-        return (f"the accounts hold {total} and receipts in flight {flight}: "
-                f"{total + flight} in all, the block started with {state.spec.value.supply}")
-    return None
-
-
-def _sender_order(state: ReceiptsState) -> str | None:
-    spec = state.spec.value
-    for sender, nonces in state.taken:
-        for expected, nonce in enumerate(nonces):
-            if nonce != expected:
-                tx = next(t.index for t in spec.transfers
-                          if t.src == sender and spec.nonces[t.index] == nonce)
-                return (f"{sender}'s transfer with nonce {nonce} (T{tx}) went through "
-                        f"while its nonce {expected} was due")
-    return None
-
-
-def _exactly_once(state: ReceiptsState) -> str | None:
-    if state.network.in_flight:
-        return f"{state.network.in_flight[0].label()} is still in flight"
-    credited = set(state.credits)
-    for tx, progress in enumerate(state.progress):
-        if progress == SENT and tx not in credited:
-            return f"the receipt of T{tx} was never applied"
-    return None
-
-
 MUTANTS: tuple[FlagMutant, ...] = (
     FlagMutant("no-dedup", "no_dedup",
      "M11: receipts are not de-duplicated by id at the destination",
@@ -473,3 +262,364 @@ Found by: shardcheck explore receipts:reshard-drops-nonces \\
      KnownFailure("xtransfers:modules=1,accounts=2,xtxs=0,txs=2,sends=2,reshard=1", 2,
                   "INV-ORD", 2)),
 )
+
+
+class Receipts(CrossModuleDesign[ReceiptsState, Flags]):
+    """Debit at the source, a receipt in flight, a credit applied once at the destination."""
+
+    name = "receipts"
+    summary = ("asynchronous receipts across modules (NEAR-style): debit, receipt in flight, "
+               "credit applied once; optional reshard of the destination")
+    criteria: tuple[str, ...] = ()
+    flags_class = Flags
+    mutant_specs = MUTANTS
+    state_class: type[ReceiptsState] = ReceiptsState
+    """The class ``initial`` builds (by keyword): a subclass adds fields with defaults."""
+    default_workload = "xtransfers:accounts=2,reshard=1,dups=1"
+
+    # The design interface -------------------------------------------------------------
+
+    def initial(self, config: Config) -> ReceiptsState:
+        """Every transfer pending, nothing in flight, the original layout."""
+        workload = config.workload
+        # A reshard can make a transfer inside the parent cross into the child.
+        transfers = transfers_of(self.name, config,
+                                 local_only_ok=bool(budget(workload, "reshard")))
+        store = workload.initial
+        moved = self.moved_accounts(store) if budget(workload, "reshard") else ()
+        sent: dict[str, int] = {}
+        nonces = []
+        for t in transfers:
+            nonces.append(sent.get(t.src, 0))
+            sent[t.src] = nonces[-1] + 1
+        spec = Spec(transfers, balances(store), store.modules()[-1], self.child_name(store),
+                    moved, tuple(nonces))
+        return self.state_class(
+            spec=Constant(spec), store=store, writers=(),
+            progress=tuple(PENDING for _ in transfers),
+            records=tuple(None for _ in transfers), applied=(), credits=(),
+            network=Network(duplicates_left=budget(workload, "dups")),
+            resharded=not moved, order=(),
+            next_nonce=tuple(sorted((sender, 0) for sender in sent)), taken=())
+
+    def outcome(self, state: ReceiptsState) -> Outcome:
+        """The store, and each transfer's debit and credit as one record."""
+        records = tuple(r if r is not None else TxRecord(t.index, "reverted", (), ())
+                        for t, r in zip(state.spec.value.transfers, state.records,
+                                        strict=True))
+        return Outcome(state.store, state.order, records)
+
+    def properties(self) -> Sequence[Property]:
+        """INV-ONCE, INV-VAL, INV-CONS, INV-NDS, INV-ORD in every state; INV-EXO at the
+        end."""
+        return (
+            Property("INV-ONCE", "no receipt is applied twice", "state", self.once),
+            Property("INV-VAL", "every credit comes from a receipt a debit emitted",
+                     "state", self.validity),
+            Property("INV-CONS", "total balance plus the receipts in flight not yet applied "
+                     "is constant", "state", self.conservation),
+            Property("INV-NDS", "no account is spent below zero", "state", self.no_negative),
+            Property("INV-ORD", "each sender's transfers go through in nonce order, none "
+                     "skipped", "state", self.sender_order),
+            Property("INV-EXO", "at the end every emitted receipt has been applied exactly "
+                     "once and nothing is in flight", "terminal", self.exactly_once),
+        )
+
+    def notes(self, config: Config) -> tuple[str, ...]:
+        """What the run cannot show: no duplicate, no reshard, no moved sender sending
+        twice."""
+        workload = config.workload
+        out = []
+        if not budget(workload, "dups"):
+            out.append("no duplicate (dups=0): this run cannot show a receipt applied twice "
+                       "(no-dedup); add dups=1")
+        if not budget(workload, "reshard"):
+            out.append("no reshard (reshard=0): this run cannot show receipts or nonces lost "
+                       "in a split (reshard-misroute, reshard-drops-nonces); add reshard=1")
+            return tuple(out)
+        try:
+            transfers = transfers_of(self.name, config, local_only_ok=True)
+        except ValueError:
+            return tuple(out)  # initial() says what is wrong with the block
+        moved = set(self.moved_accounts(workload.initial))
+        senders = [t.src for t in transfers if t.src in moved]
+        if len(senders) == len(set(senders)):
+            out.append("no account the reshard moves sends twice: this run cannot show "
+                       "nonce order lost in the split (reshard-drops-nonces); try "
+                       "xtransfers:modules=1,accounts=2,xtxs=0,txs=2,sends=2,reshard=1")
+        return tuple(out)
+
+    # The layout ------------------------------------------------------------------------
+
+    def moved_accounts(self, store: Store) -> tuple[str, ...]:
+        """The accounts a reshard moves to the child: the second half of the last
+        module's accounts, by name."""
+        parent = store.modules()[-1]
+        owned = sorted((k for k, _ in store.values if store.module_of(k) == parent),
+                       key=lambda k: (len(k), k))
+        return tuple(owned[(len(owned) + 1) // 2:])
+
+    def child_name(self, store: Store) -> str:
+        """The module a reshard creates: ``m<k>`` after ``m0 .. m<k-1>``."""
+        modules = store.modules()
+        parent = modules[-1]
+        return f"m{len(modules)}" if parent == f"m{len(modules) - 1}" else parent + "'"
+
+    # Enabled steps ---------------------------------------------------------------------
+
+    def protocol_actions(self, state: ReceiptsState) -> tuple[Action, ...]:
+        """Debits (and local transfers), then deliveries, then the reshard."""
+        return (*self.debit_actions(state), *self.delivery_actions(state),
+                *self.reshard_actions(state))
+
+    def debit_actions(self, state: ReceiptsState) -> tuple[Action, ...]:
+        """Each pending transfer whose nonce is due: its source module's ``debit``
+        (``execute`` for a local transfer), which writes the destination's inbox."""
+        store = state.store
+        out: list[Action] = []
+        for t in state.spec.value.transfers:
+            if state.progress[t.index] != PENDING or not self.nonce_due(state, t):
+                continue
+            here, there = store.module_of(t.src), store.module_of(t.dst)
+            name = "execute" if here == there else "debit"
+            out.append(Action(here, name, (("tx", t.index),), frozenset({here, "store"}),
+                              frozenset({here, "store", inbox_object(there)})))
+        return tuple(out)
+
+    def nonce_due(self, state: ReceiptsState, transfer: Transfer) -> bool:
+        """Whether ``transfer``'s nonce is its sender's next; with no nonce recorded (the
+        mutant's child) any of the sender's transfers is taken as the first."""
+        due = lookup(state.next_nonce, transfer.src, None)
+        return due is None or due == state.spec.value.nonces[transfer.index]
+
+    def delivery_actions(self, state: ReceiptsState) -> tuple[Action, ...]:
+        """Each receipt in flight, once, as its destination module's ``deliver``."""
+        return tuple(deliver_action(message, reads={message.dst},
+                                    writes={message.dst, "store"})
+                     for message in state.network.distinct())
+
+    def reshard_actions(self, state: ReceiptsState) -> tuple[Action, ...]:
+        """The parent's ``reshard``, until it has happened."""
+        if state.resharded:
+            return ()
+        spec = state.spec.value
+        modules = state.store.modules()
+        return (Action(spec.parent, "reshard", (("child", spec.child),),
+                       frozenset({spec.parent, "store"}),
+                       frozenset({spec.parent, spec.child, "store",
+                                  *map(inbox_object, modules), inbox_object(spec.child)})),)
+
+    # Steps -----------------------------------------------------------------------------
+
+    def protocol_step(self, state: ReceiptsState, action: Action) -> ReceiptsState:
+        """A reshard, a debit (or local transfer), or a delivered receipt."""
+        if action.name == "reshard":
+            return self.reshard(state)
+        if action.name in ("debit", "execute"):
+            return self.debit(state, number(action.param("tx")))
+        message = message_of(action)
+        return self.credit(attrs.evolve(state, network=state.network.remove(message)),
+                           message)
+
+    def debit(self, state: ReceiptsState, tx: int) -> ReceiptsState:
+        """The source module takes ``src``'s nonce, then reverts, transfers locally, or
+        debits ``src`` and emits a receipt."""
+        t = state.spec.value.transfers[tx]
+        state = self.take_nonce(state, t)
+        store = state.store
+        value = store.get(t.src) or 0
+        read = ReadRecord("read", t.src, value, writer_of(state.writers, t.src))
+        if value < t.amount:
+            return self.revert(state, t, read)
+        if store.module_of(t.src) == store.module_of(t.dst):
+            return self.transfer_locally(state, t, read)
+        return self.send_receipt(state, t, read)
+
+    def take_nonce(self, state: ReceiptsState, transfer: Transfer) -> ReceiptsState:
+        """The sender's next nonce moves past ``transfer``'s, which is recorded as taken."""
+        nonce = state.spec.value.nonces[transfer.index]
+        taken = (*lookup(state.taken, transfer.src, ()), nonce)
+        return attrs.evolve(state, next_nonce=with_entry(state.next_nonce, transfer.src,
+                                                         nonce + 1),
+                            taken=with_entry(state.taken, transfer.src, taken))
+
+    def revert(self, state: ReceiptsState, transfer: Transfer,
+               read: ReadRecord) -> ReceiptsState:
+        """The balance does not cover the amount: the transfer reverts (its nonce used)."""
+        tx = transfer.index
+        return attrs.evolve(
+            state, progress=replace_at(state.progress, tx, REVERTED),
+            records=replace_at(state.records, tx, TxRecord(tx, "reverted", (read,), ())),
+            order=(*state.order, tx))
+
+    def transfer_locally(self, state: ReceiptsState, transfer: Transfer,
+                         read: ReadRecord) -> ReceiptsState:
+        """Both accounts in one module: debit and credit in one step."""
+        tx, store = transfer.index, state.store
+        debit = (transfer.src, (store.get(transfer.src) or 0) - transfer.amount)
+        dst_value = store.get(transfer.dst) or 0
+        credit = (transfer.dst, dst_value + transfer.amount)
+        reads = (read, ReadRecord("read", transfer.dst, dst_value,
+                                  writer_of(state.writers, transfer.dst)))
+        return attrs.evolve(
+            state, store=store.with_writes((debit, credit)),
+            writers=with_writers(state.writers, (transfer.src, transfer.dst), tx),
+            progress=replace_at(state.progress, tx, DONE),
+            records=replace_at(state.records, tx,
+                               TxRecord(tx, "committed", reads, (debit, credit))),
+            order=(*state.order, tx))
+
+    def send_receipt(self, state: ReceiptsState, transfer: Transfer,
+                     read: ReadRecord) -> ReceiptsState:
+        """Debit ``src`` and put the receipt in flight to the module that owns ``dst``."""
+        tx, store = transfer.index, state.store
+        debit = (transfer.src, (store.get(transfer.src) or 0) - transfer.amount)
+        receipt = self.receipt(transfer, store.module_of(transfer.src),
+                               store.module_of(transfer.dst))
+        return attrs.evolve(
+            state, store=store.with_writes((debit,)),
+            writers=with_writers(state.writers, (transfer.src,), tx),
+            progress=replace_at(state.progress, tx, SENT),
+            records=replace_at(state.records, tx,
+                               TxRecord(tx, "committed", (read,), (debit,))),
+            network=state.network.send(receipt))
+
+    def receipt(self, transfer: Transfer, src: str, dst: str) -> Message:
+        """The receipt of ``transfer`` from module ``src`` to module ``dst``."""
+        return Message(src, dst, RECEIPT, (("tx", transfer.index), ("key", transfer.dst),
+                                           ("amount", transfer.amount)))
+
+    def credit(self, state: ReceiptsState, message: Message) -> ReceiptsState:
+        """The destination applies a receipt once; a seen receipt is discarded."""
+        if self.is_duplicate(state, message.dst, number(message.get("tx"))):
+            return state
+        if state.store.module_of(str(message.get("key"))) != message.dst:
+            return self.misrouted(state, message)
+        return self.apply_receipt(state, message)
+
+    def is_duplicate(self, state: ReceiptsState, module: str, tx: int) -> bool:
+        """Whether ``module`` has applied the receipt of ``tx`` already (de-duplication
+        by receipt id)."""
+        return tx in self.applied_by(state, module) and not self.flags.no_dedup
+
+    def misrouted(self, state: ReceiptsState, message: Message) -> ReceiptsState:
+        """A receipt for an account its module no longer holds (only a receipt the split
+        did not re-address): the module, finding no such account, discards it."""
+        return state
+
+    def apply_receipt(self, state: ReceiptsState, message: Message) -> ReceiptsState:
+        """Credit the account, and add the receipt's id to the module's applied set."""
+        module = message.dst
+        tx, key, amount = (number(message.get("tx")), str(message.get("key")),
+                           number(message.get("amount")))
+        value = state.store.get(key) or 0
+        credit = (key, value + amount)
+        old = state.records[tx]
+        assert old is not None, "a receipt is only in flight after its debit"
+        record = attrs.evolve(old, reads=(*old.reads, ReadRecord(
+            "read", key, value, writer_of(state.writers, key))), writes=(*old.writes, credit))
+        seen = self.applied_by(state, module)
+        return attrs.evolve(
+            state, store=state.store.with_writes((credit,)),
+            writers=with_writers(state.writers, (key,), tx),
+            applied=with_entry(state.applied, module, tuple(sorted({*seen, tx}))),
+            credits=(*state.credits, tx), records=replace_at(state.records, tx, record),
+            order=state.order if tx in state.order else (*state.order, tx))
+
+    def reshard(self, state: ReceiptsState) -> ReceiptsState:
+        """The parent splits: moved accounts, their receipts in flight and its applied set
+        go to the child."""
+        spec = state.spec.value
+        owners = dict(state.store.owners)
+        owners.update((key, spec.child) for key in spec.moved)
+        return attrs.evolve(state, store=attrs.evolve(state.store, owners=owners),
+                            network=self.reroute(state, state.network),
+                            applied=self.carried_applied(state),
+                            resharded=True, next_nonce=self.carried_nonces(state))
+
+    def reroute(self, state: ReceiptsState, network: Network) -> Network:
+        """Receipts in flight to the parent for a moved account, re-addressed to the
+        child."""
+        if self.flags.reshard_misroute:
+            return network
+        spec = state.spec.value
+        for message in state.network.in_flight:
+            if (message.dst == spec.parent and message.kind == RECEIPT
+                    and message.get("key") in spec.moved):
+                network = network.remove(message).send(
+                    Message(message.src, spec.child, message.kind, message.payload))
+        return network
+
+    def carried_applied(self, state: ReceiptsState) -> tuple[tuple[str, tuple[int, ...]], ...]:
+        """Every module's applied set after the split: the child inherits the parent's,
+        so a receipt the parent applied is a duplicate at the child too."""
+        spec = state.spec.value
+        return with_entry(state.applied, spec.child, self.applied_by(state, spec.parent))
+
+    def carried_nonces(self, state: ReceiptsState) -> tuple[tuple[str, int], ...]:
+        """Every sender's next nonce after the split (the child holds the moved ones)."""
+        if self.flags.reshard_drops_nonces:
+            moved = state.spec.value.moved
+            return tuple((sender, n) for sender, n in state.next_nonce if sender not in moved)
+        return state.next_nonce
+
+    def applied_by(self, state: ReceiptsState, module: str) -> tuple[int, ...]:
+        """The receipt ids ``module`` has applied (its de-duplication set)."""
+        return lookup(state.applied, module, ())
+
+    # Invariants ------------------------------------------------------------------------
+
+    def once(self, state: ReceiptsState) -> str | None:
+        """INV-ONCE: no receipt is applied twice."""
+        twice = first_repeat(state.credits)
+        return None if twice is None else f"the receipt of T{twice} was applied twice"
+
+    def validity(self, state: ReceiptsState) -> str | None:
+        """INV-VAL: every credit comes from a receipt a debit emitted."""
+        for tx in state.credits:
+            if state.progress[tx] != SENT:
+                return f"a credit for T{tx} was applied but T{tx} emitted no receipt"
+        return None
+
+    def in_flight_value(self, state: ReceiptsState) -> int:
+        """The value of the receipts in flight whose credit has not been applied."""
+        credited = set(state.credits)
+        pending: dict[int, int] = {}
+        for message in state.network.in_flight:
+            tx = number(message.get("tx"))
+            if tx not in credited:
+                pending[tx] = number(message.get("amount"))
+        return sum(pending.values())
+
+    def conservation(self, state: ReceiptsState) -> str | None:
+        """INV-CONS: total balance plus the receipts in flight not yet applied is the
+        supply."""
+        total = balances(state.store)
+        flight = self.in_flight_value(state)
+        supply = state.spec.value.supply
+        if total + flight != supply:
+            return (f"the accounts hold {total} and receipts in flight {flight}: "
+                    f"{total + flight} in all, the block started with {supply}")
+        return None
+
+    def sender_order(self, state: ReceiptsState) -> str | None:
+        """INV-ORD: each sender's transfers go through in nonce order, none skipped."""
+        spec = state.spec.value
+        for sender, nonces in state.taken:
+            for expected, nonce in enumerate(nonces):
+                if nonce != expected:
+                    tx = next(t.index for t in spec.transfers
+                              if t.src == sender and spec.nonces[t.index] == nonce)
+                    return (f"{sender}'s transfer with nonce {nonce} (T{tx}) went through "
+                            f"while its nonce {expected} was due")
+        return None
+
+    def exactly_once(self, state: ReceiptsState) -> str | None:
+        """INV-EXO (terminal): every emitted receipt applied, nothing left in flight."""
+        if state.network.in_flight:
+            return f"{state.network.in_flight[0].label()} is still in flight"
+        credited = set(state.credits)
+        for tx, progress in enumerate(state.progress):
+            if progress == SENT and tx not in credited:
+                return f"the receipt of T{tx} was never applied"
+        return None
