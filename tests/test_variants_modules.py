@@ -215,13 +215,6 @@ DEFAULTS = [
     ("bft", "bft:txs=1,rounds=2", 228_024, 32_591),
 ]
 
-NOT_YET_WIRED = pytest.mark.xfail(
-    strict=True,
-    reason="checker/cli/explore.py gives --workload the fixed default counter:txs=3,keys=1 "
-           "instead of the design's model.default_workload; strict, so this fails as soon "
-           "as the CLI reads the design's default, and the mark must go")
-
-
 def write(tmp_path: Path, name: str, text: str) -> Path:
     """The user's file, after checking it imports no leading-underscore name."""
     source = textwrap.dedent(text)
@@ -269,7 +262,6 @@ def test_a_bug_in_one_overridden_method_is_found_with_the_design_defaults(
     assert trace.is_file()
 
 
-@NOT_YET_WIRED
 @pytest.mark.parametrize("base", sorted(BUGS))
 def test_with_no_workload_the_bug_is_found_on_the_design_default(
         base: str, tmp_path: Path) -> None:
@@ -302,7 +294,6 @@ def test_each_design_declares_a_default_its_correct_version_passes(
     assert f"every schedule explored ({states:,} states)" in shown
 
 
-@NOT_YET_WIRED
 @pytest.mark.parametrize(("base", "spec", "states", "terminal"), DEFAULTS)
 def test_explore_with_no_workload_runs_the_design_default(
         base: str, spec: str, states: int, terminal: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from shardcheck import model
@@ -81,17 +82,18 @@ def print_header(console: Console, design: model.Design, ref: DesignRef, config:
                  settings: SearchSettings,
                  parallel: tuple[int, str | None] | None = None) -> None:
     """What is explored: design (and mutant), configuration, bounds, properties."""
-    console.print(f"[bold]shardcheck explore[/bold] {ref.spec()}")
+    console.print(f"[bold]shardcheck explore[/bold] {escape(ref.spec())}", soft_wrap=True)
     if ref.mutant:
         base, _ = resolve_design(DesignRef(ref.name, None, ref.file))
         summary = next((m.summary for m in base.mutants() if m.name == ref.mutant), "")
-        console.print(f"  design    {design_title(base)}")
-        console.print(f"  mutant    [bold]{ref.mutant}[/bold]: {summary}")
+        console.print(f"  design    {escape(design_title(base))}")
+        console.print(f"  mutant    [bold]{escape(ref.mutant)}[/bold]: {escape(summary)}")
     else:
-        console.print(f"  design    {design_title(design)}")
-    console.print(f"  config    {config.describe()}")
+        console.print(f"  design    {escape(design_title(design))}")
+    # A spec is copied into commands: it is never folded across lines.
+    console.print(f"  config    {escape(config.describe())}", soft_wrap=True)
     for note in model.design_notes(design, config):
-        console.print(f"  note      {note}")
+        console.print(f"  note      {escape(note)}")
     if parallel is not None:
         from shardcheck.checker.search import describe_parallel, parallel_settings
 
@@ -103,5 +105,5 @@ def print_header(console: Console, design: model.Design, ref: DesignRef, config:
                       "(--no-symmetry explores them all)")
     judge = settings.judge(design, config)
     for note in path_notes(design, judge.state_properties, settings.compact):
-        console.print(f"  path      {note}")
-    console.print(f"  checking  {', '.join(judge.names())}")
+        console.print(f"  path      {escape(note)}")
+    console.print(f"  checking  {escape(', '.join(judge.names()))}")
