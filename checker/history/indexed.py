@@ -374,8 +374,15 @@ def _chain(k: int, writers: list[int], links: dict[int, list[tuple[int, int]]]
     if first is None:
         return None
     chain = [first]
+    seen = {first}
     while chain[-1] in before:
-        chain.append(before[chain[-1]])
+        following = before[chain[-1]]
+        if following in seen:
+            # The links close a circle (a writer that read the key twice, the second time
+            # from a writer that had read its own write): they chain nothing.
+            return None
+        chain.append(following)
+        seen.add(following)
     return chain if len(chain) == len(writers) else None
 
 
