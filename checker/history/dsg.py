@@ -13,34 +13,27 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
 
-from shardcheck.checker.history.anomalies import (
-    Anomaly,
-    Edge,
-    EdgeKind,
-    classify_cycle,
-    cycle_message,
+from shardcheck.checker.history.anomalies import Anomaly, Basis, Edge, EdgeKind, cycle_message
+from shardcheck.checker.history.cycles import (
+    BASE,
+    EXTRA_SPECS,
+    PLAIN_SPECS,
+    Graph,
+    class_cycles,
+    labels_of,
+    shortest_any,
+    strongly_connected,
 )
 from shardcheck.checker.history.indexed import INIT, Indexed
 from shardcheck.checker.history.indexed import show_value as _show
 
 if TYPE_CHECKING:
     import networkx as nx
-
-EXACT_CYCLE_LIMIT = 60
-"""Components up to this many nodes get a provably shortest cycle; larger ones a short
-cycle from a bounded number of searches, so a hugely cyclic history still reports fast."""
-
-SEARCHES_IN_LARGE_COMPONENTS = 16
-
-ALL = frozenset({"ww", "wr", "rw"})
-DEPENDENCIES = frozenset({"ww", "wr"})
-
 
 @attrs.frozen
 class Order:
@@ -136,25 +129,57 @@ def labelled_edges(ix: Indexed, keep: Callable[[int], bool]) -> Iterator[tuple[i
                 yield r, following, "rw", k
 
 
-def evidence(ix: Indexed, a: int, b: int, kind: EdgeKind, k: int) -> Edge:
-    """An edge with the sentence that justifies it from the history."""
-    key = ix.keys[k]
+def _version_read(ix: Indexed, r: int, k: int) -> str:
+    """Which version of key ``k`` reader ``r`` read, in words, when it read just one."""
+    sources = {w for key, w in ix.reads[r] if key == k}
+    if len(sources) != 1:
+        return f"a version of {ix.keys[k]}"
+    (w,) = sources
+    return (f"the initial {ix.keys[k]}" if w == INIT else f"{ix.ids[w]}'s {ix.keys[k]}")
+
+
+def _time(value: float | None) -> str:
+    return "?" if value is None else f"{value:g}"
+
+
+def evidence(ix: Indexed, a: int, b: int, label: str, k: int,
+             notes: dict[tuple[int, int], str] | None = None) -> Edge:
+    """An edge with the sentence that justifies it from the history, worded exactly: a
+    dependency between adjacent versions, an order through versions between, or an
+    ordering forced while pruning."""
+    key = ix.keys[k] if k >= 0 else ""
     src, dst = ix.ids[a], ix.ids[b]
-    if kind == "ww":
+    kind: EdgeKind = BASE[label]  # type: ignore[assignment]
+    basis: Basis = "order" if label.endswith("~") else "direct"
+    if label == "ww":
         why = f"{dst} overwrote {src}'s {key}"
-    elif kind == "wr":
-        why = f"{dst} read {key} = {_show(ix.read_value(b, k))} written by {src}"
-    else:
+    elif label == "ww~":
+        last = " (the last version)" if ix.final_writer[k] == b else ""
+        why = f"{src}'s version of {key} comes before {dst}'s{last}"
+    elif label == "wr":
+        why = f"{dst} read {key} = {_show(ix.read_value(b, k, a))} written by {src}"
+    elif label == "rw":
         why = f"{src} read a version of {key} that {dst} overwrote"
-    return Edge(src, dst, kind, key, why)
+    elif label == "rw~":
+        why = f"{src} read {_version_read(ix, a, k)}; {dst} wrote a later version of {key}"
+    elif label == "realtime":
+        why = (f"{src} ended at {_time(ix.transactions[a].end)} before {dst} started at "
+               f"{_time(ix.transactions[b].start)}")
+    elif label == "process":
+        why = f"process {ix.transactions[a].process} ran {src} before {dst}"
+    else:
+        basis = "forced"
+        why = (notes or {}).get((a, b)) or (f"forced: {src} before {dst}, since the other "
+                                            "way closes a cycle")
+    return Edge(src, dst, kind, key, why, basis)
 
 
-Labels = dict[int, dict[int, dict[str, int]]]
-"""A labelled graph: node -> successor -> {edge kind: key}."""
+Labels = Graph
+"""A labelled graph: node -> successor -> {edge label: key}."""
 
 
 def cyclic_graph(ix: Indexed, nodes: Iterable[int],
-                 edges: Iterable[tuple[int, int, EdgeKind, int]] | None = None) -> Labels:
+                 edges: Iterable[tuple[int, int, str, int]] | None = None) -> Labels:
     """The labelled graph on ``nodes``; each edge keeps one key per kind."""
     members = set(nodes)
     graph: Labels = {u: {} for u in sorted(members)}
@@ -180,166 +205,38 @@ def to_networkx(ix: Indexed) -> nx.MultiDiGraph[str]:
     return graph
 
 
-def strongly_connected(adj: dict[int, list[int]]) -> list[list[int]]:
-    """Tarjan's strongly connected components, iteratively (no recursion limit), each
-    sorted, in a deterministic order."""
-    index: dict[int, int] = {}
-    low: dict[int, int] = {}
-    on_stack: set[int] = set()
-    stack: list[int] = []
-    out: list[list[int]] = []
-    counter = 0
-    for root in sorted(adj):
-        if root in index:
-            continue
-        work = [(root, iter(adj[root]))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            u, successors = work[-1]
-            advanced = False
-            for v in successors:
-                if v not in index:
-                    index[v] = low[v] = counter
-                    counter += 1
-                    stack.append(v)
-                    on_stack.add(v)
-                    work.append((v, iter(adj.get(v, ()))))
-                    advanced = True
-                    break
-                if v in on_stack and index[v] < low[u]:
-                    low[u] = index[v]
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                if low[u] < low[parent]:
-                    low[parent] = low[u]
-            if low[u] == index[u]:
-                component = []
-                while True:
-                    v = stack.pop()
-                    on_stack.discard(v)
-                    component.append(v)
-                    if v == u:
-                        break
-                out.append(sorted(component))
-    return sorted(out)
-
-
-Adjacency = dict[int, list[tuple[int, frozenset[str]]]]
-
-
-def _shortest_path(adj: Adjacency, start: int, goal: int,
-                   allowed: frozenset[str]) -> list[int] | None:
-    parents = {start: start}
-    queue = deque([start])
-    while queue:
-        u = queue.popleft()
-        if u == goal:
-            path = [u]
-            while path[-1] != start:
-                path.append(parents[path[-1]])
-            return path[::-1]
-        for v, kinds in adj[u]:
-            if v not in parents and allowed & kinds:
-                parents[v] = u
-                queue.append(v)
-    return None
-
-
-def _cycle_edges(ix: Indexed, graph: Labels, nodes: list[int],
-                 allowed: frozenset[str], closing: tuple[int, int, EdgeKind] | None = None
-                 ) -> tuple[Edge, ...]:
-    """Label a node cycle, preferring dependency kinds over anti-dependencies."""
-    edges = []
-    pairs = list(zip(nodes, [*nodes[1:], nodes[0]], strict=False))
-    for i, (a, b) in enumerate(pairs):
-        kinds = graph[a][b]
-        if closing is not None and i == len(pairs) - 1:
-            kind: EdgeKind = closing[2]
-        else:
-            kind = next(k for k in ("ww", "wr", "rw") if k in kinds and k in allowed)
-        edges.append(evidence(ix, a, b, kind, kinds[kind]))
-    return tuple(edges)
-
-
-def _search(adj: Adjacency, region: list[int], allowed: frozenset[str],
-            first: frozenset[str]) -> list[int] | None:
-    """The shortest cycle whose closing edge has a kind in ``first`` and the rest in
-    ``allowed``: exact for small regions, from a bounded number of edges in big ones."""
-    members = set(region)
-    # Two-transaction cycles first: the commonest anomalies, and found in one pass.
-    for a in region:
-        for b, kinds in adj[a]:
-            if b in members and first & kinds and any(
-                    v == a and allowed & back for v, back in adj[b]):
-                return [b, a]
-    best: list[int] | None = None
-    tried = 0
-    exact = len(region) <= EXACT_CYCLE_LIMIT
-    for a in region:
-        for b, kinds in adj[a]:
-            if b not in members or not first & kinds:
-                continue
-            path = _shortest_path(adj, b, a, allowed)
-            tried += 1
-            if path is not None and (best is None or len(path) < len(best)):
-                best = path
-                if len(best) == 2:
-                    return best
-            if not exact and tried >= SEARCHES_IN_LARGE_COMPONENTS and best is not None:
-                return best
-    return best
-
-
-def cycle_anomalies(ix: Indexed, graph: Labels) -> list[Anomaly]:
-    """The most severe anomaly class of each strongly connected component, with one of
-    its shortest cycles (G0, then G1c, then G-single, then G2)."""
+def cycle_anomalies(ix: Indexed, graph: Labels,
+                    notes: dict[tuple[int, int], str] | None = None) -> list[Anomaly]:
+    """Every anomaly class present in each strongly connected component, each with one of
+    its shortest cycles (G0, G1c, G-single, G-nonadjacent, G2, then the -process and
+    -realtime variants); a component whose only cycles need a forced ordering gets one
+    ``unsatisfiable`` cycle instead."""
     found: list[Anomaly] = []
     plain = {u: list(out) for u, out in graph.items()}
+    extras = {BASE[label] for out in graph.values() for labels in out.values()
+              for label in labels} & set(EXTRA_SPECS)
+    specs = [*PLAIN_SPECS, *(spec for name in ("process", "realtime") if name in extras
+                             for spec in EXTRA_SPECS[name])]
     for component in strongly_connected(plain):
-        if len(component) > 1:
-            anomaly = _most_severe(ix, graph, component)
-            if anomaly is not None:
-                found.append(anomaly)
+        if len(component) < 2:
+            continue
+        hits = class_cycles(graph, component, specs)
+        if not hits:
+            hit = shortest_any(graph, component)
+            hits = [] if hit is None else [("unsatisfiable", *hit)]
+        for name, first, steps in hits:
+            edges = tuple(evidence(ix, a, b, label, k, notes)
+                          for a, b, label, k in labels_of(graph, first, steps))
+            found.append(Anomaly(name, _message(name, edges), tuple(e.src for e in edges),
+                                 edges))
     return found
 
 
-_SEARCHES: tuple[tuple[frozenset[str], frozenset[str], EdgeKind], ...] = (
-    (frozenset({"ww"}), frozenset({"ww"}), "ww"),
-    (DEPENDENCIES, frozenset({"wr"}), "wr"),
-    (DEPENDENCIES, frozenset({"rw"}), "rw"),
-    (ALL, frozenset({"rw"}), "rw"),
-)
-
-
-def _most_severe(ix: Indexed, graph: Labels, component: list[int]) -> Anomaly | None:
-    members = set(component)
-    full: Adjacency = {u: [(v, frozenset(kinds)) for v, kinds in sorted(graph[u].items())
-                           if v in members] for u in component}
-    for allowed, first, closing_kind in _SEARCHES:
-        # A class can only occur inside a cycle of its own edge kinds: find those cycles
-        # first (one linear pass) and search for short ones only there.
-        kinds = allowed | first
-        adj: Adjacency = {u: [(v, k) for v, k in out if k & kinds] for u, out in full.items()}
-        shape = {u: [v for v, _ in out] for u, out in adj.items()}
-        regions = sorted((c for c in strongly_connected(shape) if len(c) > 1),
-                         key=lambda c: (len(c), c))
-        for region in regions:
-            path = _search(adj, region, allowed, first)
-            if path is None:
-                continue
-            # The search path runs b ... a; the cycle closes with the edge a -> b.
-            edges = _cycle_edges(ix, graph, path, allowed, closing=(path[-1], path[0],
-                                                                    closing_kind))
-            kind = classify_cycle(edges)
-            return Anomaly(kind, cycle_message(kind, edges), tuple(e.src for e in edges),
-                           edges)
-    return None
+def _message(name: str, edges: tuple[Edge, ...]) -> str:
+    if name != "unsatisfiable":
+        return cycle_message(name, edges)
+    names = " -> ".join([*(e.src for e in edges), edges[0].src])
+    return f"no serial order: every one would need {names}"
 
 
 def trim_to_cycles(n: int, succ: list[list[int]], cyclic: frozenset[int]) -> frozenset[int]:

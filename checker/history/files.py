@@ -141,6 +141,7 @@ class _Parser:
             state: TxState = "aborted" if status == "aborted" else "committed"
             ops: list[Op] = []
             wrote: set[str] = set()
+            own_values = {(op[1], op[2]) for op in raw_ops if op[0] == "w"}
             for op in raw_ops:
                 if op[0] == "w":
                     ops.append(Write(op[1], op[2]))
@@ -149,7 +150,7 @@ class _Parser:
                 _, key, value, writer, at = op
                 if writer is _UNSET:
                     writer = tid if key in wrote else _infer(key, value, inferred, initial, at,
-                                                             tid)
+                                                             tid, own_values)
                 elif writer is not None and writer not in seen:
                     raise HistoryFileError(f"{at}.from: {writer!r} is not a transaction of "
                                            "this history")
@@ -206,11 +207,15 @@ def _writers_by_value(txs: list[tuple[str, str, list[tuple[Any, ...]], str]]
 
 
 def _infer(key: str, value: Value, by_value: dict[tuple[str, Value], list[str]],
-           initial: dict[str, Value] | None, at: str, reader: str) -> str | None:
-    """The writer of a read recorded without ``from``, when its value names one (never the
-    reader itself: its own writes so far were settled before this is asked)."""
+           initial: dict[str, Value] | None, at: str, reader: str,
+           own_values: set[tuple[str, Value]]) -> str | None:
+    """The writer of a read recorded without ``from``, when its value names one. Its own
+    writes so far were settled before this is asked; a value only the reader itself writes
+    later is a read of its own future write (reported as ``internal``)."""
     candidates = [w for w in by_value.get((key, value), ()) if w != reader]
     from_initial = initial is not None and initial.get(key, _UNSET) == value
+    if not candidates and not from_initial and (key, value) in own_values:
+        return reader
     if len(candidates) + from_initial > 1:
         names = [*candidates, *(["the initial store"] if from_initial else [])]
         shown = ", ".join(names[:3]) + (" and others" if len(names) > 3 else "")

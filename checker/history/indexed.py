@@ -75,11 +75,13 @@ class Indexed:
     first_initial_reads: dict[str, tuple[Value, str]]
     """Without a recorded initial store: per key, the first value read from it and by whom."""
 
-    def read_value(self, node: int, key: int) -> Value:
-        """The value node's first read of ``key`` saw (for evidence in reports)."""
+    def read_value(self, node: int, key: int, writer: int) -> Value:
+        """The value node's read of ``key`` from ``writer`` saw (for evidence in reports):
+        a transaction that read the key twice, from two writers, quotes the right one."""
         name = self.keys[key]
+        source = None if writer == INIT else self.ids[writer]
         return next((op.value for op in self.transactions[node].ops
-                     if isinstance(op, Read) and op.key == name), None)
+                     if isinstance(op, Read) and op.key == name and op.writer == source), None)
 
     @property
     def size(self) -> int:
@@ -151,11 +153,14 @@ def structural_anomalies(history: History, ix: Indexed | None = None) -> list[An
     for n in ix.suspects:
         t = ix.transactions[n]
         own: dict[str, Value] = {}
+        earlier: dict[str, Read] = {}
         for op in t.ops:
             if isinstance(op, Write):
                 own[op.key] = op.value
                 continue
             anomaly = _judge_read(t, op, own, by_id, final_of, initial, ix.first_initial_reads)
+            if anomaly is None and op.key not in own:
+                anomaly = _non_repeatable(t, op, earlier.setdefault(op.key, op))
             if anomaly is not None:
                 found.append(anomaly)
     found.extend(_final_state_anomalies(history, ix))
@@ -216,6 +221,15 @@ def _judge_read(t: HistoryTx, op: Read, own: dict[str, Value], by_id: dict[str, 
                    (t.id, writer.id))
 
 
+def _non_repeatable(t: HistoryTx, op: Read, first: Read) -> Anomaly | None:
+    """Two reads of one key, with no write of it between, that saw different versions."""
+    if (first.writer, first.value) == (op.writer, op.value):
+        return None
+    return Anomaly("internal", f"{t.id} read {op.key} = {show_value(first.value)} from "
+                   f"{_source(first.writer)}, then {op.key} = {show_value(op.value)} from "
+                   f"{_source(op.writer)} without writing it between", (t.id,))
+
+
 def _final_state_anomalies(history: History, ix: Indexed) -> list[Anomaly]:
     final = history.final_map()
     if final is None:
@@ -264,6 +278,7 @@ def compile_history(history: History) -> Indexed:
     for n, t in enumerate(committed):
         mine: list[tuple[int, int]] = []
         own: dict[str, Value] = {}
+        seen: dict[str, tuple[str | None, Value]] = {}
         suspect = False
         tid = t.id
         for op in t.ops:
@@ -277,27 +292,27 @@ def compile_history(history: History) -> Indexed:
             if key in own:
                 suspect = suspect or source != tid or value != own[key]
                 continue
+            # A second read of a key that saw another version is Elle's `internal`.
+            suspect = suspect or seen.setdefault(key, (source, value)) != (source, value)
             if source is None:
                 w = INIT
                 if initial is not None:
-                    suspect = suspect or initial.get(key, _NONE) != value
+                    wrong = initial.get(key, _NONE) != value
                 else:
-                    first = first_initial.setdefault(key, (value, tid))
-                    suspect = suspect or first[0] != value
+                    wrong = first_initial.setdefault(key, (value, tid))[0] != value
             else:
                 found = node_of(source)
-                if found is None or found == n:
-                    suspect = True  # a read of an aborted write, or of its own unwritten key
-                    if key_of(key) is None:
-                        key_index[key] = len(key_index)
-                        writers.append([])
-                    continue
-                suspect = suspect or finals[source].get(key, _NONE) != value
-                w = found
+                w = INIT if found is None else found
+                # A read of an aborted write, of its own unwritten key, or of a value its
+                # writer never left there: a fault to report, and no dependency.
+                wrong = found is None or found == n or finals[source].get(key, _NONE) != value
             k = key_of(key)
             if k is None:
                 k = key_index[key] = len(key_index)
                 writers.append([])
+            if wrong:
+                suspect = True
+                continue
             pair = (k, w)
             if pair not in mine:
                 mine.append(pair)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import attrs
 
 from shardcheck.checker.errors import InternalError
-from shardcheck.checker.history.anomalies import Anomaly, EdgeKind
+from shardcheck.checker.history.anomalies import Anomaly
 from shardcheck.checker.history.dsg import (
     cycle_anomalies,
     cyclic_graph,
@@ -28,7 +28,7 @@ from shardcheck.checker.history.dsg import (
 from shardcheck.checker.history.indexed import INIT, Indexed
 from shardcheck.checker.history.orders import search_sides
 
-LabelledEdge = tuple[int, int, EdgeKind, int]
+LabelledEdge = tuple[int, int, str, int]
 Choice = tuple[int, int, int, int]
 """(w2, w, r, key): w2 before w (a ww edge on key), or r before w2 (an rw edge)."""
 
@@ -69,13 +69,13 @@ def build(ix: Indexed) -> tuple[list[LabelledEdge], list[Choice]]:
     for r, reads in enumerate(ix.reads):
         for k, w in reads:
             if w == INIT:
-                known.extend((r, w2, "rw", k) for w2 in writers[k] if w2 != r)
+                known.extend((r, w2, "rw~", k) for w2 in writers[k] if w2 != r)
                 continue
             known.append((w, r, "wr", k))
             choices.extend((w2, w, r, k) for w2 in writers[k] if w2 != w and w2 != r)
     for k, final in enumerate(ix.final_writer):
         if final is not None and final != INIT:
-            known.extend((w2, final, "ww", k) for w2 in writers[k] if w2 != final)
+            known.extend((w2, final, "ww~", k) for w2 in writers[k] if w2 != final)
     return known, choices
 
 
@@ -121,11 +121,11 @@ def prune(n: int, known: list[LabelledEdge], choices: list[Choice]) -> _Pruned:
             if first_closes:
                 # w before w2, so w2 must follow r; if w2 already reaches r this edge
                 # closes the cycle the next round reports.
-                known.append((r, w2, "rw", k))
+                known.append((r, w2, "forced", k))
                 succ[r].append(w2)
                 added += 1
             elif position[w2] < position[r] and reach[w2] & bit[r]:
-                known.append((w2, w, "ww", k))
+                known.append((w2, w, "forced", k))
                 succ[w2].append(w)
                 added += 1
             else:

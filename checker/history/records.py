@@ -46,13 +46,21 @@ class Write(NamedTuple):
 Op = Read | Write
 
 
+Time = int | float
+"""A point in time as a history records it (any unit, as long as one history uses one)."""
+
+
 @attrs.frozen
 class HistoryTx:
-    """One transaction: its id, whether it committed, its operations in program order."""
+    """One transaction: its id, whether it committed, its operations in program order, and
+    optionally when it started and ended and which process (session) ran it."""
 
     id: str
     status: TxState
     ops: tuple[Op, ...]
+    start: Time | None = attrs.field(default=None, kw_only=True)
+    end: Time | None = attrs.field(default=None, kw_only=True)
+    process: str | None = attrs.field(default=None, kw_only=True)
 
     def final_writes(self) -> dict[str, Value]:
         """The last value this transaction wrote to each key, the version others may read."""

@@ -153,7 +153,7 @@ class _Checker:
                            "order, which reproduces every read; it is the witness",
                            witness=tuple(self.history.preset or ()))
         if self.structural:
-            return _structural_verdict(SERIALIZABLE, self.structural)
+            return self._structural_verdict(SERIALIZABLE)
         missing = missing_versions(self.ix)
         if missing:
             shown = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
@@ -174,7 +174,7 @@ class _Checker:
         if preset is not None:
             return Verdict(VIEW_SERIALIZABLE, "holds", preset.reason, witness=preset.witness)
         if self.structural:
-            return _structural_verdict(VIEW_SERIALIZABLE, self.structural)
+            return self._structural_verdict(VIEW_SERIALIZABLE)
         result = self._view_result()
         if result.status == "holds":
             return Verdict(VIEW_SERIALIZABLE, "holds", _view_summary(result),
@@ -182,6 +182,12 @@ class _Checker:
         if result.status == "inconclusive":
             return Verdict(VIEW_SERIALIZABLE, "inconclusive", result.reason, stats=result.stats)
         anomalies = (*self._lost_updates(result.anomalies), *result.anomalies)
+        if not missing_versions(self.ix):
+            # With every version order known the conflict graph's cycles name the real
+            # dependencies; the polygraph's cycles may rest on orders it only forced.
+            conflict = self._conflict_verdict()
+            if conflict.status == "violated":
+                anomalies = conflict.anomalies
         return Verdict(VIEW_SERIALIZABLE, "violated", _anomaly_summary(anomalies),
                        anomalies=anomalies, stats=result.stats)
 
@@ -257,7 +263,7 @@ class _Checker:
             return Verdict(GLOBAL_ORDER, "not-applicable", "the history names fewer than two "
                            "modules")
         if self.structural:
-            return _structural_verdict(GLOBAL_ORDER, self.structural)
+            return self._structural_verdict(GLOBAL_ORDER)
         for module in modules:
             sub = _Checker(self.history.project(module), self.timeout_s)
             verdict = sub.view()
@@ -275,6 +281,15 @@ class _Checker:
         return Verdict(GLOBAL_ORDER, "violated", _anomaly_summary(anomalies),
                        anomalies=anomalies)
 
+    def _structural_verdict(self, criterion: str) -> Verdict:
+        """Faults no order can explain, and beside them the dependency cycles of the rest
+        when every version order is known: every class present is reported."""
+        anomalies = list(self.structural)
+        if not missing_versions(self.ix):
+            anomalies.extend(check_conflict(self.ix).anomalies)
+        return Verdict(criterion, "violated", _anomaly_summary(anomalies),
+                       anomalies=tuple(anomalies))
+
     def _check_witness(self, criterion: str, witness: Sequence[str]) -> None:
         problem = self.validate(witness)
         if problem is not None:
@@ -290,11 +305,6 @@ def _view_summary(result: ViewResult) -> str:
         return (f"{s.choices:,} ordering choices, {s.choices - s.residual:,} settled by the "
                 f"graph, {s.residual:,} by {by}")
     return f"{s.choices:,} ordering choices, all settled by the graph; no solver needed"
-
-
-def _structural_verdict(criterion: str, anomalies: Sequence[Anomaly]) -> Verdict:
-    return Verdict(criterion, "violated", _anomaly_summary(anomalies),
-                   anomalies=tuple(anomalies))
 
 
 def _anomaly_summary(anomalies: Sequence[Anomaly]) -> str:
