@@ -240,7 +240,11 @@ def _from_edge(adj: Adjacency, spec: Spec, a: int, b: int, first: str) -> list[S
                         parent, taken = parents[back]
                         steps.append((back // _FLAGS, taken))
                         back = parent
-                    return steps[::-1]
+                    # States carry flags, so a walk may pass a node twice: only a simple
+                    # cycle is reported (the search may then miss one, never invent one).
+                    if len({node for node, _ in steps}) == len(steps):
+                        return steps[::-1]
+                    continue
                 key = v * _FLAGS + nxt
                 if key not in parents:
                     parents[key] = (state, kind)

@@ -29,8 +29,9 @@ from shardcheck.checker.history.cycles import (
     shortest_any,
     strongly_connected,
 )
-from shardcheck.checker.history.indexed import INIT, Indexed
+from shardcheck.checker.history.indexed import Indexed
 from shardcheck.checker.history.indexed import show_value as _show
+from shardcheck.checker.history.versions import INIT
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -82,23 +83,30 @@ def missing_versions(ix: Indexed) -> list[str]:
     return [ix.keys[k] for k, order in enumerate(ix.version) if order is None]
 
 
-def _next_versions(ix: Indexed) -> list[dict[int, int]]:
+Versions = Sequence[list[int] | None]
+LabelledEdge = tuple[int, int, str, int]
+
+
+def _next_versions(version: Versions) -> list[dict[int, int]]:
     """Per key: each version's writer (INIT for the initial one) to the next writer."""
     out: list[dict[int, int]] = []
-    for order in ix.version:
+    for order in version:
         chain = [INIT, *(order or ())]
-        out.append(dict(itertools.pairwise(chain)))
+        out.append(dict(itertools.pairwise(chain)) if order is not None else {})
     return out
 
 
-def adjacency(ix: Indexed) -> list[list[int]]:
-    """The graph's successor lists, unlabelled, for the fast acyclicity pass."""
+def adjacency(ix: Indexed, version: Versions | None = None,
+              extra: Sequence[LabelledEdge] = ()) -> list[list[int]]:
+    """The graph's successor lists, unlabelled, for the fast acyclicity pass (keys without
+    a version order contribute their read edges only)."""
+    version = ix.version if version is None else version
     succ: list[list[int]] = [[] for _ in range(ix.size)]
-    for order in ix.version:
+    for order in version:
         if order:
             for a, b in itertools.pairwise(order):
                 succ[a].append(b)
-    nexts = _next_versions(ix)
+    nexts = _next_versions(version)
     for r, reads in enumerate(ix.reads):
         for k, w in reads:
             if w != INIT:
@@ -106,18 +114,21 @@ def adjacency(ix: Indexed) -> list[list[int]]:
             following = nexts[k].get(w)
             if following is not None and following != r:
                 succ[r].append(following)
+    for a, b, _, _ in extra:
+        succ[a].append(b)
     return succ
 
 
-def labelled_edges(ix: Indexed, keep: Callable[[int], bool]) -> Iterator[tuple[int, int,
-                                                                              EdgeKind, int]]:
-    """Every edge between kept nodes as (source, target, kind, key)."""
-    for k, order in enumerate(ix.version):
+def labelled_edges(ix: Indexed, keep: Callable[[int], bool], version: Versions | None = None,
+                   extra: Sequence[LabelledEdge] = ()) -> Iterator[LabelledEdge]:
+    """Every edge between kept nodes as (source, target, label, key)."""
+    version = ix.version if version is None else version
+    for k, order in enumerate(version):
         if order:
             for a, b in itertools.pairwise(order):
                 if keep(a) and keep(b):
                     yield a, b, "ww", k
-    nexts = _next_versions(ix)
+    nexts = _next_versions(version)
     for r, reads in enumerate(ix.reads):
         if not keep(r):
             continue
@@ -127,6 +138,55 @@ def labelled_edges(ix: Indexed, keep: Callable[[int], bool]) -> Iterator[tuple[i
             following = nexts[k].get(w)
             if following is not None and following != r and keep(following):
                 yield r, following, "rw", k
+    for edge in extra:
+        if keep(edge[0]) and keep(edge[1]):
+            yield edge
+
+
+def realtime_edges(ix: Indexed) -> list[LabelledEdge]:
+    """T1 -> T2 whenever T1 ended before T2 started, without the ones implied through a
+    third transaction (Elle's sweep): each start links to the frontier of transactions
+    that ended most recently, and an end retires every frontier member that ended before
+    its transaction started."""
+    events: list[tuple[float, int, int]] = []
+    for n, t in enumerate(ix.transactions):
+        if t.start is not None:
+            events.append((t.start, 0, n))  # starts first: an end at the same time is not before
+        if t.end is not None:
+            events.append((t.end, 1, n))
+    events.sort()
+    frontier: list[int] = []
+    out: list[LabelledEdge] = []
+    for _, is_end, n in events:
+        if not is_end:
+            out.extend((f, n, "realtime", -1) for f in frontier)
+            continue
+        start = ix.transactions[n].start
+        if start is not None:
+            frontier = [f for f in frontier if not _ended_before(ix, f, start)]
+        frontier.append(n)
+    return out
+
+
+def _ended_before(ix: Indexed, n: int, time: float) -> bool:
+    end = ix.transactions[n].end
+    return end is not None and end < time
+
+
+def process_edges(ix: Indexed) -> list[LabelledEdge]:
+    """Each process's transactions one after another: in order of start time where every
+    one has one, else in the order the history lists them."""
+    runs: dict[str, list[int]] = {}
+    for n, t in enumerate(ix.transactions):
+        if t.process is not None:
+            runs.setdefault(t.process, []).append(n)
+    out: list[LabelledEdge] = []
+    for nodes in runs.values():
+        starts = [ix.transactions[n].start for n in nodes]
+        if all(s is not None for s in starts):
+            nodes = sorted(nodes, key=lambda n: (ix.transactions[n].start, n))
+        out.extend((a, b, "process", -1) for a, b in itertools.pairwise(nodes))
+    return out
 
 
 def _version_read(ix: Indexed, r: int, k: int) -> str:
@@ -283,23 +343,158 @@ def lost_updates(ix: Indexed) -> list[Anomaly]:
 
 @attrs.frozen
 class ConflictResult:
-    """Conflict serializability: the witness order, or the anomalies of the cycles."""
+    """Conflict serializability: the witness order, or the anomalies of the cycles, or
+    (``undecided``) why the answer depends on version orders the history does not fix."""
 
     witness: tuple[str, ...] | None
     anomalies: tuple[Anomaly, ...]
     edges: int
+    undecided: str = ""
+    orders: int = 1
+    """How many version orders the verdict covers (more than one without versions)."""
 
 
-def check_conflict(ix: Indexed) -> ConflictResult:
-    """Decide conflict serializability of a history whose version orders are known."""
-    succ = adjacency(ix)
+def check_conflict(ix: Indexed, extra: Sequence[LabelledEdge] = (),
+                   version: Versions | None = None) -> ConflictResult:
+    """Decide conflict serializability of a history whose version orders are known (those
+    of ``version`` when given), with ``extra`` edges of time or session order."""
+    succ = adjacency(ix, version, extra)
     edges = sum(len(s) for s in succ)
     result = topological(ix.size, succ)
     if not result.cyclic:
         return ConflictResult(tuple(ix.ids[u] for u in result.order), (), edges)
     core = trim_to_cycles(ix.size, succ, result.cyclic)
-    graph = cyclic_graph(ix, core)
-    anomalies = cycle_anomalies(ix, graph)
+    members = core.__contains__
+    graph = cyclic_graph(ix, core, labelled_edges(ix, members, version, extra))
+    return ConflictResult(None, _with_lost_updates(ix, core, cycle_anomalies(ix, graph)), edges)
+
+
+def _with_lost_updates(ix: Indexed, core: Iterable[int], anomalies: list[Anomaly]
+                       ) -> tuple[Anomaly, ...]:
     cyclic = {ix.ids[u] for u in core}
     cyclic_lost = [a for a in lost_updates(ix) if set(a.transactions) <= cyclic]
-    return ConflictResult(None, (*cyclic_lost, *anomalies), edges)
+    return (*cyclic_lost, *anomalies)
+
+
+MAX_COMPLETIONS = 24
+"""Version orders the conflict criterion tries one by one when a history leaves some keys'
+orders open; beyond that it asks the polygraph whether any order works."""
+
+
+def base_edges(ix: Indexed, open_keys: Sequence[int]) -> list[LabelledEdge]:
+    """The edges every version order the history allows has, for keys whose order is
+    open: ``ww~`` along what is known of their order, and ``rw~`` from a reader (that does
+    not write the key) to each writer known to come after the version it read."""
+    out: list[LabelledEdge] = []
+    for k in open_keys:
+        known = sorted(set(ix.partial[k]))
+        after: dict[int, list[int]] = {}
+        later: set[int] = set()
+        for a, b in known:
+            out.append((a, b, "ww~", k))
+            after.setdefault(a, []).append(b)
+            later.add(b)
+        after[INIT] = [w for w in ix.writers[k] if w not in later]
+        writers = set(ix.writers[k])
+        for r, reads in enumerate(ix.reads):
+            if r in writers:
+                continue
+            for key, w in reads:
+                if key == k:
+                    out.extend((r, s, "rw~", k) for s in after.get(w, ()) if s != r)
+    return out
+
+
+def completions(ix: Indexed, open_keys: Sequence[int], limit: int
+                ) -> list[list[list[int]]] | None:
+    """Every combination of version orders of the open keys the known edges allow, or None
+    when there are more than ``limit``."""
+    per_key = []
+    total = 1
+    for k in open_keys:
+        orders = _linear_extensions(ix.writers[k], ix.partial[k], limit + 1)
+        total *= len(orders)
+        if total > limit:
+            return None
+        per_key.append(orders)
+    return [list(combo) for combo in itertools.product(*per_key)]
+
+
+def _linear_extensions(nodes: list[int], edges: list[tuple[int, int]], limit: int
+                       ) -> list[list[int]]:
+    """Up to ``limit`` orders of ``nodes`` that respect ``edges``, in lexicographic order."""
+    before: dict[int, set[int]] = {u: set() for u in nodes}
+    for a, b in edges:
+        if a in before and b in before:
+            before[b].add(a)
+    out: list[list[int]] = []
+
+    def extend(prefix: list[int], placed: set[int]) -> None:
+        if len(out) >= limit:
+            return
+        if len(prefix) == len(nodes):
+            out.append(list(prefix))
+            return
+        for u in sorted(nodes):
+            if u not in placed and before[u] <= placed:
+                prefix.append(u)
+                placed.add(u)
+                extend(prefix, placed)
+                placed.discard(u)
+                prefix.pop()
+
+    extend([], set())
+    return out
+
+
+def decide_conflict(ix: Indexed, extra: Sequence[LabelledEdge] = ()) -> ConflictResult:
+    """Conflict serializability when some keys' version orders are open: violated when
+    the edges every allowed order shares close a cycle, or every order closes one;
+    holds when every order leaves the graph acyclic; otherwise undecided, saying which
+    order decides."""
+    open_keys = [k for k, order in enumerate(ix.version) if order is None]
+    if not open_keys:
+        return check_conflict(ix, extra)
+    shared = [*base_edges(ix, open_keys), *extra]
+    base = check_conflict(ix, shared)
+    if base.witness is None:
+        return base
+    combos = completions(ix, open_keys, MAX_COMPLETIONS)
+    names = ", ".join(ix.keys[k] for k in open_keys[:3]) + (" …" if len(open_keys) > 3
+                                                           else "")
+    if combos is None:
+        return ConflictResult(None, (), base.edges, undecided=(
+            f"the version order of {names} is open and the orders the history allows are "
+            "too many to try one by one"))
+    results = []
+    for combo in combos:
+        version = list(ix.version)
+        for k, order in zip(open_keys, combo, strict=True):
+            version[k] = order
+        results.append((combo, check_conflict(ix, extra, version)))
+    holding = [(c, r) for c, r in results if r.witness is not None]
+    if len(holding) == len(results):
+        first = holding[0][1]
+        return ConflictResult(first.witness, (), first.edges, orders=len(results))
+    failing = [(c, r) for c, r in results if r.witness is None]
+    if not holding:
+        anomalies: list[Anomaly] = []
+        lost = {a.message for _, r in results for a in r.anomalies if a.kind == "lost-update"}
+        anomalies.extend(a for a in lost_updates(ix) if a.message in lost)
+        for combo, result in failing[:4]:
+            when = _orders_text(ix, open_keys, combo)
+            anomalies.extend(attrs.evolve(a, message=f"{when}: {a.message}")
+                             for a in result.anomalies if a.kind != "lost-update")
+        return ConflictResult(None, tuple(anomalies), base.edges, orders=len(results))
+    good, bad = holding[0][0], failing[0]
+    classes = ", ".join(dict.fromkeys(a.kind for a in bad[1].anomalies))
+    return ConflictResult(None, (), base.edges, orders=len(results), undecided=(
+        f"the verdict depends on the version order of {names}: "
+        f"{_orders_text(ix, open_keys, good)} leaves the graph acyclic, "
+        f"{_orders_text(ix, open_keys, bad[0])} does not ({classes})"))
+
+
+def _orders_text(ix: Indexed, open_keys: Sequence[int], combo: Sequence[list[int]]) -> str:
+    parts = [f"{ix.keys[k]} versions {', '.join(ix.ids[u] for u in order)}"
+             for k, order in zip(open_keys, combo, strict=True)]
+    return "with " + " and ".join(parts)

@@ -25,8 +25,9 @@ from shardcheck.checker.history.dsg import (
     topological,
     trim_to_cycles,
 )
-from shardcheck.checker.history.indexed import INIT, Indexed
+from shardcheck.checker.history.indexed import Indexed
 from shardcheck.checker.history.orders import search_sides
+from shardcheck.checker.history.versions import INIT
 
 LabelledEdge = tuple[int, int, str, int]
 Choice = tuple[int, int, int, int]
