@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import attrs
 
-EdgeKind = Literal["ww", "wr", "rw", "realtime", "process", "forced"]
+EdgeKind = Literal["ww", "wr", "rw", "realtime", "process", "forced", "order"]
 Basis = Literal["direct", "order", "forced"]
 """What an edge rests on: a dependency between adjacent versions (or a read, or an order
 of time or session), an order through versions between or in every possible version order,

@@ -16,8 +16,13 @@ and the words of the evidence:
                       the history allows (a writer before the final writer; a reader of the
                       initial store before any writer);
 ``realtime`` ``process``  the order of time or of a session;
-``forced``            an ordering the polygraph forced because the other way closes a cycle:
-                      never a dependency, so a cycle with one is named ``unsatisfiable``.
+``order``             an order every serial order must keep whose dependency kind the history
+                      leaves open (a reader of the initial store that also wrote the key comes
+                      before the key's other writers, through its own version or past it);
+``forced``            an ordering the polygraph forced because the other way closes a cycle.
+
+A cycle with an ``order`` or ``forced`` edge proves that no serial order exists, but is no
+dependency cycle: it is named ``unsatisfiable``, never given a class it may not have.
 """
 
 from __future__ import annotations
@@ -31,12 +36,13 @@ Graph = dict[int, dict[int, dict[str, int]]]
 """node -> successor -> {kind: key index (-1 where no key is involved)}."""
 
 BASE: dict[str, str] = {"ww": "ww", "ww~": "ww", "wr": "wr", "rw": "rw", "rw~": "rw",
-                        "realtime": "realtime", "process": "process", "forced": "forced"}
+                        "realtime": "realtime", "process": "process", "forced": "forced",
+                        "order": "order"}
 """What each label counts as in a class."""
 
 PREFERENCE: dict[str, tuple[str, ...]] = {
     "ww": ("ww", "ww~"), "wr": ("wr",), "rw": ("rw", "rw~"), "realtime": ("realtime",),
-    "process": ("process",), "forced": ("forced",)}
+    "process": ("process",), "forced": ("forced",), "order": ("order",)}
 """For a class kind, the labels that show it, the most direct first."""
 
 EXACT_CYCLE_LIMIT = 60
@@ -87,7 +93,7 @@ EXTRA_SPECS = {"realtime": _specs("realtime"), "process": _specs("process")}
 
 def classify(kinds: Sequence[str], keys: Sequence[int]) -> str:
     """The class of a cycle from the class kinds of its edges (and their keys)."""
-    if "forced" in kinds:
+    if "forced" in kinds or "order" in kinds:
         return "unsatisfiable"
     rw = [k == "rw" for k in kinds]
     count = sum(rw)

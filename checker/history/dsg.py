@@ -227,6 +227,10 @@ def evidence(ix: Indexed, a: int, b: int, label: str, k: int,
                f"{_time(ix.transactions[b].start)}")
     elif label == "process":
         why = f"process {ix.transactions[a].process} ran {src} before {dst}"
+    elif label == "order":
+        basis = "order"
+        why = (f"{src} read the initial {key} and wrote {key} too, so it comes before "
+               f"{dst}, another writer of {key}, in any serial order that explains its read")
     else:
         basis = "forced"
         why = (notes or {}).get((a, b)) or (f"forced: {src} before {dst}, since the other "
@@ -322,7 +326,13 @@ def trim_to_cycles(n: int, succ: list[list[int]], cyclic: frozenset[int]) -> fro
 
 
 def lost_updates(ix: Indexed) -> list[Anomaly]:
-    """Pairs that read the same version of a key and both overwrote it."""
+    """Pairs that read the same version of a key and both overwrote it (computed once)."""
+    if ix.lost is None:
+        ix.lost = _lost_updates(ix)
+    return ix.lost
+
+
+def _lost_updates(ix: Indexed) -> list[Anomaly]:
     readers: dict[tuple[int, int], list[int]] = {}
     for r, reads in enumerate(ix.reads):
         written = set(ix.writes[r])
@@ -352,6 +362,8 @@ class ConflictResult:
     undecided: str = ""
     orders: int = 1
     """How many version orders the verdict covers (more than one without versions)."""
+    cyclic: frozenset[int] = frozenset()
+    """The nodes on cycles, when there are some."""
 
 
 def check_conflict(ix: Indexed, extra: Sequence[LabelledEdge] = (),
@@ -366,7 +378,8 @@ def check_conflict(ix: Indexed, extra: Sequence[LabelledEdge] = (),
     core = trim_to_cycles(ix.size, succ, result.cyclic)
     members = core.__contains__
     graph = cyclic_graph(ix, core, labelled_edges(ix, members, version, extra))
-    return ConflictResult(None, _with_lost_updates(ix, core, cycle_anomalies(ix, graph)), edges)
+    return ConflictResult(None, _with_lost_updates(ix, core, cycle_anomalies(ix, graph)), edges,
+                          cyclic=core)
 
 
 def _with_lost_updates(ix: Indexed, core: Iterable[int], anomalies: list[Anomaly]

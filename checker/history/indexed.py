@@ -77,6 +77,8 @@ class Indexed:
     order_anomalies: list[Anomaly]
     """Facts about version orders that contradict each other (or list reads that show a
     fault by themselves): no order can explain them."""
+    lost: list[Anomaly] | None = None
+    """The lost updates, once asked for."""
 
     def read_value(self, node: int, key: int, writer: int) -> Value:
         """The value node's read of ``key`` from ``writer`` saw (for evidence in reports):

@@ -250,8 +250,17 @@ class _Checker:
     def _view_result(self) -> ViewResult:
         if self._view is None:
             self._view = (self._view_from_preset() or self._view_from_conflict()
-                          or check_view(self.ix, self.timeout_s, self.validate))
+                          or check_view(self.ix, self.timeout_s, self.validate,
+                                        focus=self._focus()))
         return self._view
+
+    def _focus(self) -> frozenset[int] | None:
+        """With every version order known and the dependency graph cyclic, its cycles:
+        the view check tries the choices around them first."""
+        if missing_versions(self.ix):
+            return None
+        result = self._graph(SERIALIZABLE, ())
+        return result.cyclic if result.witness is None else None
 
     def _view_from_preset(self) -> ViewResult | None:
         """A preset order that reproduces every read and the final store is itself a view
@@ -351,8 +360,14 @@ def _view_summary(result: ViewResult) -> str:
     s = result.stats
     if s is None:
         return "conflict serializable, hence view serializable; the witness is its order"
+    if s.settled_by == "serial search":
+        built = (f"{s.choices:,} ordering choices pruned first; " if s.choices else
+                 "no ordering choice built; ")
+        return f"{built}a serial search found an order that replays every read"
     if s.residual:
-        by = ("a direct search" if s.settled_by == "search" else s.settled_by)
+        by = {"search": "a direct search",
+              "graph order": "one topological order of the pruned graph"}.get(s.settled_by,
+                                                                              s.settled_by)
         return (f"{s.choices:,} ordering choices, {s.choices - s.residual:,} settled by the "
                 f"graph, {s.residual:,} by {by}")
     return f"{s.choices:,} ordering choices, all settled by the graph; no solver needed"
