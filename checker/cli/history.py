@@ -14,8 +14,11 @@ from shardcheck.checker.history import (
     CRITERIA,
     DEFAULT_SOLVER_TIMEOUT,
     check_history,
+    check_page_target,
     load_history,
     print_report,
+    render_page,
+    write_page,
 )
 
 _CRITERIA_HELP = "\n".join(f"  {name:<18} {text}" for name, text in CRITERIA.items())
@@ -30,8 +33,9 @@ _CRITERIA_HELP = "\n".join(f"  {name:<18} {text}" for name, text in CRITERIA.ite
 @click.argument("history_file", metavar="FILE", type=click.Path(dir_okay=False))
 @click.option("--criterion", "-c", "criteria", multiple=True,
               type=click.Choice(list(CRITERIA)),
-              help="Check only this criterion (repeatable). Default: all of them; those the "
-                   "history lacks the facts for are reported as not applicable.")
+              help="Check only this criterion (repeatable). Default: the first four, plus "
+                   "strict-serializable and session when the history records times or "
+                   "processes; those it lacks the facts for are reported as not applicable.")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: the full report for machines.")
 @click.option("--solver-timeout", type=click.FloatRange(min=0, min_open=True),
@@ -39,8 +43,13 @@ _CRITERIA_HELP = "\n".join(f"  {name:<18} {text}" for name, text in CRITERIA.ite
               help="Seconds z3 may spend on what the graph leaves open; when it runs out the "
                    "verdict is inconclusive, never a pass.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False), default=None,
+              help="Also write the report as a self-contained HTML page, each anomaly's "
+                   "cycle drawn as a graph.")
+@click.option("--force", is_flag=True, help="Overwrite the --html page if it exists.")
 def check_history_command(history_file: str, criteria: tuple[str, ...], output: str,
-                          solver_timeout: float, quiet: bool) -> None:
+                          solver_timeout: float, quiet: bool, html_out: str | None,
+                          force: bool) -> None:
     """Decide whether a recorded history (JSON or JSON Lines) is serializable.
 
     Each transaction lists its reads (key, value, and the writer it came from or the
@@ -48,6 +57,8 @@ def check_history_command(history_file: str, criteria: tuple[str, ...], output: 
     order, or the anomaly (G0, G1a, G1b, G1c, G-single, G2, write skew, lost update,
     cross-module) with its cycle spelled out transaction by transaction.
     """
+    if html_out is not None:
+        check_page_target(html_out, force)
     status = Console(stderr=True)
     watching = status.is_terminal and not quiet
     # A spinner on stderr while a large history loads and is checked (seconds at
@@ -65,6 +76,9 @@ def check_history_command(history_file: str, criteria: tuple[str, ...], output: 
         if not console.is_terminal:
             console = Console(highlight=False, width=150)
         print_report(console, history_file, report)
+    if html_out is not None:
+        write_page(render_page(report, history_file), html_out, force)
+        click.echo(f"HTML page written to {html_out}", err=True)
     verdict = report.status()
     asked_but_undecidable = criteria and any(v.status == "not-applicable"
                                              for v in report.verdicts)

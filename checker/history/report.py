@@ -38,8 +38,12 @@ def _count(n: int, noun: str) -> str:
 
 def print_report(console: Console, source: str, report: Report) -> None:
     """The whole report for a terminal or a log."""
-    console.print(f"[bold]history[/bold] {source}: {_count(report.transactions, 'transaction')} "
-                  f"({report.committed:,} committed), {_count(report.keys, 'key')}")
+    head = Text.assemble(("history", "bold"), f" {source}: "
+                         f"{_count(report.transactions, 'transaction')} "
+                         f"({report.committed:,} committed), {_count(report.keys, 'key')}")
+    console.print(head)
+    for line in report.assumed:
+        console.print(f"  {line}", markup=False)
     console.print(verdict_table(report))
     for v in report.verdicts:
         if v.status == "holds" and v.witness is not None:
