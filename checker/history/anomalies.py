@@ -1,9 +1,13 @@
 """Anomalies: the named ways a history fails to be serializable, with their evidence.
 
-The classes are Adya's (G0, G1a, G1b, G1c, G-single, G2) plus the ones engineers name
-directly (lost update, write skew), the structural faults no order can explain (a read
-of a value nobody wrote, a transaction that does not see its own write, a final store
-nobody produced) and, across modules, a cycle whose edges come from different modules.
+The classes are Adya's (G0, G1a, G1b, G1c, G-single, G2) and Elle's refinements of
+them (G-nonadjacent; the -realtime and -process variants for cycles that need an edge of
+time or session order), the ones engineers name directly (lost update, write skew), the
+structural faults no order can explain (a read of a value nobody wrote, a transaction
+whose reads disagree with each other or with its own writes, a final store nobody
+produced, facts about a version order that contradict each other) and, across modules, a
+cycle whose edges come from different modules. ``unsatisfiable`` names a proof that no
+order exists which is no dependency cycle (it needs an ordering the polygraph forced).
 """
 
 from __future__ import annotations

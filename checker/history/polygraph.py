@@ -196,12 +196,20 @@ def build_choices(ix: Indexed, known: Known, touching: frozenset[int] | None = N
         if len(mine) < 2:
             continue
         last_readers = [known.readers.get((k, c[-1]), []) for c in mine]
-        for i, j in itertools.combinations(range(len(mine)), 2):
+        if touching is None:
+            pairs: Iterable[tuple[int, int]] = itertools.combinations(range(len(mine)), 2)
+        else:
+            # Only pairs with a member near the cycles: found from those chains, so a key
+            # with thousands of chains costs what its few hot ones do.
+            hot = [i for i, c in enumerate(mine)
+                   if any(u in touching for u in (*c, *last_readers[i]))]
+            hot_set = set(hot)
+            pairs = sorted({(min(i, j), max(i, j)) for i in hot for j in range(len(mine))
+                            if j != i and not (j in hot_set and j < i)})
+        for i, j in pairs:
             a, b = mine[i], mine[j]
             ra, rb = last_readers[i], last_readers[j]
             if len(a) == 1 and len(b) == 1 and not ra and not rb:
-                continue
-            if touching is not None and not any(u in touching for u in (*a, *b, *ra, *rb)):
                 continue
             first = ((a[-1], b[0]), *((r, b[0]) for r in ra if r != b[0]))
             second = ((b[-1], a[0]), *((r, a[0]) for r in rb if r != a[0]))

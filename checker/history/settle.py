@@ -105,13 +105,18 @@ def _final_only(history: History, open_ids: set[str], needed: dict[str, str]
     final = history.final_map()
     if not final:
         return {}
+    writers: dict[tuple[str, Value], list[str]] = {}
+    for t in history.transactions:
+        if t.status != "aborted":
+            for key, value in t.final_writes().items():
+                if key in final and final[key] == value:
+                    writers.setdefault((key, value), []).append(t.id)
     out: dict[str, str] = {}
-    for key, value in final.items():
-        writers = [t for t in history.transactions if t.status != "aborted"
-                   and t.final_writes().get(key, object()) == value]
-        if writers and all(t.id in open_ids for t in writers) and len(writers) == 1:
-            out.setdefault(writers[0].id, f"the final store holds its {key}")
-    return {tid: why for tid, why in out.items() if tid not in needed}
+    for key, value in sorted(final.items()):
+        found = writers.get((key, value), [])
+        if len(found) == 1 and found[0] in open_ids and found[0] not in needed:
+            out.setdefault(found[0], f"the final store holds its {key}")
+    return out
 
 
 def _versions(history: History, txs: list[HistoryTx]
