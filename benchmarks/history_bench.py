@@ -235,20 +235,23 @@ def rmw_chain_with_g1c(n: int) -> History:
     return History(tuple(txs), initial=initial)
 
 
-def _in_child(job: Callable[[], str], pipe: Any) -> None:
-    start, cpu = time.perf_counter(), time.process_time()
-    detail = job()
+def _in_child(build: Callable[[], History], judge: Callable[[History], str],
+              pipe: Any) -> None:
+    with collector_paused():
+        history = build()
+    seconds, detail = timed(lambda: judge(history))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    pipe.send((time.perf_counter() - start, time.process_time() - cpu, peak, detail))
+    pipe.send((seconds, _CPU[0], peak, detail))
     pipe.close()
 
 
-def isolated(label: str, job: Callable[[], str]) -> None:
-    """Run ``job`` (it builds its own history) in a fresh process; print its row with the
-    process's peak memory."""
+def isolated(label: str, build: Callable[[], History], judge: Callable[[History], str]
+             ) -> None:
+    """Build a history and judge it in a fresh process; print the judging's time and the
+    process's peak memory (the history's included)."""
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_in_child, args=(job, send))
+    child = context.Process(target=_in_child, args=(build, judge, send))
     child.start()
     seconds, cpu, peak, detail = receive.recv()
     child.join()
@@ -275,24 +278,20 @@ def _view_detail(history: History, serial: bool = True) -> str:
 def view_rw(n: int, versions: bool, serial: bool = True) -> None:
     what = "with versions" if versions else "no versions"
     path = "" if serial else " (polygraph only)"
+    isolated(f"view, rw-register, {what}, {n:,} txns{path}",
+             lambda: rw_register(n, seed=n, versions=versions),
+             lambda history: _view_detail(history, serial))
 
-    def job() -> str:
-        with collector_paused():
-            history = rw_register(n, seed=n, versions=versions)
-        return _view_detail(history, serial)
 
-    isolated(f"view, rw-register, {what}, {n:,} txns{path}", job)
+def _every_criterion(history: History) -> str:
+    report = check_history(history)
+    return "; ".join(f"{v.criterion} {v.status} {','.join(a.kind for a in v.anomalies)}"
+                     for v in report.verdicts[:2])
 
 
 def cycle(n: int) -> None:
-    def job() -> str:
-        with collector_paused():
-            history = rmw_chain_with_g1c(n)
-        report = check_history(history)
-        return "; ".join(f"{v.criterion} {v.status} {','.join(a.kind for a in v.anomalies)}"
-                         for v in report.verdicts[:2])
-
-    isolated(f"all criteria, issue 15's chain + G1c, {n:,} txns", job)
+    isolated(f"all criteria, issue 15's chain + G1c, {n:,} txns",
+             lambda: rmw_chain_with_g1c(n), _every_criterion)
 
 
 SECTIONS = ("linear", "view-rmw", "view-blind", "view-rw", "cycle")
