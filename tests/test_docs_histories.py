@@ -66,12 +66,12 @@ def _commands() -> list[tuple[int, int, str]]:
 
 
 COMMANDS = _commands()
-_MASKED = re.compile(r"^(time|states/second)(\s+)\S+$")
+_MASKED = re.compile(r"^(time|states/second)\s+\S+$")
 
 
 def _normal(text: str) -> list[str]:
     lines = [line.rstrip() for line in text.rstrip("\n").splitlines()]
-    return [_MASKED.sub(lambda m: f"{m.group(1)}{m.group(2)}…", line) for line in lines]
+    return [_MASKED.sub(lambda m: f"{m.group(1)} …", line) for line in lines]
 
 
 def _run(command: str, folder: Path) -> str:

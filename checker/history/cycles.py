@@ -27,7 +27,7 @@ dependency cycle: it is named ``unsatisfiable``, never given a class it may not 
 
 from __future__ import annotations
 
-from collections import deque
+import functools
 from collections.abc import Sequence
 
 import attrs
@@ -49,7 +49,7 @@ EXACT_CYCLE_LIMIT = 60
 """Regions up to this many nodes get a provably shortest cycle per class; larger ones a
 short one from a bounded number of searches, so a hugely cyclic history still reports."""
 
-SEARCHES_IN_LARGE_REGIONS = 16
+SEARCHES_IN_LARGE_REGIONS = 4
 
 @attrs.frozen
 class Spec:
@@ -188,7 +188,8 @@ _FLAGS = 64
 
 
 def _advance(spec: Spec, flags: int, kind: str) -> int | None:
-    """The flags after one more edge of ``kind``, or None when the spec forbids it."""
+    """The flags after one more edge of ``kind``, or None when the spec forbids it. Only
+    the flags the spec looks at are kept, so a search has as few states as it can."""
     if kind not in spec.kinds:
         return None
     rw = kind == "rw"
@@ -208,7 +209,30 @@ def _advance(spec: Spec, flags: int, kind: str) -> int | None:
         out |= _WR
     if spec.extra is not None and kind == spec.extra:
         out |= _EXTRA
-    return out
+    return out & _mask(spec)
+
+
+@functools.lru_cache(maxsize=64)
+def _mask(spec: Spec) -> int:
+    mask = 0
+    if spec.min_rw or spec.max_rw:
+        mask |= _RW_ONE | _RW_TWO
+    if spec.nonadjacent or spec.adjacent:
+        mask |= _LAST_RW
+    if spec.adjacent:
+        mask |= _ADJACENT
+    if spec.need_wr:
+        mask |= _WR
+    if spec.extra is not None:
+        mask |= _EXTRA
+    return mask
+
+
+@functools.lru_cache(maxsize=64)
+def _transitions(spec: Spec) -> dict[tuple[int, str], int | None]:
+    """Every (flags, kind) to the flags after it: computed once per class."""
+    return {(flags, kind): _advance(spec, flags, kind)
+            for flags in range(_FLAGS) for kind in set(BASE.values())}
 
 
 def _closes(spec: Spec, flags: int, first_rw: bool) -> bool:
@@ -220,41 +244,49 @@ def _closes(spec: Spec, flags: int, first_rw: bool) -> bool:
             and (not spec.adjacent or bool(flags & _ADJACENT) or wraps))
 
 
-def _from_edge(adj: Adjacency, spec: Spec, a: int, b: int, first: str) -> list[Step] | None:
-    """The shortest cycle of ``spec`` that starts with the edge a -> b taken as ``first``."""
+def _from_edge(adj: Adjacency, spec: Spec, a: int, b: int, first: str,
+               limit: int | None = None) -> list[Step] | None:
+    """The shortest cycle of ``spec`` that starts with the edge a -> b taken as ``first``,
+    of at most ``limit`` edges when given."""
     start = _advance(spec, 0, first)
     if start is None:
         return None
     first_rw = first == "rw"
     origin = b * _FLAGS + start
     parents: dict[int, tuple[int, str]] = {origin: (-1, first)}
-    queue = deque([origin])
-    while queue:
-        state = queue.popleft()
-        u, flags = divmod(state, _FLAGS)
-        for v, kinds in adj[u]:
-            for kind in kinds:
-                nxt = _advance(spec, flags, kind)
-                if nxt is None:
-                    continue
-                if v == a:
-                    if not _closes(spec, nxt, first_rw):
+    advance = _transitions(spec)
+    layer = [origin]
+    edges = 1
+    while layer and (limit is None or edges < limit):
+        edges += 1
+        following: list[int] = []
+        for state in layer:
+            u, flags = divmod(state, _FLAGS)
+            for v, kinds in adj[u]:
+                for kind in kinds:
+                    nxt = advance[flags, kind]
+                    if nxt is None:
                         continue
-                    steps = [(a, kind)]
-                    back = state
-                    while back != -1:
-                        parent, taken = parents[back]
-                        steps.append((back // _FLAGS, taken))
-                        back = parent
-                    # States carry flags, so a walk may pass a node twice: only a simple
-                    # cycle is reported (the search may then miss one, never invent one).
-                    if len({node for node, _ in steps}) == len(steps):
-                        return steps[::-1]
-                    continue
-                key = v * _FLAGS + nxt
-                if key not in parents:
-                    parents[key] = (state, kind)
-                    queue.append(key)
+                    if v == a:
+                        if not _closes(spec, nxt, first_rw):
+                            continue
+                        steps = [(a, kind)]
+                        back = state
+                        while back != -1:
+                            parent, taken = parents[back]
+                            steps.append((back // _FLAGS, taken))
+                            back = parent
+                        # States carry flags, so a walk may pass a node twice: only a
+                        # simple cycle is reported (the search may then miss one, never
+                        # invent one).
+                        if len({node for node, _ in steps}) == len(steps):
+                            return steps[::-1]
+                        continue
+                    key = v * _FLAGS + nxt
+                    if key not in parents:
+                        parents[key] = (state, kind)
+                        following.append(key)
+        layer = following
     return None
 
 
@@ -270,7 +302,8 @@ def find_cycle(adj: Adjacency, region: list[int], spec: Spec) -> tuple[int, list
         for b, kinds in adj[a]:
             if b not in members or anchor not in kinds:
                 continue
-            steps = _from_edge(adj, spec, a, b, anchor)
+            steps = _from_edge(adj, spec, a, b, anchor,
+                               None if best is None else len(best[1]) - 1)
             tried += 1
             if steps is not None and (best is None or len(steps) < len(best[1])):
                 # Listed from b, so the edge the search started from closes the cycle.
