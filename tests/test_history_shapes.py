@@ -28,6 +28,12 @@ def test_a_key_read_twice_from_a_circle_of_writers_answers_at_once() -> None:
     report = check_history(reads_twice_from_a_circle())
     assert time.perf_counter() - start < 1.0
     assert report.status() == "violated"
+    conflict, view = report.verdicts[:2]
+    # T1's two reads of x disagree (internal), and T1 and T2 read each other's writes: a
+    # G1c that every version order of x shares (the read-modify-write links contradict
+    # each other, so no order is inferred).
+    assert [a.kind for a in conflict.anomalies] == ["internal", "G1c"]
+    assert [a.kind for a in view.anomalies] == ["internal", "G1c"]
 
 
 def _kinds(history: History, criterion: str = "serializable") -> list[str]:
@@ -190,3 +196,19 @@ def test_with_versions_and_a_cycle_the_polygraph_is_built_only_around_it() -> No
     assert view.status == "violated"
     assert view.stats is not None and view.stats.choices < 10
     assert [a.kind for a in view.anomalies] == ["lost-update", "G-single"]
+
+
+def test_an_order_through_versions_between_is_not_worded_as_an_overwrite() -> None:
+    """Five blind writes of ring, the last one's value in the final store: every writer's
+    version comes before it, with others between, and W0 read W4's y. The view cycle
+    says W0's version comes before W4's (the last version), never that W4 overwrote it."""
+    txs = [_tx("W0", Read("y", 4, "W4"), Write("ring", 0)),
+           *(_tx(f"W{i}", Write("ring", i)) for i in range(1, 4)),
+           _tx("W4", Write("ring", 4), Write("y", 4))]
+    history = History(tuple(txs), initial={"ring": -1, "y": 0}, final={"ring": 4, "y": 4})
+    view = check_history(history, ["view-serializable"]).verdicts[0]
+    (anomaly,) = view.anomalies
+    assert anomaly.kind == "G1c"
+    ww = next(e for e in anomaly.cycle if e.kind == "ww")
+    assert (ww.basis, ww.why) == ("order", "W0's version of ring comes before W4's (the last "
+                                           "version)")
