@@ -311,3 +311,17 @@ def test_a_serial_list_append_history_holds() -> None:
     verdict = _verdict(history)
     assert verdict.status == "holds"
     assert verdict.witness == ("T1", "T2", "T3")
+
+
+def test_a_lost_update_on_a_busy_key_is_violated_though_its_orders_are_too_many() -> None:
+    """Fifty read-modify-writes of x in a chain, and T50 that read T25's version too: the
+    writers after the fork can interleave in more orders than are tried one by one, but
+    the polygraph over x's writers shows none works (T50 and T26 each must follow the
+    other), so serializable is violated rather than not applicable."""
+    txs = [_tx("T0", Read("x", 0, None), Write("x", 1))]
+    txs += [_tx(f"T{i}", Read("x", i, f"T{i - 1}"), Write("x", i + 1)) for i in range(1, 50)]
+    txs.append(_tx("T50", Read("x", 26, "T25"), Write("x", 99)))
+    verdict = _verdict(History(tuple(txs), initial={"x": 0}))
+    assert verdict.status == "violated", verdict.summary
+    assert [a.kind for a in verdict.anomalies] == ["lost-update", "unsatisfiable"]
+    assert set(verdict.anomalies[1].transactions) == {"T26", "T50"}

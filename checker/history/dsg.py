@@ -364,6 +364,9 @@ class ConflictResult:
     """How many version orders the verdict covers (more than one without versions)."""
     cyclic: frozenset[int] = frozenset()
     """The nodes on cycles, when there are some."""
+    open_keys: tuple[int, ...] = ()
+    """Keys whose version order the history leaves open, when too many orders are allowed
+    to try one by one (the polygraph may still refute them all)."""
 
 
 def check_conflict(ix: Indexed, extra: Sequence[LabelledEdge] = (),
@@ -435,28 +438,46 @@ def completions(ix: Indexed, open_keys: Sequence[int], limit: int
 
 def _linear_extensions(nodes: list[int], edges: list[tuple[int, int]], limit: int
                        ) -> list[list[int]]:
-    """Up to ``limit`` orders of ``nodes`` that respect ``edges``, in lexicographic order."""
-    before: dict[int, set[int]] = {u: set() for u in nodes}
-    for a, b in edges:
-        if a in before and b in before:
-            before[b].add(a)
+    """Up to ``limit`` orders of ``nodes`` that respect ``edges``, in lexicographic order
+    (iterative: a key may have thousands of writers)."""
+    succ: dict[int, list[int]] = {u: [] for u in nodes}
+    waiting = dict.fromkeys(nodes, 0)
+    for a, b in set(edges):
+        if a in succ and b in waiting:
+            succ[a].append(b)
+            waiting[b] += 1
     out: list[list[int]] = []
-
-    def extend(prefix: list[int], placed: set[int]) -> None:
-        if len(out) >= limit:
-            return
+    prefix: list[int] = []
+    # Each frame: the nodes free to go next at that depth, and how many were tried.
+    frames: list[tuple[list[int], int]] = [(sorted(u for u in nodes if not waiting[u]), 0)]
+    free = set(frames[0][0])
+    while frames:
+        ready, tried = frames[-1]
+        if tried:
+            last = prefix.pop()  # undo the node placed from this frame last time
+            free.add(last)
+            for v in succ[last]:
+                if not waiting[v]:
+                    free.discard(v)
+                waiting[v] += 1
+        if tried == len(ready):
+            frames.pop()
+            continue
+        frames[-1] = (ready, tried + 1)
+        u = ready[tried]
+        prefix.append(u)
+        free.discard(u)
+        for v in succ[u]:
+            waiting[v] -= 1
+            if not waiting[v]:
+                free.add(v)
         if len(prefix) == len(nodes):
             out.append(list(prefix))
-            return
-        for u in sorted(nodes):
-            if u not in placed and before[u] <= placed:
-                prefix.append(u)
-                placed.add(u)
-                extend(prefix, placed)
-                placed.discard(u)
-                prefix.pop()
-
-    extend([], set())
+            if len(out) >= limit:
+                return out
+            frames.append(([], 0))
+            continue
+        frames.append((sorted(free), 0))
     return out
 
 
@@ -478,7 +499,7 @@ def decide_conflict(ix: Indexed, extra: Sequence[LabelledEdge] = ()) -> Conflict
     if combos is None:
         return ConflictResult(None, (), base.edges, undecided=(
             f"the version order of {names} is open and the orders the history allows are "
-            "too many to try one by one"))
+            "too many to try one by one"), open_keys=tuple(open_keys))
     results = []
     for combo in combos:
         version = list(ix.version)

@@ -219,6 +219,36 @@ def build_choices(ix: Indexed, known: Known, touching: frozenset[int] | None = N
     return out
 
 
+def refute_orders(ix: Indexed, edges: list[LabelledEdge], keys: Sequence[int]
+                  ) -> list[Anomaly] | None:
+    """Conflict serializability when too many version orders are open to try one by one:
+    ``edges`` (every edge all allowed orders share) plus, for the open ``keys``, the
+    polygraph's choices about their writers (a version read by someone is followed by
+    no other writer before that reader), pruned. A cycle proves that no version order
+    makes the graph acyclic; None when pruning finds none (nothing is concluded)."""
+    wanted = set(keys)
+    readers: dict[tuple[int, int], list[int]] = {}
+    for r, reads in enumerate(ix.reads):
+        for k, w in reads:
+            if k in wanted:
+                readers.setdefault((k, w), []).append(r)
+    by_key = {k: chains(ix, k) for k in keys}
+    known = list(edges)
+    for k, mine in by_key.items():
+        for c in mine:
+            for a, b in itertools.pairwise(c):
+                known.extend((r, b, "rw~", k) for r in readers.get((k, a), ()) if r != b)
+    choices = build_choices(ix, Known(known, by_key, readers, 0))
+    if choices is None:
+        return None
+    pruned = prune(ix, known, choices)
+    if not pruned.cyclic:
+        return None
+    stats = PolygraphStats(len(known), len(choices), pruned.forced, 0, pruned.rounds, 0, 0)
+    return list(_violated(ix, pruned.succ, pruned.cyclic, pruned.known, pruned.notes,
+                          stats).anomalies)
+
+
 # ---------------------------------------------------------------- the serial search
 
 

@@ -29,7 +29,9 @@ from shardcheck.checker.history.anomalies import Anomaly, Edge
 from shardcheck.checker.history.dsg import (
     ConflictResult,
     LabelledEdge,
+    base_edges,
     decide_conflict,
+    labelled_edges,
     lost_updates,
     missing_versions,
     process_edges,
@@ -43,7 +45,12 @@ from shardcheck.checker.history.indexed import (
     replay_order,
 )
 from shardcheck.checker.history.indexed import structural_anomalies as find_structural
-from shardcheck.checker.history.polygraph import PolygraphStats, ViewResult, check_view
+from shardcheck.checker.history.polygraph import (
+    PolygraphStats,
+    ViewResult,
+    check_view,
+    refute_orders,
+)
 from shardcheck.checker.history.records import History, Write
 from shardcheck.checker.history.settle import settle
 
@@ -195,7 +202,20 @@ class _Checker:
 
     def _graph(self, criterion: str, extra: Sequence[LabelledEdge]) -> ConflictResult:
         if criterion not in self._graphs:
-            self._graphs[criterion] = decide_conflict(self.ix, extra)
+            result = decide_conflict(self.ix, extra)
+            if result.open_keys:
+                # Too many version orders to try: the polygraph over the open keys' writers
+                # may still show that none of them works.
+                shared = [*base_edges(self.ix, result.open_keys), *extra]
+                edges = list(labelled_edges(self.ix, lambda _: True, None, shared))
+                found = refute_orders(self.ix, edges, result.open_keys)
+                if found is not None:
+                    involved = {t for a in found for t in a.transactions}
+                    lost = [a for a in lost_updates(self.ix)
+                            if set(a.transactions) <= involved]
+                    result = attrs.evolve(result, anomalies=(*lost, *found), undecided="",
+                                          open_keys=())
+            self._graphs[criterion] = result
         return self._graphs[criterion]
 
     def _graph_verdict(self, criterion: str, extra: Sequence[LabelledEdge]) -> Verdict:
