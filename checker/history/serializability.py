@@ -201,27 +201,35 @@ class _Checker:
         return self._graph_verdict(SESSION, process_edges(self.ix))
 
     def _graph(self, criterion: str, extra: Sequence[LabelledEdge]) -> ConflictResult:
+        """The dependency graph's answer (computed once per criterion)."""
         if criterion not in self._graphs:
-            result = decide_conflict(self.ix, extra)
-            if result.open_keys:
-                # Too many version orders to try: the polygraph over the open keys' writers
-                # may still show that none of them works.
-                shared = [*base_edges(self.ix, result.open_keys), *extra]
-                edges = list(labelled_edges(self.ix, lambda _: True, None, shared))
-                found = refute_orders(self.ix, edges, result.open_keys)
-                if found is not None:
-                    involved = {t for a in found for t in a.transactions}
-                    lost = [a for a in lost_updates(self.ix)
-                            if set(a.transactions) <= involved]
-                    result = attrs.evolve(result, anomalies=(*lost, *found), undecided="",
-                                          open_keys=())
-            self._graphs[criterion] = result
+            self._graphs[criterion] = decide_conflict(self.ix, extra)
         return self._graphs[criterion]
+
+    def _refuted(self, criterion: str, extra: Sequence[LabelledEdge]) -> ConflictResult:
+        """The graph's answer, and when too many version orders were open to try, the
+        polygraph over the open keys' writers, which may still show that none works
+        (asked for by the conflict criteria only: it costs what a view check does)."""
+        result = self._graph(criterion, extra)
+        if not result.open_keys:
+            return result
+        shared = [*base_edges(self.ix, result.open_keys), *extra]
+        edges = list(labelled_edges(self.ix, lambda _: True, None, shared))
+        found = refute_orders(self.ix, edges, result.open_keys)
+        if found is not None:
+            involved = {t for a in found for t in a.transactions}
+            lost = [a for a in lost_updates(self.ix) if set(a.transactions) <= involved]
+            result = attrs.evolve(result, anomalies=(*lost, *found), undecided="",
+                                  open_keys=())
+        else:
+            result = attrs.evolve(result, open_keys=())
+        self._graphs[criterion] = result
+        return result
 
     def _graph_verdict(self, criterion: str, extra: Sequence[LabelledEdge]) -> Verdict:
         """The dependency graph (plus ``extra`` edges of time or session order) decides:
         acyclic under every version order the history allows, or cyclic under all."""
-        result = self._graph(criterion, extra)
+        result = self._refuted(criterion, extra)
         if self.structural:
             anomalies = (*self.structural, *result.anomalies)
             return Verdict(criterion, "violated", _anomaly_summary(anomalies),
