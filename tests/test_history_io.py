@@ -171,7 +171,27 @@ MALFORMED: list[tuple[str, Any, str, bool]] = [
     ("modules-non-string", _doc(modules={"x": 3}), "modules", True),
     ("modules-empty-name", _doc(modules={"x": ""}), "modules", True),
     ("modules-not-an-object", _doc(modules=["bank"]), "modules", True),
+    ("unknown-status", _set(_doc(), (*_T, 0, "status"), "maybe"), "transactions[0].status",
+     True),
+    ("time-not-a-number", _set(_doc(), (*_T, 0, "start"), "noon"), "transactions[0].start",
+     True),
+    ("process-bool", _set(_doc(), (*_T, 0, "process"), True), "transactions[0].process",
+     True),
+    ("versions-mixed", _doc(versions={"x": ["T1", ["T2"]]}), "versions.x", True),
+    ("append-in-a-register-history", _set(_doc(), (*_T, 0, "ops", 0, "op"), "append"),
+     "transactions[0].ops[0].op", True),
+    ("bad-value-type", _doc(value_type="set"), "value_type", True),
+    ("list-append-with-initial", _doc(value_type="list-append"), "initial", True),
+    ("write-in-a-list-history", _set(_set(_doc(value_type="list-append"), ("initial",), _DEL),
+                                     (*_T, 0, "ops", 0, "op"), "write"),
+     "transactions[0].ops[0].op", True),
     # References: beyond what a JSON Schema can say.
+    ("end-before-start", _set(_set(_doc(), (*_T, 0, "start"), 5), (*_T, 0, "end"), 4),
+     "transactions[0].end", False),
+    ("replaces-unknown-tx", _set(_doc(), (*_T, 0, "ops", 0, "replaces"), "T9"),
+     "transactions[0].ops[0].replaces", False),
+    ("versions-chain-unknown-tx", _doc(versions={"x": [["T1", "T7"]]}), "versions.x[0][1]",
+     False),
     ("from-unknown-tx", _set(_doc(), (*_T, 1, "ops", 0, "from"), "T9"),
      "transactions[1].ops[0].from", False),
     ("from-unknown-int-tx", _set(_doc(), (*_T, 1, "ops", 0, "from"), 9),
@@ -483,22 +503,84 @@ def histories(draw: st.DrawFn) -> History:
     writer = st.one_of(st.none(), st.sampled_from(ids))
     op: st.SearchStrategy[Op] = st.one_of(
         st.builds(Write, _KEYS, _VALUES), st.builds(Read, _KEYS, _VALUES, writer))
-    txs = tuple(HistoryTx(tid, draw(st.sampled_from(["committed", "aborted"])),
-                          tuple(draw(st.lists(op, max_size=3))))
-                for tid in ids)
+    time = st.one_of(st.none(), st.integers(0, 5), st.floats(0, 5, allow_nan=False).map(
+        lambda t: t + 0.5))
+    txs = []
+    for tid in ids:
+        start = draw(time)
+        end = draw(time)
+        if start is not None and end is not None and end < start:
+            start, end = end, start
+        txs.append(HistoryTx(tid, draw(st.sampled_from(["committed", "aborted",
+                                                       "indeterminate"])),
+                             tuple(draw(st.lists(op, max_size=3))), start=start, end=end,
+                             process=draw(st.one_of(st.none(), st.sampled_from(["p", "7"])))))
+    replaces = []
+    for t in txs:
+        for key in dict.fromkeys(op.key for op in t.ops if isinstance(op, Write)):
+            if draw(st.booleans()):
+                replaces.append((t.id, key, draw(writer)))
     store = st.one_of(st.none(), st.dictionaries(_KEYS, _VALUES, max_size=3))
+    versions = draw(st.dictionaries(_KEYS, st.lists(st.sampled_from(ids), max_size=3),
+                                    max_size=2))
+    chains = draw(st.dictionaries(_KEYS.filter(lambda k: k not in versions),
+                                  st.lists(st.lists(st.sampled_from(ids), max_size=3),
+                                           min_size=1, max_size=2), max_size=2))
     return History(
-        transactions=txs,
+        transactions=tuple(txs),
         initial=draw(store),
-        versions=draw(st.dictionaries(_KEYS, st.lists(st.sampled_from(ids), max_size=3),
-                                      max_size=2)),
+        versions=versions,
         final=draw(store),
         preset=draw(st.one_of(st.none(), st.permutations(ids))),
-        modules=draw(st.dictionaries(_KEYS, st.sampled_from(["bank", "dex"]), max_size=3)))
+        modules=draw(st.dictionaries(_KEYS, st.sampled_from(["bank", "dex"]), max_size=3)),
+        version_chains=chains, replaces=replaces)
+
+
+@st.composite
+def list_histories(draw: st.DrawFn) -> History:
+    """Small list-append histories: appends of unique values, reads of any lists of them."""
+    ids = draw(_IDS)
+    keys = ["x", "y"]
+    txs = []
+    counter = iter(range(1, 100))
+    appended: dict[str, list[int]] = {k: [] for k in keys}
+    plans = []
+    for tid in ids:
+        plan = draw(st.lists(st.tuples(st.sampled_from(["read", "append"]),
+                                       st.sampled_from(keys)), max_size=3))
+        ops: list[Op] = []
+        for kind, key in plan:
+            if kind == "append":
+                value = next(counter)
+                appended[key].append(value)
+                ops.append(Write(key, value))
+            else:
+                ops.append(Read(key, None, None))
+        plans.append((tid, ops))
+    owner = {}
+    for tid, ops in plans:
+        for op in ops:
+            if isinstance(op, Write):
+                owner[(op.key, op.value)] = tid
+    for tid, ops in plans:
+        lists = []
+        fixed: list[Op] = []
+        for op in ops:
+            if isinstance(op, Read):
+                seen = tuple(draw(st.lists(st.sampled_from(appended[op.key]), unique=True,
+                                           max_size=3))) if appended[op.key] else ()
+                lists.append(seen)
+                fixed.append(Read(op.key, seen[-1] if seen else None,
+                                  owner[(op.key, seen[-1])] if seen else None))
+            else:
+                fixed.append(op)
+        txs.append(HistoryTx(tid, "committed", tuple(fixed), lists=tuple(lists)))
+    used = sorted({op.key for _, ops in plans for op in ops})
+    return History(tuple(txs), initial=dict.fromkeys(used), value_type="list-append")
 
 
 @settings(max_examples=150)
-@given(histories(), st.one_of(st.none(), st.text(max_size=5)))
+@given(st.one_of(histories(), list_histories()), st.one_of(st.none(), st.text(max_size=5)))
 def test_round_trip_through_json(history: History, description: str | None) -> None:
     """history_to_json, serialised and parsed back, is schema valid and gives an equal History."""
     doc = json.loads(json.dumps(history_to_json(history, description)))

@@ -9,14 +9,22 @@ import click
 
 from shardcheck.checker.cli.console import Output, make_console
 from shardcheck.checker.cli.documents import document
-from shardcheck.checker.cli.options import format_option, quiet_option, time_limit_option
+from shardcheck.checker.cli.options import (
+    force_option,
+    format_option,
+    quiet_option,
+    time_limit_option,
+)
 from shardcheck.checker.errors import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION
 from shardcheck.checker.history import (
     CRITERIA,
     DEFAULT_SOLVER_TIMEOUT,
     check_history,
+    check_page_target,
     load_history,
     print_report,
+    render_page,
+    write_page,
 )
 
 _CRITERIA_HELP = "\n".join(f"  {name:<18} {text}" for name, text in CRITERIA.items())
@@ -31,16 +39,22 @@ _CRITERIA_HELP = "\n".join(f"  {name:<18} {text}" for name, text in CRITERIA.ite
 @click.argument("history_file", metavar="FILE", type=click.Path(dir_okay=False))
 @click.option("--criterion", "-c", "criteria", multiple=True,
               type=click.Choice(list(CRITERIA)),
-              help="Check only this criterion (repeatable). Default: all of them; those the "
-                   "history lacks the facts for are reported as not applicable.")
+              help="Check only this criterion (repeatable). Default: the first four, plus "
+                   "strict-serializable and session when the history records times or "
+                   "processes; those it lacks the facts for are reported as not applicable.")
 @format_option("json: the full report, one object on stdout "
                "(traces/history-result.schema.json).")
 @time_limit_option("Seconds z3 may spend on what the graph leaves open; when it runs out the "
                    "verdict is inconclusive, never a pass.", default=DEFAULT_SOLVER_TIMEOUT,
                    old="--solver-timeout")
 @quiet_option
+@click.option("--html", "html_out", type=click.Path(dir_okay=False), default=None,
+              help="Also write the report as a self-contained HTML page, each anomaly's "
+                   "cycle drawn as a graph.")
+@force_option("--html")
 def check_history_command(history_file: str, criteria: tuple[str, ...], output_format: str,
-                          time_limit: float, quiet: bool) -> None:
+                          time_limit: float, quiet: bool, html_out: str | None,
+                          force: bool) -> None:
     """Decide whether a recorded history (JSON or JSON Lines) is serializable.
 
     Each transaction lists its reads (key, value, and the writer it came from or the
@@ -49,6 +63,8 @@ def check_history_command(history_file: str, criteria: tuple[str, ...], output_f
     cross-module) with its cycle spelled out transaction by transaction.
     """
     out = Output.of(output_format, quiet)
+    if html_out is not None:
+        check_page_target(html_out, force)
     status = make_console(stderr=True, quiet=quiet)
     watching = status.is_terminal and not quiet
     # A spinner on stderr while a large history loads and is checked (seconds at
@@ -68,6 +84,9 @@ def check_history_command(history_file: str, criteria: tuple[str, ...], output_f
     else:
         code = EXIT_OK
     print_report(out.verdict, history_file, report, details=not quiet)
+    if html_out is not None:
+        write_page(render_page(report, history_file), html_out, force)
+        click.echo(f"HTML page written to {html_out}", err=True)
     out.document(document("history-result", verdict=verdict, exit_code=code,
                           file=history_file, criteria=list(criteria), time_limit=time_limit,
                           **report.to_json()))

@@ -18,9 +18,7 @@ import attrs
 from shardcheck.checker.errors import BadInput
 from shardcheck.checker.history.anomalies import Anomaly
 from shardcheck.checker.history.records import History, HistoryTx, Read, Value, Write
-
-INIT = -1
-"""The writer node of a read from the initial store."""
+from shardcheck.checker.history.versions import INIT, gather_facts, settle_orders
 
 
 def show_value(value: Value) -> str:
@@ -74,17 +72,32 @@ class Indexed:
     """Final writes by transaction id, filled in as they are asked for."""
     first_initial_reads: dict[str, tuple[Value, str]]
     """Without a recorded initial store: per key, the first value read from it and by whom."""
+    partial: list[list[tuple[int, int]]]
+    """Per key without a version order: what is known of it, as (earlier, later) writers."""
+    order_anomalies: list[Anomaly]
+    """Facts about version orders that contradict each other (or list reads that show a
+    fault by themselves): no order can explain them."""
+    lost: list[Anomaly] | None = None
+    """The lost updates, once asked for."""
 
-    def read_value(self, node: int, key: int) -> Value:
-        """The value node's first read of ``key`` saw (for evidence in reports)."""
+    def read_value(self, node: int, key: int, writer: int) -> Value:
+        """The value node's read of ``key`` from ``writer`` saw (for evidence in reports):
+        a transaction that read the key twice, from two writers, quotes the right one."""
         name = self.keys[key]
+        source = None if writer == INIT else self.ids[writer]
         return next((op.value for op in self.transactions[node].ops
-                     if isinstance(op, Read) and op.key == name), None)
+                     if isinstance(op, Read) and op.key == name and op.writer == source), None)
 
     @property
     def size(self) -> int:
         """Committed transactions."""
         return len(self.ids)
+
+
+def _few(ids: Sequence[str]) -> str:
+    """A list of ids for a message, cut short when it is long."""
+    shown = ", ".join(repr(i) for i in ids[:5])
+    return f"[{shown}{', …' if len(ids) > 5 else ''}]"
 
 
 _CHECKED: weakref.WeakValueDictionary[int, History] = weakref.WeakValueDictionary()
@@ -102,7 +115,8 @@ def check_references(history: History) -> None:
             raise BadInput(f"transaction id {t.id!r} appears twice; ids must be unique")
         seen.add(t.id)
     writers: dict[str, set[str]] = {}
-    track = bool(history.versions)
+    committed: dict[str, set[str]] = {}
+    track = bool(history.versions or history.version_chains or history.replaces)
     for t in history.transactions:
         # Reads are the three-field operations; their last field names the writer.
         sources = {op[2] for op in t.ops if len(op) == 3}
@@ -112,14 +126,29 @@ def check_references(history: History) -> None:
                        and op.writer not in seen)
             raise BadInput(f"{t.id} op {t.ops.index(bad) + 1} reads {bad.key} from "
                            f"{bad.writer!r}, which is not a transaction of this history")
-        if track and t.status == "committed":
+        if track:
             for key in {op[0] for op in t.ops if len(op) == 2}:
                 writers.setdefault(key, set()).add(t.id)
+                if t.status == "committed":
+                    committed.setdefault(key, set()).add(t.id)
     for key, order in history.versions:
-        mine = writers.get(key, set())
-        if len(set(order)) != len(order) or set(order) != mine:
-            raise BadInput(f"versions of {key!r} list {list(order)}, but its committed "
-                           f"writers are {sorted(mine)}; list each committed writer once")
+        mine = committed.get(key, set())
+        others = set(order) - writers.get(key, set())
+        if len(set(order)) != len(order) or not mine <= set(order) or others:
+            raise BadInput(f"versions of {key!r} list {_few(order)}, but its committed "
+                           f"writers are {_few(sorted(mine))}; list each committed writer "
+                           "once (aborted writers may be listed too)")
+    for key, chains in history.version_chains:
+        for chain in chains:
+            stray = [t for t in chain if t not in writers.get(key, set())]
+            if stray or len(set(chain)) != len(chain):
+                what = (f"{stray[0]!r}, which never writes {key!r}" if stray
+                        else "a transaction twice")
+                raise BadInput(f"a version order of {key!r} names {what}")
+    for tid, key, by in history.replaces:
+        if by is not None and (by not in writers.get(key, set()) or by == tid):
+            raise BadInput(f"{tid}'s write of {key!r} replaces {by!r}, which "
+                           f"{'is itself' if by == tid else 'never writes ' + repr(key)}")
     if history.preset is not None:
         listed = set(history.preset)
         if len(listed) != len(history.preset):
@@ -151,13 +180,17 @@ def structural_anomalies(history: History, ix: Indexed | None = None) -> list[An
     for n in ix.suspects:
         t = ix.transactions[n]
         own: dict[str, Value] = {}
+        earlier: dict[str, Read] = {}
         for op in t.ops:
             if isinstance(op, Write):
                 own[op.key] = op.value
                 continue
             anomaly = _judge_read(t, op, own, by_id, final_of, initial, ix.first_initial_reads)
+            if anomaly is None and op.key not in own:
+                anomaly = _non_repeatable(t, op, earlier.setdefault(op.key, op))
             if anomaly is not None:
                 found.append(anomaly)
+    found.extend(ix.order_anomalies)
     found.extend(_final_state_anomalies(history, ix))
     return found
 
@@ -216,6 +249,15 @@ def _judge_read(t: HistoryTx, op: Read, own: dict[str, Value], by_id: dict[str, 
                    (t.id, writer.id))
 
 
+def _non_repeatable(t: HistoryTx, op: Read, first: Read) -> Anomaly | None:
+    """Two reads of one key, with no write of it between, that saw different versions."""
+    if (first.writer, first.value) == (op.writer, op.value):
+        return None
+    return Anomaly("internal", f"{t.id} read {op.key} = {show_value(first.value)} from "
+                   f"{_source(first.writer)}, then {op.key} = {show_value(op.value)} from "
+                   f"{_source(op.writer)} without writing it between", (t.id,))
+
+
 def _final_state_anomalies(history: History, ix: Indexed) -> list[Anomaly]:
     final = history.final_map()
     if final is None:
@@ -264,6 +306,7 @@ def compile_history(history: History) -> Indexed:
     for n, t in enumerate(committed):
         mine: list[tuple[int, int]] = []
         own: dict[str, Value] = {}
+        seen: dict[str, tuple[str | None, Value]] = {}
         suspect = False
         tid = t.id
         for op in t.ops:
@@ -277,27 +320,27 @@ def compile_history(history: History) -> Indexed:
             if key in own:
                 suspect = suspect or source != tid or value != own[key]
                 continue
+            # A second read of a key that saw another version is Elle's `internal`.
+            suspect = suspect or seen.setdefault(key, (source, value)) != (source, value)
             if source is None:
                 w = INIT
                 if initial is not None:
-                    suspect = suspect or initial.get(key, _NONE) != value
+                    wrong = initial.get(key, _NONE) != value
                 else:
-                    first = first_initial.setdefault(key, (value, tid))
-                    suspect = suspect or first[0] != value
+                    wrong = first_initial.setdefault(key, (value, tid))[0] != value
             else:
                 found = node_of(source)
-                if found is None or found == n:
-                    suspect = True  # a read of an aborted write, or of its own unwritten key
-                    if key_of(key) is None:
-                        key_index[key] = len(key_index)
-                        writers.append([])
-                    continue
-                suspect = suspect or finals[source].get(key, _NONE) != value
-                w = found
+                w = INIT if found is None else found
+                # A read of an aborted write, of its own unwritten key, or of a value its
+                # writer never left there: a fault to report, and no dependency.
+                wrong = found is None or found == n or finals[source].get(key, _NONE) != value
             k = key_of(key)
             if k is None:
                 k = key_index[key] = len(key_index)
                 writers.append([])
+            if wrong:
+                suspect = True
+                continue
             pair = (k, w)
             if pair not in mine:
                 mine.append(pair)
@@ -325,58 +368,18 @@ def compile_history(history: History) -> Indexed:
     version: list[list[int] | None] = []
     for key in keys:
         if key in recorded:
-            version.append([node[w] for w in recorded[key]])
+            version.append([node[w] for w in recorded[key] if w in node])
         else:
             version.append(None)
     final_writer = _final_writers(history, keys, writers, version, committed)
-    for k, key in enumerate(keys):
-        if key not in recorded:
-            version[k] = _inferred_versions(k, writers[k], links, final_writer[k])
+    facts, plain, contradictions = gather_facts(history, keys, node, writers, links,
+                                                final_writer)
+    orders = settle_orders(keys, writers, facts, ids)
+    for k in range(len(keys)):
+        version[k] = plain[k] if k in plain else orders.total[k]
     return Indexed(ids, keys, reads, writes, writers, version, final_writer, list(committed),
-                   suspects, finals, first_initial)
-
-
-def _inferred_versions(k: int, writers: list[int], links: dict[int, list[tuple[int, int]]],
-                       last: int | None = None) -> list[int] | None:
-    """The version order of one key when read-modify-writes pin it down, else None.
-
-    A writer that read the key from W installed its version after W's (Elle's inference
-    for traceable writes); when these links chain every writer, the order is known. The
-    writer of the final value, when the final store names one, is last whatever it read:
-    so two read-modify-writes of one version (a lost update) still have an order.
-    """
-    if len(writers) <= 1:
-        return list(writers)
-    chain = _chain(k, writers, links)
-    if chain is None and last is not None and last != INIT and last in writers:
-        rest = [w for w in writers if w != last]
-        kept = {k: [(src, w) for src, w in links.get(k, ()) if w != last]}
-        head = _chain(k, rest, kept) if len(rest) > 1 else rest
-        chain = None if head is None else [*head, last]
-    return chain
-
-
-def _chain(k: int, writers: list[int], links: dict[int, list[tuple[int, int]]]
-           ) -> list[int] | None:
-    if len(writers) <= 1:
-        return list(writers)
-    before: dict[int, int] = {}
-    first = None
-    for src, w in links.get(k, ()):
-        if src == INIT:
-            if first is not None:
-                return None
-            first = w
-        elif src in before:
-            return None  # two writers both read src's version: no single chain
-        else:
-            before[src] = w
-    if first is None:
-        return None
-    chain = [first]
-    while chain[-1] in before:
-        chain.append(before[chain[-1]])
-    return chain if len(chain) == len(writers) else None
+                   suspects, finals, first_initial, orders.partial,
+                   [*contradictions, *orders.anomalies])
 
 
 def _final_writers(history: History, keys: list[str], writers: list[list[int]],

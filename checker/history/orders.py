@@ -5,8 +5,15 @@ mostly serializable, and a guess that agrees with one topological order of the g
 far almost never has to be taken back. This search makes exactly that guess, with unit
 propagation after every decision (a side that would close a cycle forces the other) and
 chronological backtracking, on reachability bitsets over the few nodes the choices
-mention. It is complete, but gives up after a budget of decisions so that a hard
-instance goes to z3, whose clause learning handles those better.
+mention. Reachability is kept incrementally: adding an edge updates the rows that reach
+its tail, and each change is logged so that backtracking undoes it instead of copying
+the whole state at every decision (Cobra's incremental acyclicity, in miniature). It is
+complete, but gives up after a budget of decisions so that a hard instance goes to z3,
+whose clause learning handles those better.
+
+A side is one edge or several (a coalesced constraint: a whole chain of writes before or
+after another, with the readers of its last version): it holds when all its edges do, and
+is impossible when any one of them would close a cycle.
 """
 
 from __future__ import annotations
@@ -19,31 +26,23 @@ import attrs
 from shardcheck.checker.history.dsg import reachability, topological
 
 Pair = tuple[int, int]
+Side = Sequence[Pair]
 SearchStatus = Literal["sat", "unsat", "gave-up"]
 
 DEFAULT_DECISIONS = 20_000
 
+DEFAULT_WORK = 40_000_000
+"""The search gives up once it has looked at this many reachability rows (each added edge
+looks at them all): some seconds, before z3 takes over."""
+
 
 @attrs.frozen
 class SearchResult:
-    """The sides chosen (True: the first pair) when sat; nothing otherwise."""
+    """The sides chosen (True: the first) when sat; nothing otherwise."""
 
     status: SearchStatus
     first_side: tuple[bool, ...] = ()
     decisions: int = 0
-
-
-class _State:
-    """Reachability over the nodes plus the choices still open; copied at decisions."""
-
-    def __init__(self, reach: dict[int, int], open_choices: list[int], sides: dict[int, bool]
-                 ) -> None:
-        self.reach = reach
-        self.open = open_choices
-        self.sides = sides
-
-    def copy(self) -> _State:
-        return _State(dict(self.reach), list(self.open), dict(self.sides))
 
 
 def _closure(m: int, edges: Sequence[Pair]) -> list[int] | None:
@@ -54,110 +53,165 @@ def _closure(m: int, edges: Sequence[Pair]) -> list[int] | None:
     return None if result.cyclic else reachability(m, succ, result.order)
 
 
-def _add(reach: dict[int, int], u: int, v: int) -> None:
-    """Add u -> v (known not to close a cycle) and everything it implies."""
-    bit_u = 1 << u
-    if reach[u] >> v & 1:
-        return
-    gained = reach[v]
-    for x, bits in reach.items():
-        if bits & bit_u:
-            reach[x] = bits | gained
+class _Search:
+    """Reachability rows, the choices and the sides taken so far."""
 
+    def __init__(self, reach: dict[int, int], choices: Sequence[tuple[Side, Side]]) -> None:
+        self.base = reach
+        self.reach = dict(reach)
+        self.choices = choices
+        self.sides: dict[int, bool] = {}
+        self.watch: dict[int, list[int]] = {}
+        """Per node, the choices whose sides name it: a change to its row can settle them."""
+        for i, (one, other) in enumerate(choices):
+            for u in {u for pair in (*one, *other) for u in pair}:
+                self.watch.setdefault(u, []).append(i)
+        self.dirty: set[int] = set()
+        self.work = 0
+        """Rows looked at so far: the measure of the search's budget."""
 
-def _propagate(state: _State, choices: Sequence[tuple[Pair, Pair]]) -> bool:
-    """Settle every choice the graph decides; False when one has no side left."""
-    reach = state.reach
-    changed = True
-    while changed:
-        changed = False
-        still: list[int] = []
-        for i in state.open:
-            (a, b), (c, d) = choices[i]
-            if reach[a] >> b & 1:
-                state.sides[i] = True
+    def holds(self, side: Side) -> bool:
+        reach = self.reach
+        return all(reach[a] >> b & 1 for a, b in side)
+
+    def closes(self, side: Side) -> bool:
+        reach = self.reach
+        return any(reach[b] >> a & 1 for a, b in side)
+
+    def add(self, side: Side) -> None:
+        """Add every edge of a side (none closes a cycle) and all they imply."""
+        reach = self.reach
+        for u, v in side:
+            if reach[u] >> v & 1:
                 continue
-            if reach[c] >> d & 1:
-                state.sides[i] = False
+            bit_u = 1 << u
+            gained = reach[v]
+            self.work += len(reach)
+            for x, bits in reach.items():
+                if bits & bit_u and bits | gained != bits:
+                    reach[x] = bits | gained
+                    self.dirty.add(x)
+
+    def take(self, i: int, first: bool) -> None:
+        self.sides[i] = first
+        self.add(self.choices[i][0] if first else self.choices[i][1])
+
+    def restart(self, decisions: Sequence[tuple[int, bool]]) -> bool:
+        """Back to the rows the search began with, then ``decisions`` again: undoing by
+        replaying, since backtracking is rare and a log of every changed row is not (it
+        grew to gigabytes at 10,000 transactions)."""
+        self.reach = dict(self.base)
+        self.sides = {}
+        self.dirty = set()
+        if not self.propagate(everything=True):
+            return False
+        for i, first in decisions:
+            if i in self.sides:
+                if self.sides[i] != first:
+                    return False
                 continue
-            first_closes = reach[b] >> a & 1
-            second_closes = reach[d] >> c & 1
-            if first_closes and second_closes:
+            self.take(i, first)
+            if not self.propagate():
                 return False
-            if first_closes:
-                _add(reach, c, d)
-                state.sides[i] = False
-                changed = True
-            elif second_closes:
-                _add(reach, a, b)
-                state.sides[i] = True
-                changed = True
-            else:
-                still.append(i)
-        state.open = still
-    return True
-
-
-def _guess(state: _State, choice: tuple[Pair, Pair]) -> bool:
-    """The side that agrees with one topological order of the graph so far.
-
-    A node that reaches another reaches strictly more nodes, so ordering by how many
-    nodes each reaches (most first) is a topological order, computed in one pass.
-    """
-    (a, b), (c, d) = choice
-    size = state.reach
-    if size[a].bit_count() > size[b].bit_count():
         return True
-    return size[c].bit_count() <= size[d].bit_count()
+
+    def propagate(self, everything: bool = False) -> bool:
+        """Settle every choice the graph decides; False when one has no side left. Only
+        choices that name a node whose row changed are looked at again, unless
+        ``everything``."""
+        todo: set[int] = set(range(len(self.choices))) if everything else set()
+        while True:
+            for x in self.dirty:
+                todo.update(self.watch.get(x, ()))
+            self.dirty.clear()
+            if not todo:
+                return True
+            for i in sorted(todo):
+                if i in self.sides:
+                    continue
+                one, other = self.choices[i]
+                if self.holds(one):
+                    self.sides[i] = True
+                    continue
+                if self.holds(other):
+                    self.sides[i] = False
+                    continue
+                first_closes, second_closes = self.closes(one), self.closes(other)
+                if first_closes and second_closes:
+                    self.dirty.clear()
+                    return False
+                if first_closes or second_closes:
+                    self.take(i, not first_closes)
+            todo = set()
+
+    def guess(self, i: int) -> bool:
+        """The side that agrees with one topological order of the graph so far.
+
+        A node that reaches another reaches strictly more nodes, so ordering by how many
+        nodes each reaches (most first) is a topological order, computed in one pass.
+        """
+        one, other = self.choices[i]
+        reach = self.reach
+
+        def fits(side: Side) -> int:
+            return sum(reach[a].bit_count() > reach[b].bit_count() for a, b in side)
+
+        return fits(one) * len(other) >= fits(other) * len(one)
 
 
-def _decide(state: _State, choices: Sequence[tuple[Pair, Pair]], i: int, side: bool) -> None:
-    state.open = [j for j in state.open if j != i]
-    a, b = choices[i][0] if side else choices[i][1]
-    _add(state.reach, a, b)
-    state.sides[i] = side
-
-
-def search_order(m: int, edges: Sequence[Pair], choices: Sequence[tuple[Pair, Pair]],
+def search_order(m: int, edges: Sequence[Pair],
+                 choices: Sequence[tuple[Side | Pair, Side | Pair]],
                  max_decisions: int = DEFAULT_DECISIONS) -> SearchResult:
     """Find sides for ``choices`` so that ``edges`` plus the chosen pairs stay acyclic."""
     reach = _closure(m, edges)
     if reach is None:
         return SearchResult("unsat")
-    return search_sides(dict(enumerate(reach)), choices, max_decisions)
+    return search_sides(dict(enumerate(reach)), as_sides(choices), max_decisions)
 
 
-def search_sides(reach: dict[int, int], choices: Sequence[tuple[Pair, Pair]],
-                 max_decisions: int = DEFAULT_DECISIONS) -> SearchResult:
+def as_sides(choices: Sequence[tuple[Side | Pair, Side | Pair]]) -> list[tuple[Side, Side]]:
+    """Choices whose sides may be single pairs, each side as a sequence of pairs."""
+    def side(s: Side | Pair) -> Side:
+        return [s] if isinstance(s[0], int) else s  # type: ignore[list-item, return-value]
+    return [(side(one), side(other)) for one, other in choices]
+
+
+def search_sides(reach: dict[int, int], choices: Sequence[tuple[Side, Side]],
+                 max_decisions: int = DEFAULT_DECISIONS, max_work: int = DEFAULT_WORK
+                 ) -> SearchResult:
     """The search itself, from the reachability bitsets of every node the choices name.
 
     Rows for other nodes are not needed: a path through them is already in the bits of
     the rows that matter, and new edges only ever join two named nodes.
     """
-    state = _State(dict(reach), list(range(len(choices))), {})
-    if not _propagate(state, choices):
+    state = _Search(dict(reach), choices)
+    if not state.propagate(everything=True):
         return SearchResult("unsat")
-    # Each entry: the state before a decision, the choice, the side taken, and whether
-    # the other side has been tried already.
-    trail: list[tuple[_State | None, int, bool]] = []
+    # The decisions taken, each with whether its other side has been tried already.
+    trail: list[tuple[int, bool, bool]] = []
     decisions = 0
-    while state.open:
+    next_open = 0
+    while True:
+        while next_open < len(choices) and next_open in state.sides:
+            next_open += 1
+        if next_open == len(choices):
+            break
         decisions += 1
-        if decisions > max_decisions:
+        if decisions > max_decisions or state.work > max_work:
             return SearchResult("gave-up", decisions=decisions)
-        i = state.open[0]
-        side = _guess(state, choices[i])
-        trail.append((state.copy(), i, side))
-        _decide(state, choices, i, side)
-        while not _propagate(state, choices):
-            while trail and trail[-1][0] is None:
+        i = next_open
+        side = state.guess(i)
+        trail.append((i, side, False))
+        state.take(i, side)
+        conflict = not state.propagate()
+        while conflict:
+            while trail and trail[-1][2]:
                 trail.pop()
             if not trail:
                 return SearchResult("unsat", decisions=decisions)
-            saved, i, side = trail.pop()
-            assert saved is not None
-            trail.append((None, i, not side))
-            state = saved
-            _decide(state, choices, i, not side)
+            i, side, _ = trail.pop()
+            trail.append((i, not side, True))
+            conflict = not state.restart([(j, first) for j, first, _ in trail])
+            next_open = 0  # choices settled after the flipped decision are open again
     first = tuple(state.sides[i] for i in range(len(choices)))
     return SearchResult("sat", first_side=first, decisions=decisions)

@@ -21,7 +21,13 @@ from shardcheck import model
 Value = int | str | None
 """A value as histories record it: integers from our designs, any JSON scalar from others."""
 
-TxState = Literal["committed", "aborted"]
+TxState = Literal["committed", "aborted", "indeterminate"]
+"""``indeterminate``: may or may not have committed (Elle's ``:info``: the client never
+heard back); the checks count it committed only where a fact needs it."""
+
+ValueType = Literal["register", "list-append"]
+"""How values are read: a register holds the last value written; a list-append key holds
+the list of every element appended so far, so one read names every writer in order."""
 
 
 class Read(NamedTuple):
@@ -46,13 +52,24 @@ class Write(NamedTuple):
 Op = Read | Write
 
 
+Time = int | float
+"""A point in time as a history records it (any unit, as long as one history uses one)."""
+
+
 @attrs.frozen
 class HistoryTx:
-    """One transaction: its id, whether it committed, its operations in program order."""
+    """One transaction: its id, whether it committed, its operations in program order, and
+    optionally when it started and ended and which process (session) ran it."""
 
     id: str
     status: TxState
     ops: tuple[Op, ...]
+    start: Time | None = attrs.field(default=None, kw_only=True)
+    end: Time | None = attrs.field(default=None, kw_only=True)
+    process: str | None = attrs.field(default=None, kw_only=True)
+    lists: tuple[tuple[Value, ...], ...] = attrs.field(default=(), kw_only=True)
+    """In a list-append history, the whole list each read saw, one per read in order (the
+    read itself records the last element and the transaction that appended it)."""
 
     def final_writes(self) -> dict[str, Value]:
         """The last value this transaction wrote to each key, the version others may read."""
@@ -77,6 +94,19 @@ def _versions(items: Mapping[str, Iterable[str]] | Iterable[tuple[str, Iterable[
     return tuple(sorted(((k, tuple(v)) for k, v in pairs), key=lambda kv: kv[0]))
 
 
+def _chains(items: Mapping[str, Iterable[Iterable[str]]]
+            | Iterable[tuple[str, Iterable[Iterable[str]]]]
+            ) -> tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]:
+    pairs = items.items() if isinstance(items, Mapping) else items
+    return tuple(sorted(((k, tuple(tuple(c) for c in v)) for k, v in pairs),
+                        key=lambda kv: kv[0]))
+
+
+def _replaces(items: Iterable[tuple[str, str, str | None]]
+              ) -> tuple[tuple[str, str, str | None], ...]:
+    return tuple(items)
+
+
 def _modules(items: Mapping[str, str] | Iterable[tuple[str, str]]
              ) -> tuple[tuple[str, str], ...]:
     pairs = items.items() if isinstance(items, Mapping) else items
@@ -91,10 +121,14 @@ def _preset(items: Iterable[str] | None) -> tuple[str, ...] | None:
 class History:
     """A whole history plus the optional facts that sharpen the checks.
 
-    ``versions`` maps a key to its committed writers in the order their versions were
-    installed; ``final`` is the final store (``None``: unknown); ``initial`` the initial
-    store (``None``: unknown, a read from it may see any one value); ``preset`` the order
-    a deterministic chain promises; ``modules`` the module owning each key.
+    ``versions`` maps a key to its writers in the order their versions were installed
+    (every committed writer; aborted ones may be listed and are skipped); ``version_chains``
+    holds partial version orders, per key a list of chains each in version order;
+    ``replaces`` says, per (writer, key), whose version the write overwrote (None: the
+    initial one); ``final`` is the final store (``None``: unknown); ``initial`` the
+    initial store (``None``: unknown, a read from it may see any one value); ``preset``
+    the order a deterministic chain promises; ``modules`` the module owning each key;
+    ``value_type`` whether values are registers or list-append lists.
     """
 
     transactions: tuple[HistoryTx, ...]
@@ -104,6 +138,11 @@ class History:
     final: tuple[tuple[str, Value], ...] | None = attrs.field(default=None, converter=_pairs)
     preset: tuple[str, ...] | None = attrs.field(default=None, converter=_preset)
     modules: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_modules)
+    version_chains: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = attrs.field(
+        default=(), converter=_chains, kw_only=True)
+    replaces: tuple[tuple[str, str, str | None], ...] = attrs.field(
+        default=(), converter=_replaces, kw_only=True)
+    value_type: ValueType = attrs.field(default="register", kw_only=True)
 
     def committed(self) -> tuple[HistoryTx, ...]:
         """The committed transactions, in the order the history lists them."""
@@ -146,7 +185,10 @@ class History:
         for t in self.transactions:
             ops = tuple(op for op in t.ops if op.key in mine)
             if ops:
-                txs.append(HistoryTx(t.id, t.status, ops))
+                lists = tuple(seen for seen, op in zip(t.lists, (o for o in t.ops
+                                                                 if isinstance(o, Read)),
+                                                       strict=False) if op.key in mine)
+                txs.append(attrs.evolve(t, ops=ops, lists=lists))
         ids = {t.id for t in txs}
 
         def keep(pairs: tuple[tuple[str, Value], ...] | None
@@ -158,7 +200,10 @@ class History:
             versions=tuple((k, v) for k, v in self.versions if k in mine),
             final=keep(self.final),
             preset=None if self.preset is None else tuple(i for i in self.preset if i in ids),
-            modules=tuple((k, m) for k, m in self.modules if k in mine))
+            modules=tuple((k, m) for k, m in self.modules if k in mine),
+            version_chains=tuple((k, c) for k, c in self.version_chains if k in mine),
+            replaces=tuple(r for r in self.replaces if r[1] in mine),
+            value_type=self.value_type)
 
 
 def _or_zero(value: int | None) -> int:

@@ -40,9 +40,12 @@ def print_report(console: Console, source: str, report: Report, details: bool = 
     """The whole report for a terminal or a log; without ``details`` only the verdicts
     (one row per criterion, and the overall one), for ``--quiet``."""
     if details:
-        console.print(f"[bold]history[/bold] {source}: "
-                      f"{_count(report.transactions, 'transaction')} "
-                      f"({report.committed:,} committed), {_count(report.keys, 'key')}")
+        head = Text.assemble(("history", "bold"), f" {source}: "
+                             f"{_count(report.transactions, 'transaction')} "
+                             f"({report.committed:,} committed), {_count(report.keys, 'key')}")
+        console.print(head)
+        for line in report.assumed:
+            console.print(f"  {line}", markup=False)
     console.print(verdict_table(report))
     for v in report.verdicts if details else ():
         if v.status == "holds" and v.witness is not None:

@@ -8,8 +8,13 @@
 ``global-order``       every module's sub-history is view serializable and one order
                        serves all of them, a cross-module transaction placed the same
                        way everywhere.
+``strict-serializable``  serializable, with every transaction that ended before another
+                       began ordered first (needs start and end times).
+``session``            serializable, with each process's transactions in the order it ran
+                       them (needs processes).
 
-Every witness order is replayed against the history before it is reported.
+Indeterminate transactions are first settled (``settle``), so every criterion judges one
+history; every witness order is replayed against it before it is reported.
 """
 
 from __future__ import annotations
@@ -21,7 +26,17 @@ import attrs
 
 from shardcheck.checker.errors import BadInput, InternalError
 from shardcheck.checker.history.anomalies import Anomaly, Edge
-from shardcheck.checker.history.dsg import check_conflict, lost_updates, missing_versions
+from shardcheck.checker.history.dsg import (
+    ConflictResult,
+    LabelledEdge,
+    base_edges,
+    decide_conflict,
+    labelled_edges,
+    lost_updates,
+    missing_versions,
+    process_edges,
+    realtime_edges,
+)
 from shardcheck.checker.history.indexed import (
     Indexed,
     check_references,
@@ -30,13 +45,21 @@ from shardcheck.checker.history.indexed import (
     replay_order,
 )
 from shardcheck.checker.history.indexed import structural_anomalies as find_structural
-from shardcheck.checker.history.polygraph import PolygraphStats, ViewResult, check_view
+from shardcheck.checker.history.polygraph import (
+    PolygraphStats,
+    ViewResult,
+    check_view,
+    refute_orders,
+)
 from shardcheck.checker.history.records import History, Write
+from shardcheck.checker.history.settle import settle
 
 SERIALIZABLE = "serializable"
 VIEW_SERIALIZABLE = "view-serializable"
 PRESET_ORDER = "preset-order"
 GLOBAL_ORDER = "global-order"
+STRICT_SERIALIZABLE = "strict-serializable"
+SESSION = "session"
 
 CRITERIA: dict[str, str] = {
     SERIALIZABLE: "conflict serializable: the ww/wr/rw dependency graph is acyclic "
@@ -47,6 +70,10 @@ CRITERIA: dict[str, str] = {
                   "and the same final store",
     GLOBAL_ORDER: "each module's sub-history is serializable and one global order serves "
                   "them all",
+    STRICT_SERIALIZABLE: "serializable, and a transaction that ended before another began "
+                         "comes first (needs start and end times)",
+    SESSION: "serializable, and each process's transactions come in the order it ran them "
+             "(needs processes)",
 }
 """Every criterion, with the one line ``--help`` and reports use."""
 
@@ -86,6 +113,8 @@ class Report:
     committed: int
     keys: int
     verdicts: tuple[Verdict, ...]
+    assumed: tuple[str, ...] = ()
+    """How each indeterminate transaction was counted, and why."""
 
     def status(self) -> Status:
         """The worst verdict: violated, then inconclusive, then holds; not-applicable only
@@ -98,21 +127,27 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return {"transactions": self.transactions, "committed": self.committed,
-                "keys": self.keys, "status": self.status(),
-                "verdicts": [v.to_json() for v in self.verdicts]}
+        out: dict[str, Any] = {"transactions": self.transactions, "committed": self.committed,
+                               "keys": self.keys, "status": self.status()}
+        if self.assumed:
+            out["assumed"] = list(self.assumed)
+        out["verdicts"] = [v.to_json() for v in self.verdicts]
+        return out
 
 
 class _Checker:
-    """Shares the compiled history and the structural checks between criteria."""
+    """Shares the settled and compiled history and the structural checks between criteria."""
 
     def __init__(self, history: History, timeout_s: float) -> None:
         check_references(history)
-        self.history = history
+        settled = settle(history)
+        self.history = settled.history
+        self.assumed = settled.assumed
         self.timeout_s = timeout_s
         self._structural: list[Anomaly] | None = None
         self._ix: Indexed | None = None
         self._view: ViewResult | None = None
+        self._graphs: dict[str, ConflictResult] = {}
         self._conflict: Verdict | None = None
         self._preset: tuple[str | None] | None = None
 
@@ -139,9 +174,8 @@ class _Checker:
         return self._conflict_verdict()
 
     def _conflict_verdict(self) -> Verdict:
-        if self._conflict is not None:
-            return self._conflict
-        self._conflict = self._decide_conflict()
+        if self._conflict is None:
+            self._conflict = self._decide_conflict()
         return self._conflict
 
     def _decide_conflict(self) -> Verdict:
@@ -152,29 +186,75 @@ class _Checker:
             return Verdict(SERIALIZABLE, "holds", "every dependency follows the preset "
                            "order, which reproduces every read; it is the witness",
                            witness=tuple(self.history.preset or ()))
+        return self._graph_verdict(SERIALIZABLE, ())
+
+    def strict(self) -> Verdict:
+        if not any(t.start is not None for t in self.history.committed()) or not any(
+                t.end is not None for t in self.history.committed()):
+            return Verdict(STRICT_SERIALIZABLE, "not-applicable", "the history records no "
+                           "start and end times")
+        return self._graph_verdict(STRICT_SERIALIZABLE, realtime_edges(self.ix))
+
+    def session(self) -> Verdict:
+        if not any(t.process is not None for t in self.history.committed()):
+            return Verdict(SESSION, "not-applicable", "the history records no processes")
+        return self._graph_verdict(SESSION, process_edges(self.ix))
+
+    def _graph(self, criterion: str, extra: Sequence[LabelledEdge]) -> ConflictResult:
+        """The dependency graph's answer (computed once per criterion)."""
+        if criterion not in self._graphs:
+            self._graphs[criterion] = decide_conflict(self.ix, extra)
+        return self._graphs[criterion]
+
+    def _refuted(self, criterion: str, extra: Sequence[LabelledEdge]) -> ConflictResult:
+        """The graph's answer, and when too many version orders were open to try, the
+        polygraph over the open keys' writers, which may still show that none works
+        (asked for by the conflict criteria only: it costs what a view check does)."""
+        result = self._graph(criterion, extra)
+        if not result.open_keys:
+            return result
+        shared = [*base_edges(self.ix, result.open_keys), *extra]
+        edges = list(labelled_edges(self.ix, lambda _: True, None, shared))
+        found = refute_orders(self.ix, edges, result.open_keys)
+        if found is not None:
+            involved = {t for a in found for t in a.transactions}
+            lost = [a for a in lost_updates(self.ix) if set(a.transactions) <= involved]
+            result = attrs.evolve(result, anomalies=(*lost, *found), undecided="",
+                                  open_keys=())
+        else:
+            result = attrs.evolve(result, open_keys=())
+        self._graphs[criterion] = result
+        return result
+
+    def _graph_verdict(self, criterion: str, extra: Sequence[LabelledEdge]) -> Verdict:
+        """The dependency graph (plus ``extra`` edges of time or session order) decides:
+        acyclic under every version order the history allows, or cyclic under all."""
+        result = self._refuted(criterion, extra)
         if self.structural:
-            return _structural_verdict(SERIALIZABLE, self.structural)
-        missing = missing_versions(self.ix)
-        if missing:
-            shown = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
-            return Verdict(SERIALIZABLE, "not-applicable",
-                           f"the version order of {shown} is unknown (record \"versions\", "
-                           "or it is inferred when each writer read its predecessor)")
-        result = check_conflict(self.ix)
+            anomalies = (*self.structural, *result.anomalies)
+            return Verdict(criterion, "violated", _anomaly_summary(anomalies),
+                           anomalies=anomalies)
+        if result.undecided:
+            return Verdict(criterion, "not-applicable", f"{result.undecided} (record "
+                           "\"versions\", or \"replaces\" on each write)")
         if result.witness is None:
-            return Verdict(SERIALIZABLE, "violated", _anomaly_summary(result.anomalies),
+            return Verdict(criterion, "violated", _anomaly_summary(result.anomalies),
                            anomalies=result.anomalies)
-        self._check_witness(SERIALIZABLE, result.witness)
+        self._check_witness(criterion, result.witness)
         edges = f"{result.edges:,} edge" + ("" if result.edges == 1 else "s")
-        return Verdict(SERIALIZABLE, "holds", f"acyclic dependency graph ({edges}); the "
-                       "witness is a topological order", witness=result.witness)
+        extra_words = {STRICT_SERIALIZABLE: " with real-time order",
+                       SESSION: " with session order"}.get(criterion, "")
+        every = (f" under each of the {result.orders} version orders the history allows"
+                 if result.orders > 1 else "")
+        return Verdict(criterion, "holds", f"acyclic dependency graph{extra_words} ({edges})"
+                       f"{every}; the witness is a topological order", witness=result.witness)
 
     def view(self) -> Verdict:
         preset = self._view_from_preset()
         if preset is not None:
             return Verdict(VIEW_SERIALIZABLE, "holds", preset.reason, witness=preset.witness)
         if self.structural:
-            return _structural_verdict(VIEW_SERIALIZABLE, self.structural)
+            return self._structural_verdict(VIEW_SERIALIZABLE)
         result = self._view_result()
         if result.status == "holds":
             return Verdict(VIEW_SERIALIZABLE, "holds", _view_summary(result),
@@ -182,6 +262,12 @@ class _Checker:
         if result.status == "inconclusive":
             return Verdict(VIEW_SERIALIZABLE, "inconclusive", result.reason, stats=result.stats)
         anomalies = (*self._lost_updates(result.anomalies), *result.anomalies)
+        if not missing_versions(self.ix):
+            # With every version order known the conflict graph's cycles name the real
+            # dependencies; the polygraph's cycles may rest on orders it only forced.
+            conflict = self._graph(SERIALIZABLE, ())
+            if conflict.witness is None and conflict.anomalies:
+                anomalies = conflict.anomalies
         return Verdict(VIEW_SERIALIZABLE, "violated", _anomaly_summary(anomalies),
                        anomalies=anomalies, stats=result.stats)
 
@@ -192,8 +278,17 @@ class _Checker:
     def _view_result(self) -> ViewResult:
         if self._view is None:
             self._view = (self._view_from_preset() or self._view_from_conflict()
-                          or check_view(self.ix, self.timeout_s, self.validate))
+                          or check_view(self.ix, self.timeout_s, self.validate,
+                                        focus=self._focus()))
         return self._view
+
+    def _focus(self) -> frozenset[int] | None:
+        """With every version order known and the dependency graph cyclic, its cycles:
+        the view check tries the choices around them first."""
+        if missing_versions(self.ix):
+            return None
+        result = self._graph(SERIALIZABLE, ())
+        return result.cyclic if result.witness is None else None
 
     def _view_from_preset(self) -> ViewResult | None:
         """A preset order that reproduces every read and the final store is itself a view
@@ -205,15 +300,15 @@ class _Checker:
                                  "store; it is the witness")
 
     def _view_from_conflict(self) -> ViewResult | None:
-        """Conflict serializable implies view serializable: with every version order known
-        an acyclic dependency graph answers without building the polygraph, whose choices
-        grow with the square of each key's writers."""
-        if self.structural or missing_versions(self.ix):
+        """Conflict serializable implies view serializable: an acyclic dependency graph
+        answers without building the polygraph, whose choices grow with the square of
+        each key's writers."""
+        if self.structural:
             return None
-        verdict = self._conflict_verdict()
-        if verdict.witness is None:
+        result = self._graph(SERIALIZABLE, ())
+        if result.witness is None or self.validate(result.witness) is not None:
             return None
-        return ViewResult("holds", verdict.witness, (), None)
+        return ViewResult("holds", result.witness, (), None)
 
     def _preset_problem(self) -> str | None:
         """The preset order's first differing read (computed once), or None."""
@@ -223,10 +318,11 @@ class _Checker:
         return self._preset[0]
 
     def _preset_orders_versions(self) -> bool:
-        """Whether a preset is recorded, and every key two transactions write has a
-        recorded version order that follows it."""
+        """Whether a preset is recorded, no other facts about versions are, and every key
+        two transactions write has a recorded version order that follows it."""
         h = self.history
-        if h.preset is None:
+        if (h.preset is None or h.version_chains or h.replaces
+                or h.value_type != "register"):
             return False
         position = {tid: i for i, tid in enumerate(h.preset)}
         recorded = h.versions_map()
@@ -257,7 +353,7 @@ class _Checker:
             return Verdict(GLOBAL_ORDER, "not-applicable", "the history names fewer than two "
                            "modules")
         if self.structural:
-            return _structural_verdict(GLOBAL_ORDER, self.structural)
+            return self._structural_verdict(GLOBAL_ORDER)
         for module in modules:
             sub = _Checker(self.history.project(module), self.timeout_s)
             verdict = sub.view()
@@ -275,6 +371,13 @@ class _Checker:
         return Verdict(GLOBAL_ORDER, "violated", _anomaly_summary(anomalies),
                        anomalies=anomalies)
 
+    def _structural_verdict(self, criterion: str) -> Verdict:
+        """Faults no order can explain, and beside them the dependency cycles every
+        version order the history allows closes: every class present is reported."""
+        anomalies = (*self.structural, *self._graph(SERIALIZABLE, ()).anomalies)
+        return Verdict(criterion, "violated", _anomaly_summary(anomalies),
+                       anomalies=anomalies)
+
     def _check_witness(self, criterion: str, witness: Sequence[str]) -> None:
         problem = self.validate(witness)
         if problem is not None:
@@ -285,16 +388,17 @@ def _view_summary(result: ViewResult) -> str:
     s = result.stats
     if s is None:
         return "conflict serializable, hence view serializable; the witness is its order"
+    if s.settled_by == "serial search":
+        built = (f"{s.choices:,} ordering choices pruned first; " if s.choices else
+                 "no ordering choice built; ")
+        return f"{built}a serial search found an order that replays every read"
     if s.residual:
-        by = ("a direct search" if s.settled_by == "search" else s.settled_by)
+        by = {"search": "a direct search",
+              "graph order": "one topological order of the pruned graph"}.get(s.settled_by,
+                                                                              s.settled_by)
         return (f"{s.choices:,} ordering choices, {s.choices - s.residual:,} settled by the "
                 f"graph, {s.residual:,} by {by}")
     return f"{s.choices:,} ordering choices, all settled by the graph; no solver needed"
-
-
-def _structural_verdict(criterion: str, anomalies: Sequence[Anomaly]) -> Verdict:
-    return Verdict(criterion, "violated", _anomaly_summary(anomalies),
-                   anomalies=tuple(anomalies))
 
 
 def _anomaly_summary(anomalies: Sequence[Anomaly]) -> str:
@@ -317,17 +421,31 @@ def _cross_module(anomaly: Anomaly, owner: dict[str, str]) -> Anomaly:
                    anomaly.transactions, edges)
 
 
+def default_criteria(history: History) -> list[str]:
+    """The four criteria every history is judged by, plus strict serializability when it
+    records times and session order when it records processes."""
+    chosen = [SERIALIZABLE, VIEW_SERIALIZABLE, PRESET_ORDER, GLOBAL_ORDER]
+    if any(t.start is not None or t.end is not None for t in history.transactions):
+        chosen.append(STRICT_SERIALIZABLE)
+    if any(t.process is not None for t in history.transactions):
+        chosen.append(SESSION)
+    return chosen
+
+
 def check_history(history: History, criteria: Sequence[str] | None = None,
                   timeout_s: float = DEFAULT_SOLVER_TIMEOUT) -> Report:
-    """Judge a history by each criterion (default: all four, the inapplicable ones said so)."""
-    chosen = list(criteria) if criteria else list(CRITERIA)
+    """Judge a history by each criterion (default: ``default_criteria``, the inapplicable
+    ones said so)."""
+    chosen = list(criteria) if criteria else default_criteria(history)
     for name in chosen:
         if name not in CRITERIA:
             raise BadInput(f"unknown criterion {name!r}; choose from {', '.join(CRITERIA)}")
     with collector_paused():
         checker = _Checker(history, timeout_s)
         run = {SERIALIZABLE: checker.conflict, VIEW_SERIALIZABLE: checker.view,
-               PRESET_ORDER: checker.preset, GLOBAL_ORDER: checker.global_order}
+               PRESET_ORDER: checker.preset, GLOBAL_ORDER: checker.global_order,
+               STRICT_SERIALIZABLE: checker.strict, SESSION: checker.session}
         verdicts = tuple(run[name]() for name in chosen)
         keys = len(checker.ix.keys) if checker.compiled else len(history.keys())
-    return Report(len(history.transactions), len(history.committed()), keys, verdicts)
+    return Report(len(history.transactions), len(checker.history.committed()), keys, verdicts,
+                  checker.assumed)

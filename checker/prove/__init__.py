@@ -28,10 +28,15 @@ from shardcheck.checker.prove.formulas import (
 )
 
 if TYPE_CHECKING:
-    from shardcheck.checker.prove.solver import OrderAnswer, input_classes, solve_order
+    from shardcheck.checker.prove.solver import (
+        OrderAnswer,
+        input_classes,
+        solve_order,
+        solve_sides,
+    )
 
 # The solver imports z3, which costs a second: it is loaded on first use (PEP 562).
-_LAZY = frozenset({'OrderAnswer', 'input_classes', 'solve_order'})
+_LAZY = frozenset({'OrderAnswer', 'input_classes', 'solve_order', 'solve_sides'})
 
 
 def __getattr__(name: str) -> object:
@@ -57,4 +62,5 @@ __all__ = [
     "quorum_config",
     "select_transactions",
     "solve_order",
+    "solve_sides",
 ]

@@ -65,14 +65,30 @@ class OrderAnswer:
     reason: str = ""
 
 
+Side = Sequence[tuple[int, int]]
+
+
 def solve_order(nodes: int, edges: Sequence[tuple[int, int]],
                 choices: Sequence[tuple[tuple[int, int], tuple[int, int]]],
                 timeout_s: float, explain: bool = False) -> OrderAnswer:
     """Positions for ``nodes`` nodes with every ``edges`` pair a < b and, for each choice,
     at least one of its two pairs ordered; on unsat optionally a core of choices."""
+    return solve_sides(nodes, edges, [([one], [other]) for one, other in choices], timeout_s,
+                       explain)
+
+
+def solve_sides(nodes: int, edges: Sequence[tuple[int, int]],
+                choices: Sequence[tuple[Side, Side]], timeout_s: float,
+                explain: bool = False, groups: Sequence[Sequence[int]] = ()) -> OrderAnswer:
+    """Like ``solve_order``, each side of a choice a set of pairs that must all be ordered.
+
+    With ``groups`` (lists of choice indexes that together cover them all), the choices
+    are added one group at a time to one solver, checking after each: what z3 learned
+    about the earlier groups is kept, and a contradiction within the first groups is
+    found without encoding the rest (incremental solving)."""
     ctx = z3.Context()
     try:
-        answer = _solve(ctx, nodes, edges, choices, timeout_s, track=False)
+        answer = _solve(ctx, nodes, edges, choices, timeout_s, track=False, groups=groups)
         if answer.status == "unsat" and explain and choices:
             tracked = _solve(ctx, nodes, edges, choices, timeout_s, track=True)
             if tracked.status == "unsat":
@@ -83,8 +99,8 @@ def solve_order(nodes: int, edges: Sequence[tuple[int, int]],
 
 
 def _solve(ctx: z3.Context, nodes: int, edges: Sequence[tuple[int, int]],
-           choices: Sequence[tuple[tuple[int, int], tuple[int, int]]], timeout_s: float,
-           track: bool) -> OrderAnswer:
+           choices: Sequence[tuple[Side, Side]], timeout_s: float,
+           track: bool, groups: Sequence[Sequence[int]] = ()) -> OrderAnswer:
     solver = z3.Tactic("qflra", ctx=ctx).solver()
     solver.set("timeout", max(1, int(timeout_s * 1000)))
     solver.set("random_seed", RANDOM_SEED)
@@ -93,8 +109,12 @@ def _solve(ctx: z3.Context, nodes: int, edges: Sequence[tuple[int, int]],
         solver.set("core.minimize", True)
     position = [z3.Real(f"p{i}", ctx) for i in range(nodes)]
     solver.add(*[position[a] < position[b] for a, b in edges])
-    sides = [(position[a] < position[b], position[c] < position[d])
-             for (a, b), (c, d) in choices]
+
+    def holds(side: Side) -> Any:
+        parts = [position[a] < position[b] for a, b in side]
+        return parts[0] if len(parts) == 1 else z3.And(*parts)
+
+    sides = [(holds(one), holds(other)) for one, other in choices]
     guards = []
     if track:
         for i, (one, other) in enumerate(sides):
@@ -103,8 +123,12 @@ def _solve(ctx: z3.Context, nodes: int, edges: Sequence[tuple[int, int]],
             solver.add(z3.Implies(guard, z3.Or(one, other)))
         result = solver.check(*guards)
     else:
-        solver.add(*[z3.Or(one, other) for one, other in sides])
-        result = solver.check()
+        result = z3.sat
+        for group in (groups if groups else [range(len(sides))]):
+            solver.add(*[z3.Or(*sides[i]) for i in group])
+            result = solver.check()
+            if result != z3.sat:
+                break
     if result == z3.sat:
         model = solver.model()
         first = tuple(z3.is_true(model.eval(one, model_completion=True)) for one, _ in sides)
