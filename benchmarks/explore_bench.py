@@ -62,7 +62,11 @@ import json, sys, time
 from shardcheck import model
 from shardcheck.checker.search.explorer import SearchSettings, explore
 args = json.loads(sys.argv[1])
-base = model.builtin_designs()[args["design"]]
+if ":" in args["design"] and args["design"].split(":")[0].endswith(".py"):
+    from shardcheck.checker.design import resolve_design
+    base = resolve_design(args["design"])[0]
+else:
+    base = model.builtin_designs()[args["design"]]
 design = base
 if args.get("mutant"):
     design = next(m.design for m in base.mutants() if m.name == args["mutant"])
@@ -77,6 +81,48 @@ print(json.dumps({"verdict": result.verdict, "states": result.stats.states,
                   "complete": result.stats.complete, "engine": result.stats.engine,
                   "collision": result.stats.collision_probability}))
 """
+
+
+FLOOR = r"""
+import gc, json, sys, time
+from collections import deque
+from shardcheck import model
+from shardcheck.checker.design import resolve_design
+args = json.loads(sys.argv[1])
+design = resolve_design(args["design"])[0]
+config = model.Config(model.build_workload(args["workload"]), args["workers"])
+gc.disable()
+started = time.perf_counter()
+initial = design.initial(config)
+seen = {initial}
+frontier = deque([initial])
+actions, step = design.actions, design.step
+transitions = 0
+while frontier:
+    state = frontier.popleft()
+    for action in actions(state):
+        transitions += 1
+        after = step(state, action)
+        if after not in seen:
+            seen.add(after)
+            frontier.append(after)
+print(json.dumps({"verdict": "pass", "states": len(seen), "transitions": transitions,
+                  "engine_s": time.perf_counter() - started, "complete": True}))
+"""
+"""The floor no checker passes without changing the design: a bare breadth-first loop
+over the design's own ``actions`` and ``step``, a Python set of the states themselves,
+the collector off, nothing judged."""
+
+
+def floor(label: str, design: str, workload: str, workers: int) -> dict[str, Any]:
+    """The bare-BFS floor of a design file, in a fresh process."""
+    args = {"design": design, "workload": workload, "workers": workers}
+    run = _run([sys.executable, "-c", FLOOR, json.dumps(args)], cwd=str(ROOT))
+    if run["rc"] != 0:
+        raise RuntimeError(f"{label}: {run['out'][-600:]}")
+    row = _last_json(run["out"])
+    row.update(tool=label, wall_s=run["wall_s"], peak_mb=run["peak_mb"])
+    return row
 
 
 def _run(cmd: list[str], cwd: str | None = None) -> dict[str, Any]:
@@ -223,9 +269,71 @@ def _median(values: list[float]) -> float:
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
+USER_BANK = "benchmarks/bank_user.py"
+NAIVE_OCC = "tests/designs/naive_occ.py"
+BLOCK_STM_VARIANT = "benchmarks/block_stm_variant.py"
+
+
+def user_bank_jobs(size: str, work: Path) -> list[tuple[str, str, Job]]:
+    """The bank written as a user would (``benchmarks/bank_user.py``) beside its bare-BFS
+    floor, minicheck and SPIN, all without reductions; then with sleep sets, and with the
+    declaration (``BankUserDeclared``)."""
+    k, n = SIZES[size]
+    spec = f"bank:txs={n},accounts=3"
+    none: dict[str, Any] = {"por": False, "symmetry": False, "persistent": False}
+    plain = f"{USER_BANK}:BankUser"
+    return [
+        ("u", "", (floor, ("user bank: bare BFS floor", plain, spec, k), {})),
+        ("u", "", (shardcheck, ("user bank: ordinary path", plain, spec, k),
+                   {"compact": False, **none})),
+        ("u", "", (shardcheck, ("user bank: declared", f"{USER_BANK}:BankUserDeclared",
+                                spec, k), none)),
+        ("u", "minicheck", (peer_python, ("minicheck", "bank_minicheck.py", k, n, "a"), {})),
+        ("u", "spin-dfs", (spin, ("SPIN DFS (no POR)", k, n, "a"), {"por": False,
+                                                                    "work": work})),
+        ("u", "", (shardcheck, ("user bank: ordinary + sleep sets", plain, spec, k),
+                   {"compact": False, "por": True, "symmetry": False})),
+    ]
+
+
+def design_jobs(design: str, workload: str, workers: int) -> list[tuple[str, str, Job]]:
+    """A design file's ordinary path, with sleep sets, and (``...Declared``) declared."""
+    none: dict[str, Any] = {"por": False, "symmetry": False, "persistent": False}
+    name = design.rsplit("/", 1)[-1].split(":")[0].removesuffix(".py")
+    return [
+        ("d", "", (shardcheck, (f"{name}: ordinary path", design, workload, workers),
+                   {"compact": False, **none})),
+        ("d", "", (shardcheck, (f"{name}: ordinary + sleep sets", design, workload, workers),
+                   {"compact": False, "por": True, "symmetry": False})),
+        ("d", "", (shardcheck, (f"{name}: declared", f"{design}Declared", workload, workers),
+                   none)),
+    ]
+
+
+def block_stm_variant_jobs(workload: str, workers: int) -> list[tuple[str, str, Job]]:
+    """A Block-STM subclass that overrides one method (so its packing no longer fits):
+    on the ordinary path, and with its structure declared, against the packed path."""
+    none: dict[str, Any] = {"por": False, "symmetry": False, "persistent": False}
+    return [
+        ("s", "", (shardcheck, ("block-stm: built-in packed path", "block-stm", workload,
+                                workers), none)),
+        ("s", "", (shardcheck, ("block-stm one-method subclass: declared",
+                                f"{BLOCK_STM_VARIANT}:OneMethodDeclared", workload, workers),
+                   none)),
+        ("s", "", (shardcheck, ("block-stm one-method subclass: ordinary",
+                                f"{BLOCK_STM_VARIANT}:OneMethod", workload, workers),
+                   {"compact": False, **none})),
+    ]
+
+
 def bank_rows(size: str, ordinary: bool, work: Path, repeat: int) -> list[dict[str, Any]]:
     """Every job at one size, ``repeat`` rounds interleaved; medians of the times."""
-    jobs = bank_jobs(size, ordinary, work)
+    return interleaved(bank_jobs(size, ordinary, work), size, repeat)
+
+
+def interleaved(jobs: list[tuple[str, str, Job]], size: str,
+                repeat: int) -> list[dict[str, Any]]:
+    """Run ``jobs`` in ``repeat`` interleaved rounds (A B C A B C ...); medians of times."""
     runs: list[list[dict[str, Any] | None]] = [[] for _ in jobs]
     for _ in range(repeat):
         for slot, (_variant, _stored, (function, args, kwargs)) in enumerate(jobs):
@@ -240,6 +348,7 @@ def bank_rows(size: str, ordinary: bool, work: Path, repeat: int) -> list[dict[s
                 values = [float(r[field]) for r in done if r.get(field) is not None]
                 if values:
                     row[field] = _median(values)
+                    row[f"{field}_runs"] = values
             row["runs"] = len(done)
         elif stored_as and (stored_as, size) in STORED:
             rate, peak = STORED[(stored_as, size)]
@@ -405,6 +514,69 @@ def memory_per_state(rows: list[dict[str, Any]], baseline_mb: float) -> list[str
     return out
 
 
+def _paired(a: dict[str, Any], b: dict[str, Any], field: str) -> float | None:
+    """The median of ``a / b`` taken run by run (the two ran alternately)."""
+    left, right = a.get(f"{field}_runs"), b.get(f"{field}_runs")
+    if not left or not right:
+        return None
+    return _median([x / y for x, y in zip(left, right, strict=False) if y])
+
+
+def new_path_ratios(rows: list[dict[str, Any]], baseline_mb: float,
+                    peer_baseline_mb: float | None) -> list[str]:
+    """The issue-20 ratios: the ordinary path against its floor, the declared path against
+    minicheck, sleep sets against none, the Block-STM subclass against the packed path;
+    and bytes per state on each path."""
+    out = []
+
+    def find(size: str, tool: str) -> dict[str, Any] | None:
+        return next((r for r in rows if r["size"] == size and r["tool"] == tool
+                     and not r.get("stored")), None)
+
+    for size in dict.fromkeys(r["size"] for r in rows if r["variant"] in "uds"):
+        pairs = [("user bank: ordinary path", "user bank: bare BFS floor", "time"),
+                 ("user bank: declared", "minicheck", "rate"),
+                 ("user bank: ordinary path", "minicheck", "rate"),
+                 ("user bank: declared", "SPIN DFS (no POR)", "rate"),
+                 ("user bank: ordinary + sleep sets", "user bank: ordinary path", "time")]
+        name = next((r["tool"].split(":")[0] for r in rows if r["size"] == size
+                     and r["variant"] == "d"), None)
+        if name is not None:
+            pairs += [(f"{name}: ordinary + sleep sets", f"{name}: ordinary path", "time"),
+                      (f"{name}: declared", f"{name}: ordinary path", "time")]
+        pairs.append(("block-stm one-method subclass: declared",
+                      "block-stm: built-in packed path", "rate"))
+        pairs.append(("block-stm one-method subclass: ordinary",
+                      "block-stm: built-in packed path", "rate"))
+        for mine, theirs, kind in pairs:
+            a, b = find(size, mine), find(size, theirs)
+            if a is None or b is None:
+                continue
+            wall, engine = _paired(a, b, "wall_s"), _paired(a, b, "engine_s")
+            if wall is None or engine is None:
+                continue
+            if kind == "time":
+                out.append(f"{size}: {mine} / {theirs} = {wall:.2f}x wall, {engine:.2f}x "
+                           "engine (time; medians of paired runs)")
+            else:  # states per second, whole process and engine
+                scale = a["states"] / b["states"]
+                out.append(f"{size}: {mine} / {theirs} = {scale / wall:.2f}x states/s "
+                           f"whole process, {scale / engine:.2f}x engine (medians of "
+                           "paired runs)")
+        for r in rows:
+            if r["size"] == size and r["variant"] in "uds" and r.get("states") \
+                    and r.get("peak_mb") and not r["tool"].startswith("SPIN") \
+                    and not r.get("stored"):
+                # minicheck's interpreter starts smaller than shardcheck's: its own baseline.
+                base = peer_baseline_mb if r["tool"] == "minicheck" else baseline_mb
+                if base is None:
+                    continue
+                per = (r["peak_mb"] - base) * 1024 * 1024 / r["states"]
+                out.append(f"{size}: {r['tool']}: {per:,.0f} bytes per state (peak RSS "
+                           f"{r['peak_mb']:.0f} MB less the {base:.0f} MB baseline)")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="M,L,XL", help="comma-separated: M, L, XL, XXL")
@@ -429,6 +601,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1,
                         help="rounds of the bank rows, interleaved; medians are shown")
     parser.add_argument("--no-block-stm", action="store_true", help="skip the Block-STM rows")
+    parser.add_argument("--user-sizes", default="L,XL",
+                        help="sizes of the user-written bank rows (bank_user.py: its floor, "
+                             "ordinary path, declared path, beside minicheck and SPIN); '' "
+                             "skips them")
+    parser.add_argument("--user-repeat", type=int, default=3,
+                        help="interleaved rounds of the user-written rows (and the "
+                             "naive-occ and Block-STM subclass rows)")
+    parser.add_argument("--naive-occ", default="counter:txs=8,keys=8",
+                        help="workload of the naive_occ.py rows (ordinary, sleep sets, "
+                             "declared); '' skips them")
+    parser.add_argument("--naive-occ-workers", type=int, default=4)
+    parser.add_argument("--block-stm-variant", default="counter:txs=3,keys=1",
+                        help="workload of the one-method Block-STM subclass rows; '' skips")
+    parser.add_argument("--block-stm-variant-workers", type=int, default=2)
     parser.add_argument("--json", dest="json_out", default=None, help="write rows as JSON")
     args = parser.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
@@ -451,6 +637,21 @@ def main(argv: list[str] | None = None) -> int:
         for size in sizes:
             print(f"... bank {size}", file=sys.stderr, flush=True)
             rows += bank_rows(size, size in ordinary, Path(work), args.repeat)
+    with tempfile.TemporaryDirectory(prefix="explore-bench-spin-") as work:
+        for size in [s for s in args.user_sizes.split(",") if s]:
+            print(f"... user-written bank {size}", file=sys.stderr, flush=True)
+            rows += interleaved(user_bank_jobs(size, Path(work)), size, args.user_repeat)
+    if args.naive_occ:
+        label = f"{args.naive_occ} x{args.naive_occ_workers}"
+        print(f"... naive_occ {label}", file=sys.stderr, flush=True)
+        rows += interleaved(design_jobs(f"{NAIVE_OCC}:NaiveOcc", args.naive_occ,
+                                        args.naive_occ_workers), label, args.user_repeat)
+    if args.block_stm_variant:
+        label = f"{args.block_stm_variant} x{args.block_stm_variant_workers}"
+        print(f"... block-stm subclass {label}", file=sys.stderr, flush=True)
+        rows += interleaved(block_stm_variant_jobs(args.block_stm_variant,
+                                                   args.block_stm_variant_workers),
+                            label, args.user_repeat)
     if not args.no_block_stm:
         if args.block_stm:
             print(f"... block-stm {args.block_stm} x{args.block_stm_workers}",
@@ -468,10 +669,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"## explore benchmark ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "
           f"{os.cpu_count()} cores, medians of {args.repeat} interleaved round(s), "
-          f"Block-STM {args.block_stm_repeat})\n")
+          f"Block-STM {args.block_stm_repeat}, user-written and issue-20 rows "
+          f"{args.user_repeat})\n")
     print(table(rows))
     print()
-    for line in ratios(rows) + memory_per_state(rows, baseline):
+    tiny = peer_python("baseline", "bank_minicheck.py", 2, 1, "a")
+    peer_baseline = tiny["peak_mb"] if tiny is not None else None
+    for line in (ratios(rows) + memory_per_state(rows, baseline)
+                 + new_path_ratios(rows, baseline, peer_baseline)):
         print(f"- {line}")
     for workload in (f"{args.block_stm} x{args.block_stm_workers}",
                      f"{args.block_stm_small} x{args.block_stm_small_workers}"):

@@ -21,6 +21,8 @@ from shardcheck.model.api import (
     Persistent,
     Property,
     ReadRecord,
+    Structure,
+    Structured,
     Symmetric,
     TxRecord,
     TxStatus,
@@ -69,6 +71,7 @@ from shardcheck.model.language import (
     pending_read,
     start,
 )
+from shardcheck.model.packing import field_sorter
 from shardcheck.model.reference import execute_serially, execute_transaction, observe
 from shardcheck.model.store import Store
 from shardcheck.model.workloads import (
@@ -119,6 +122,8 @@ __all__ = [
     "Status",
     "Stmt",
     "Store",
+    "Structure",
+    "Structured",
     "Symmetric",
     "Transaction",
     "TxRecord",
@@ -143,6 +148,7 @@ __all__ = [
     "evaluate",
     "execute_serially",
     "execute_transaction",
+    "field_sorter",
     "fingerprint",
     "observe",
     "packing_fits",

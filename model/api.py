@@ -428,6 +428,135 @@ class Compactable(Protocol):
         """The packing for the run that starts in ``initial``."""
 
 
+def _field_tuple(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(names)
+
+
+@attrs.frozen(kw_only=True)
+class Structure:
+    """What a design declares about its states so that the explorer can memoize its steps.
+
+    A state is a frozen attrs instance. One of its fields holds one value per actor, a
+    tuple (``actors``); ``shared`` names the fields every actor may read and write; every
+    other field is constant for the whole run (the block, say). Or the other way round:
+    ``constant`` names the fields that never change, and every other field is shared
+    (``Structure(actors="workers", constant=("block",))``, as a variant of Block-STM can
+    declare, so that a subclass's own state fields count as shared). The declaration
+    promises:
+
+    - an actor's enabled actions and their steps depend on its own value, the shared
+      fields and the constant ones only, never on another actor's value;
+    - a step of actor ``i`` changes only actor ``i``'s value and the shared fields;
+    - ``actions(state)`` lists the actors' actions actor by actor, in actor order, and
+      actor ``i`` is named ``names.format(i)`` in them (``w0``, ``w1``, ... by default);
+    - with ``interchangeable``, any reordering of the actors is a renaming that changes
+      nothing a property reads (as for ``Symmetric``: the design's ``canonical`` must pick
+      one state per reordering), and an actor's step does not depend on its position.
+
+    The explorer then keeps each distinct shared memory and each distinct actor value
+    once, a state as the numbers of its parts, and runs the design's ``step`` once per
+    distinct (shared memory, actor value) pair: every later transition from that pair
+    is a dictionary lookup (the generic form of what a hand-written ``Compact`` packing
+    does). State properties and ``is_terminal`` are evaluated once per distinct shared
+    memory when they read no actor, and once per distinct tuple of actor values when
+    they read no shared field (the explorer finds out by hiding the other part: a hidden
+    part raises on any use, so a property must not test a whole field with ``is`` alone
+    or swallow every exception with a bare ``except:``).
+
+    The declaration is checked. A step that changes a constant field or another actor's
+    value is reported as the design's bug when it is first run; each memoized step is run
+    again the first time it is reused, from another state, and a different result is
+    reported the same way (the step read something it did not declare); ``explore
+    --audit`` runs every memoized step again on every reuse and compares the whole search
+    with the ordinary one. ``--no-compact`` searches without the declaration.
+
+    A complete design with its declaration: K workers each add one to a shared counter,
+    reading it in one action and writing it in the next, with no lock (so an update can
+    be lost). The last line of the class body is all that the declared path needs::
+
+        import attrs
+        from shardcheck.model import (Action, Outcome, Property, Store, Structure,
+                                      Transaction)
+
+        @attrs.frozen
+        class Adder:
+            pc: str = "read"          # read, write, done
+            seen: int = 0             # the value read (0 when dead)
+
+        @attrs.frozen
+        class AddState:
+            block: tuple[Transaction, ...]   # constant: never changes in a run
+            counter: int                     # shared
+            adders: tuple[Adder, ...]        # one value per actor: w0, w1, ...
+
+        class Adders:
+            name = "adders"
+            summary = "K workers add one to a counter, read then write, no lock"
+            criteria = ()
+            structure = Structure(actors="adders", shared=("counter",), interchangeable=True)
+
+            def initial(self, config):
+                return AddState(config.workload.block, 0, (Adder(),) * config.workers)
+
+            def actions(self, state):
+                return tuple(Action(f"w{i}", adder.pc, reads={"counter"},
+                                    writes={"counter"} if adder.pc == "write" else ())
+                             for i, adder in enumerate(state.adders) if adder.pc != "done")
+
+            def step(self, state, action):
+                i = int(action.actor[1:])
+                adder = state.adders[i]
+                if adder.pc == "read":
+                    moved, counter = Adder("write", state.counter), state.counter
+                else:
+                    moved, counter = Adder("done"), adder.seen + 1
+                adders = (*state.adders[:i], moved, *state.adders[i + 1:])
+                return attrs.evolve(state, counter=counter, adders=adders)
+
+            def is_terminal(self, state):
+                return all(adder.pc == "done" for adder in state.adders)
+
+            def outcome(self, state):
+                return Outcome(Store({"counter": state.counter}), (), ())
+
+            def properties(self):
+                def every_add_counted(state):
+                    if self.is_terminal(state) and state.counter != len(state.adders):
+                        return f"counter is {state.counter}: an update was lost"
+                    return None
+                return (Property("every-add", "no update is lost", "terminal",
+                                 every_add_counted),)
+
+            def mutants(self):
+                return ()
+
+    Each (counter value, adder value) pair is stepped once; ``is_terminal`` is asked once
+    per tuple of adders (it reads no shared field). ``benchmarks/bank_user.py`` is the
+    bank benchmark written the same way (``BankUserDeclared``).
+    """
+
+    actors: str
+    """The state field holding one value per actor (a tuple)."""
+    shared: tuple[str, ...] | None = attrs.field(
+        default=None, converter=attrs.converters.optional(_field_tuple))
+    """The state fields the actors share; every other field is constant. None: every
+    field but the actors and ``constant`` (so that a subclass's added fields are shared)."""
+    constant: tuple[str, ...] = attrs.field(default=(), converter=_field_tuple)
+    """With ``shared=None``, the fields that never change in a run."""
+    names: str = "w{}"
+    """How actor ``i`` is named in its actions (``str.format`` with ``i``)."""
+    interchangeable: bool = False
+    """Whether every reordering of the actors is a symmetry of the design."""
+
+
+@runtime_checkable
+class Structured(Protocol):
+    """A design that declares its structure (``Structure``) in the class attribute
+    ``structure``; a subclass inherits it, and the checks above hold it to its word."""
+
+    structure: Structure
+
+
 def portable_packing(design: object) -> bool:
     """Whether a design's packed states mean the same state in every process."""
     return (packing_fits(design) is None

@@ -32,13 +32,18 @@ def test_compact_and_ordinary_paths_count_the_same_states(strategy: str, symmetr
     assert fast.outcomes == ordinary.outcomes
 
 
-def test_the_compact_path_has_no_collision_and_the_ordinary_path_reports_its_chance() -> None:
-    """Packed states are their own keys; 64-bit fingerprints carry TLC's estimate."""
+def test_only_fingerprint_keys_can_collide_and_they_report_their_chance() -> None:
+    """Packed states and the ordinary path's states are their own keys; 64-bit
+    fingerprints (the audit's reference) carry TLC's estimate, and find the same."""
     fast = explore(BANK, _config(), SearchSettings(compact=True))
     ordinary = explore(BANK, _config(), SearchSettings(compact=False, por=False))
-    assert fast.stats.collision_probability == 0.0
-    expected = collision_probability(ordinary.stats.states, ordinary.stats.transitions + 1)
-    assert ordinary.stats.collision_probability == expected > 0
+    keyed = explore(BANK, _config(), SearchSettings(compact=False, por=False,
+                                                    fingerprint_keys=True))
+    assert fast.stats.collision_probability == ordinary.stats.collision_probability == 0.0
+    expected = collision_probability(keyed.stats.states, keyed.stats.transitions + 1)
+    assert keyed.stats.collision_probability == expected > 0
+    assert (keyed.stats.states, keyed.stats.transitions, keyed.outcomes) == (
+        ordinary.stats.states, ordinary.stats.transitions, ordinary.outcomes)
 
 
 @pytest.mark.parametrize("persistent", [False, True])

@@ -1,16 +1,19 @@
 """The reduction audit: each reduction against the search without any, on one configuration.
 
 A reduction earns its default by never changing an answer. The audit runs the search
-with every reduction off (the reference), then once per reduction the design can use,
+with every reduction off and its visited set keyed by fingerprints of the canonical
+encoding (the reference), then once per reduction the design can use,
 with that reduction alone, and compares what must not change:
 
 - the verdict, and for a violation the property violated;
 - the set of distinct terminal outcomes (their fingerprints), on a complete search;
 - for sleep sets and the compact path, the number of distinct states too: neither may
   drop a state (sleep sets prune transitions only; the compact path is the same search
-  over packed states). Symmetry visits one state per renaming, and persistent sets (on
-  the compact path, ``model.Persistent``) skip states by design, so both are held to the
-  outcomes and the verdict only.
+  over packed states). For a design with no packing but a declared structure
+  (``model.Structure``) the compact row is the declared path, with every memoized step
+  run again on every reuse and compared. Symmetry visits one state per renaming, and
+  persistent sets (on the compact path, ``model.Persistent``) skip states by design, so
+  both are held to the outcomes and the verdict only.
 
 ``shardcheck explore DESIGN --audit`` prints the comparison; the test suite runs it on
 every built-in design.
@@ -61,18 +64,22 @@ def applicable(design: model.Design, config: model.Config | None = None) -> tupl
     found = ["por"]
     if isinstance(design, model.Symmetric):
         found.append("symmetry")
-    if isinstance(design, model.Compactable):
+    if isinstance(design, model.Compactable | model.Structured):
         found.append("compact")
-        if config is not None and isinstance(
+        if config is not None and isinstance(design, model.Compactable) and isinstance(
                 design.compact(design.initial(config)), model.Persistent):
             found.append("persistent")
     return tuple(found)
 
 
 def _alone(settings: SearchSettings, reduction: str | None) -> SearchSettings:
+    # The reference keys its visited set by fingerprints of the canonical encoding, the
+    # definition of "the same state"; every other search keys it by the states themselves.
     return attrs.evolve(settings, por=reduction == "por", symmetry=reduction == "symmetry",
                         compact=reduction in ("compact", "persistent"),
-                        persistent=reduction == "persistent")
+                        persistent=reduction == "persistent",
+                        fingerprint_keys=reduction is None,
+                        verify_structure=reduction == "compact")
 
 
 def _problems(reduction: str, reference: SearchResult, reduced: SearchResult) -> list[str]:

@@ -57,6 +57,7 @@ from shardcheck.checker.design import (
     stepped,
 )
 from shardcheck.checker.errors import USER_CODE_FAILURES, BadInput, DesignBug, Inconclusive
+from shardcheck.checker.search.declared import ID_BITS, Declared, structure_misfit
 from shardcheck.checker.search.packed import take_packing
 
 Strategy = Literal["bfs", "dfs"]
@@ -95,15 +96,22 @@ class SearchSettings:
     set (``model.Persistent``); this skips states, unlike sleep sets."""
     selection: Selection = attrs.field(default=ALL)
     """Which properties are checked (``--property``, ``--skip``): all by default."""
+    verify_structure: bool = attrs.field(default=False)
+    """On the declared path (``model.Structure``), run every memoized step again on every
+    reuse and compare, not only on the first (the audit does)."""
+    fingerprint_keys: bool = attrs.field(default=False)
+    """On the ordinary path, key the visited set by 64 bits of BLAKE2b over each state's
+    canonical encoding (the reference the audit compares with) instead of by the states
+    themselves."""
+
+    def judge(self, design: model.Design, config: model.Config) -> Judge:
+        """The judge a search with these settings uses for ``design`` on ``config``."""
+        return Judge(design, config, self.step_bound, self.criteria, self.selection)
 
     @strategy.validator
     def _check_strategy(self, _attribute: Any, value: str) -> None:
         if value not in ("bfs", "dfs"):
             raise BadInput(f"strategy must be bfs or dfs, got {value!r}")
-
-    def judge(self, design: model.Design, config: model.Config) -> Judge:
-        """The judge a search with these settings uses for ``design`` on ``config``."""
-        return Judge(design, config, self.step_bound, self.criteria, self.selection)
 
     def describe(self) -> str:
         """One line for report headers."""
@@ -118,6 +126,8 @@ class SearchSettings:
             bounds.append("no symmetry reduction")
         if not self.por:
             bounds.append("no partial-order reduction")
+        if self.fingerprint_keys:
+            bounds.append("fingerprint keys")
         if not self.compact:
             bounds.append("no compact path")
         elif not self.persistent:
@@ -205,7 +215,7 @@ class _Search:
         self.settings = settings
         self.judge = settings.judge(design, config)
         self.progress = progress
-        self.seen: set[int] = set()
+        self.seen: set[Any] = set()
         # Per state number: its parent's number and the index of the action (among the
         # parent's enabled actions) that reached it.
         self.parents = array("I")
@@ -220,21 +230,22 @@ class _Search:
         self.renamed = 0  # numbers given to a renaming of a state already found
         self.truncated = False
         self.engine = "ordinary"
-        self.exact_keys = False
+        self.exact_keys = not settings.fingerprint_keys
         self.canonical: Callable[[Any], Any] | None = None
         if settings.symmetry and isinstance(design, model.Symmetric):
             self.canonical = design.canonical
         self.who = f"design {design.name!r}"
 
-    def key(self, state: Any) -> int:
-        """The visited-set key: of the state's symmetry representative.
+    def key(self, state: Any) -> Any:
+        """The visited-set key: the state's symmetry representative itself, or its 64-bit
+        fingerprint under ``fingerprint_keys``.
 
         The frontier keeps the state as reached, so a path is a real run from the
         initial state; only the deduplication looks through renamed actors.
         """
-        if self.canonical is None:
-            return _key_of(state)
-        return _key_of(self.call("canonical()", self.canonical, state))
+        if self.canonical is not None:
+            state = self.call("canonical()", self.canonical, state)
+        return _key_of(state) if self.settings.fingerprint_keys else state
 
     def add(self, parent: int, choice: int) -> int:
         """Number a newly found state."""
@@ -302,6 +313,17 @@ class _Search:
     def stopped(self, start: str, reason: str) -> SearchResult:
         return self.result("inconclusive", start, False, reason=reason)
 
+    def declared(self, initial: Any) -> Declared | None:
+        """The declared path for this run (``model.Structure``), when the design declares
+        a structure that fits, no packing is taken and the run may use it."""
+        if not self.settings.compact or structure_misfit(self.design, initial) is not None:
+            return None
+        assert isinstance(self.design, model.Structured)
+        if self.canonical is not None and not self.design.structure.interchangeable:
+            return None  # symmetry the declaration cannot speak for: the ordinary path
+        return Declared(self.design, initial, self.judge.state_properties, _key_of,
+                        verify_all=self.settings.verify_structure)
+
     def packing(self, initial: Any) -> model.Compact | None:
         """The design's compact fast path for this run, when it offers one and may use it."""
         if not self.settings.compact:
@@ -322,10 +344,18 @@ def explore(design: model.Design, config: model.Config,
     # Of the state itself, as traces record it.
     start = fingerprint_of(design, "initial", "initial()", initial)
     with _collector_paused():
-        packing = search.packing(initial)
-        if packing is not None:
-            return _explore_compact(search, start, packing)
-        return _explore_ordinary(search, start)
+        try:
+            packing = search.packing(initial)
+            if packing is not None:
+                return _explore_compact(search, start, packing)
+            declared = search.declared(initial)
+            if declared is not None:
+                return _explore_declared(search, start, declared)
+            return _explore_ordinary(search, start)
+        finally:
+            # Freed while the collector is still off: re-enabled over millions of live
+            # states, its first pass would walk them all once more.
+            search.seen = set()
 
 
 def _independent(a: model.Action, b: model.Action) -> bool:
@@ -341,7 +371,7 @@ class _Asleep:
 
     __slots__ = ("asleep", "depth", "expanded", "naming", "number")
 
-    def __init__(self, asleep: frozenset[model.Action], naming: int | None, number: int,
+    def __init__(self, asleep: frozenset[model.Action], naming: Any, number: int,
                  depth: int) -> None:
         self.asleep = asleep
         self.naming = naming
@@ -350,35 +380,91 @@ class _Asleep:
         self.expanded = False
 
 
-_Item = tuple[Any, int, int, int, "frozenset[model.Action] | None"]
+_Item = tuple[Any, int, int, Any, "frozenset[model.Action] | None"]
+
+
+_NONE_ASLEEP: frozenset[model.Action] = frozenset()
+
+
+def _itself(state: Any) -> Any:
+    return state
+
+
+def _unhashable(search: _Search, state: Any, exc: TypeError, what: str) -> BaseException:
+    """The error for a state (``what`` returned it) that cannot be a visited-set key: a
+    part with no canonical encoding is named as such, anything else unhashable says so."""
+    refuse_unencodable_key(search.design, what, state, search.canonical)
+    return DesignBug(f"{search.who}: a state {what} returned is not hashable ({exc}): "
+                     "states must be immutable values (frozen attrs classes, tuples, "
+                     "frozensets)")
+
+
+def _encodable(search: _Search, state: Any, what: str) -> None:
+    """Encode a state (a sample of them: ``ENCODING_SAMPLE``), as a trace would."""
+    try:
+        _key_of(state)
+    except TypeError:  # costs nothing until raised: no check per state
+        refuse_unencodable_key(search.design, what, state, search.canonical)
+        raise
+
+
+ENCODING_SAMPLE = 1024
+"""The ordinary path encodes the first this many states found, and one in every this many
+after them, to report a value outside the interface (which could never be fingerprinted
+in a trace) without encoding every state."""
 
 
 def _explore_ordinary(search: _Search, start: str) -> SearchResult:
+    """The search over the design's own ``actions`` and ``step``.
+
+    The visited set holds the states themselves (their symmetry representatives, where
+    symmetry is on), so deduplication is exact and costs a hash of the state: no state is
+    encoded or fingerprinted on the way (``fingerprint_keys`` keys it by fingerprints
+    instead, as the audit's reference does). A state found is judged at once, the
+    properties called directly; a state that is terminal, past the step bound, or where a
+    property fails or raises goes through the judge's full check, which words the
+    violation or the design's error.
+    """
     settings = search.settings
+    design = search.design
     initial = search.initial
     por = settings.por
     if por:
         search.engine = "ordinary+sleep-sets"
-    root = search.key(initial)
-    search.seen.add(root)
+    fingerprints = settings.fingerprint_keys
+    plain = search.canonical is None and not fingerprints
+    naming = _key_of if fingerprints else _itself
+    try:
+        root = search.key(initial)
+        search.seen.add(root)
+    except TypeError as exc:
+        raise _unhashable(search, initial, exc, "initial()") from None
     search.add(0, 0)
     terminal, violation = search.visit(initial, 0)
     if violation is not None:
         return search.result("violation", start, False, violation)
-    memory: dict[int, _Asleep] = {}
+    memory: dict[Any, _Asleep] = {}
     named = search.canonical is not None
     if por:
-        memory[root] = _Asleep(frozenset(), _key_of(initial) if named else root, 0, 0)
+        memory[root] = _Asleep(frozenset(), naming(initial) if named else root, 0, 0)
     # (state, its number, depth, its key, redo): redo is None for a first expansion, or
     # the actions to re-explore because the state was reached with fewer asleep.
     frontier: deque[_Item] = deque()
     if not terminal:
         frontier.append((initial, 0, 0, root, None))
     take = frontier.popleft if settings.strategy == "bfs" else frontier.pop
+    push = frontier.append
     deadline = None if settings.time_limit is None else search.started + settings.time_limit
     next_report = search.started + 0.25
     expanded = 0
     seen = search.seen
+    seen_add = seen.add
+    parents = search.parents
+    parents_append, choices_append = parents.append, search.choices.append
+    actions_of, step_of, is_terminal = design.actions, design.step, design.is_terminal
+    checks = tuple(p.check for p in search.judge.state_properties)
+    step_bound, max_depth = settings.step_bound, settings.max_depth
+    max_states = settings.max_states
     while frontier:
         expanded += 1
         if expanded % 256 == 0:
@@ -389,11 +475,15 @@ def _explore_ordinary(search: _Search, start: str) -> SearchResult:
                 search.progress(search.stats(False))
                 next_report = now + 0.25
         state, number, depth, key, redo = take()
-        actions = search.actions(state, depth)
+        try:
+            actions = tuple(actions_of(state))
+        except USER_CODE_FAILURES as exc:
+            raise design_bug(search.who, f"actions() at depth {depth}", exc,
+                             design.actions) from None
         if not actions:
             violation = search.judge.check_deadlock(depth)
             return search.result("violation", start, False, violation, search.path_to(number))
-        if settings.max_depth is not None and depth >= settings.max_depth:
+        if max_depth is not None and depth >= max_depth:
             search.truncated = True
             continue
         asleep: frozenset[model.Action] = frozenset()
@@ -403,64 +493,104 @@ def _explore_ordinary(search: _Search, start: str) -> SearchResult:
             if redo is None:
                 entry.expanded = True
         done: list[model.Action] = []
+        below = depth + 1
+        # Without sleep sets every action is taken: the transitions are counted at once
+        # (and recounted up to the action taken if the search ends inside this state).
+        every = not por and redo is None
+        before = search.transitions
+        if every:
+            search.transitions = before + len(actions)
         for index, action in enumerate(actions):
             if redo is not None:
                 if action not in redo:
                     continue
-            elif action in asleep:
+            elif asleep and action in asleep:  # (an action's hash is not free)
                 continue
-            nxt = search.step(state, action, depth)
-            search.transitions += 1
             try:
-                nkey = search.key(nxt)
-            except TypeError:  # costs nothing until raised: no check per state
-                refuse_unencodable_key(search.design, stepped(action, depth), nxt,
-                                       search.canonical)
-                raise
-            child_asleep: frozenset[model.Action] = frozenset()
+                nxt = step_of(state, action)
+            except USER_CODE_FAILURES as exc:
+                raise design_bug(search.who, stepped(action, depth), exc, design.step) from None
+            if not every:
+                search.transitions += 1
+            if plain:
+                nkey = nxt
+            else:
+                try:
+                    nkey = search.key(nxt)
+                except TypeError:  # costs nothing until raised: no check per state
+                    refuse_unencodable_key(search.design, stepped(action, depth), nxt,
+                                           search.canonical)
+                    raise
+            child_asleep = _NONE_ASLEEP
             if por:
                 child_asleep = frozenset(u for u in (*asleep, *done)
                                          if _independent(u, action))
                 done.append(action)
-            if nkey in seen:
+            # One hash a transition: adding a known state leaves the set as it was.
+            size = len(seen)
+            try:
+                seen_add(nkey)
+            except TypeError as exc:
+                raise _unhashable(search, nxt, exc, stepped(action, depth)) from None
+            if len(seen) == size:
                 if por:
                     _revisit(search, memory, frontier, nxt, nkey, child_asleep, named,
-                             (number, index, depth + 1))
+                             naming, (number, index, below))
                 continue
-            seen.add(nkey)
-            child = search.add(number, index)
-            if depth + 1 > search.max_depth:
-                search.max_depth = depth + 1
-            terminal, violation = search.visit(nxt, depth + 1)
-            if violation is not None:
-                return search.result("violation", start, False, violation,
-                                     search.path_to(child))
-            if (settings.max_states is not None
-                    and len(search.parents) - search.renamed >= settings.max_states):
-                return search.stopped(start, f"state bound of {settings.max_states:,} reached")
+            child = len(parents)
+            parents_append(number)
+            choices_append(index)
+            if child < ENCODING_SAMPLE or child % ENCODING_SAMPLE == 0:
+                _encodable(search, nxt, stepped(action, depth))
+            if below > search.max_depth:
+                search.max_depth = below
+            # The judge, inlined for the common case: not terminal, every property holds.
+            try:
+                clean = not is_terminal(nxt) and below <= step_bound
+                if clean:
+                    for check in checks:
+                        if check(nxt) is not None:
+                            clean = False
+                            break
+            except USER_CODE_FAILURES:
+                clean = False
+            if clean:
+                terminal = False
+            else:
+                terminal, violation = search.visit(nxt, below)
+                if violation is not None:
+                    if every:
+                        search.transitions = before + index + 1
+                    return search.result("violation", start, False, violation,
+                                         search.path_to(child))
+            if max_states is not None and len(parents) - search.renamed >= max_states:
+                if every:
+                    search.transitions = before + index + 1
+                return search.stopped(start, f"state bound of {max_states:,} reached")
             if not terminal:
                 if por:
-                    memory[nkey] = _Asleep(child_asleep, _key_of(nxt) if named else nkey,
-                                           child, depth + 1)
-                frontier.append((nxt, child, depth + 1, nkey, None))
+                    memory[nkey] = _Asleep(child_asleep, naming(nxt) if named else nkey,
+                                           child, below)
+                push((nxt, child, below, nkey, None))
     if search.truncated:
         return search.stopped(start, f"depth bound of {settings.max_depth} cut off some runs")
     return search.result("pass", start, True)
 
 
-def _revisit(search: _Search, memory: dict[int, _Asleep], frontier: deque[_Item],
-             state: Any, key: int, asleep: frozenset[model.Action], named: bool,
-             reached: tuple[int, int, int]) -> None:
+def _revisit(search: _Search, memory: dict[Any, _Asleep], frontier: deque[_Item],
+             state: Any, key: Any, asleep: frozenset[model.Action], named: bool,
+             naming: Callable[[Any], Any], reached: tuple[int, int, int]) -> None:
     """A known state reached again: re-explore what it was explored without and now is not.
 
-    ``reached`` is how: the parent's number, the action's index, the depth.
+    ``reached`` is how: the parent's number, the action's index, the depth. ``naming``
+    gives the state as reached its identity for a sleep set (itself, or its fingerprint).
     """
     entry = memory.get(key)
     if entry is None:  # a terminal state: nothing to explore from it
         return
     if entry.naming is None or not entry.asleep:
         return  # explored with nothing asleep, under every naming
-    if (_key_of(state) if named else key) != entry.naming:
+    if (naming(state) if named else key) != entry.naming:
         # Reached under other actor names: its sleep set does not speak for this state,
         # so the state is explored in full, once, and never again.
         entry.asleep, entry.naming = frozenset(), None
@@ -482,6 +612,204 @@ def _revisit(search: _Search, memory: dict[int, _Asleep], frontier: deque[_Item]
             return
     if wake:
         frontier.append((state, entry.number, entry.depth, key, wake))
+
+
+def _explore_declared(search: _Search, start: str, declared: Declared) -> SearchResult:
+    """The declared path: the ordinary search's order and judging, over ints.
+
+    States are codes of interned parts (``checker/search/declared.py``), successors come
+    from the memoized steps, and a state found is judged from the memoized verdicts; one
+    that may be terminal or break a property is built and judged the ordinary way. The
+    bookkeeping is the ordinary path's, step for step, so the counts, the verdict and the
+    counterexample are the same.
+    """
+    search.engine = "declared"
+    search.exact_keys = True
+    try:
+        return _declared_search(search, start, declared)
+    except _Found as end:
+        return end.result
+    except TypeError as exc:  # interning a part of a state hashes it
+        raise DesignBug(f"design {search.design.name!r}: a part of a state is not hashable "
+                        f"({exc}): states must be immutable values (frozen attrs classes, "
+                        "tuples, frozensets)") from None
+
+
+def _declared_search(search: _Search, start: str, declared: Declared) -> SearchResult:
+    settings = search.settings
+    code0 = declared.pack(search.initial)
+    canonical = declared.canonical if search.canonical is not None else None
+    seen = search.seen
+    seen.add(code0 if canonical is None else canonical(code0))
+    search.add(0, 0)
+    terminal, violation = search.visit(search.initial, 0)
+    if violation is not None:
+        return search.result("violation", start, False, violation)
+    if terminal:
+        return search.result("pass", start, True)
+    if settings.strategy == "bfs":
+        return _declared_levels(search, start, declared, code0)
+    # Depth-first: a stack of (code, number, depth), the ordinary path's order.
+    frontier: list[tuple[int, int, int]] = [(code0, 0, 0)]
+    take, push = frontier.pop, frontier.append
+    deadline = None if settings.time_limit is None else search.started + settings.time_limit
+    next_report = search.started + 0.25
+    expanded = 0
+    seen_add = seen.add
+    parents = search.parents
+    parents_append, choices_append = parents.append, search.choices.append
+    successors, notable, unpack = declared.successors, declared.notable, declared.unpack
+    fronts_get, front = declared.fronts.get, declared.front
+    shared_shift, id_bits, mask = declared.shared_shift, ID_BITS, declared.mask
+    step_bound, max_depth = settings.step_bound, settings.max_depth
+    max_states = settings.max_states
+    deepest = 0
+    while frontier:
+        expanded += 1
+        if expanded % 1024 == 0:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                return search.stopped(start, f"time limit of {settings.time_limit:g}s reached")
+            if search.progress is not None and now >= next_report:
+                search.progress(search.stats(False))
+                next_report = now + 0.25
+        code, number, depth = take()
+        nexts = successors(code)
+        if not nexts:
+            violation = search.judge.check_deadlock(depth)
+            return search.result("violation", start, False, violation, search.path_to(number))
+        if max_depth is not None and depth >= max_depth:
+            search.truncated = True
+            continue
+        below = depth + 1
+        before = search.transitions
+        search.transitions = before + len(nexts)
+        judge_all = below > step_bound
+        for index, nxt in enumerate(nexts):
+            key = nxt if canonical is None else canonical(nxt)
+            if key in seen:
+                continue
+            seen_add(key)
+            child = len(parents)
+            parents_append(number)
+            choices_append(index)
+            if below > deepest:
+                deepest = search.max_depth = below
+            terminal = False
+            # Judged from the memoized verdicts: most states by one lookup on their
+            # shared memory and first actor.
+            verdict = fronts_get((nxt >> shared_shift) << id_bits | nxt & mask)
+            if verdict is None:
+                verdict = front(nxt)
+            if verdict.__class__ is tuple:
+                verdict = notable(nxt, verdict)
+            if judge_all or verdict:
+                terminal, violation = search.visit(unpack(nxt), below)
+                if violation is not None:
+                    search.transitions = before + index + 1
+                    return search.result("violation", start, False, violation,
+                                         search.path_to(child))
+            if max_states is not None and len(parents) >= max_states:
+                search.transitions = before + index + 1
+                return search.stopped(start, f"state bound of {max_states:,} reached")
+            if not terminal:
+                push((nxt, child, below))
+    if search.truncated:
+        return search.stopped(start, f"depth bound of {settings.max_depth} cut off some runs")
+    return search.result("pass", start, True)
+
+
+def _declared_levels(search: _Search, start: str, declared: Declared,
+                     code0: int) -> SearchResult:
+    """Breadth-first search on the declared path, a level at a time.
+
+    A level is a flat list of codes whose numbers run on from its first one (a terminal
+    state keeps its place as -1, judged but not expanded), so a state costs its int and
+    nothing more in the frontier, and each actor's memoized moves are added to the code
+    right here (``Declared.successors``, inlined). The order and the bookkeeping are
+    ``_declared_search``'s.
+    """
+    settings = search.settings
+    canonical = declared.canonical if search.canonical is not None else None
+    seen = search.seen
+    seen_add = seen.add
+    parents = search.parents
+    parents_append, choices_append = parents.append, search.choices.append
+    successors, notable, unpack = declared.successors, declared.notable, declared.unpack
+    fronts_get, front = declared.fronts.get, declared.front
+    deltas_get, deltas_of = declared.deltas.get, declared.moves
+    shared_shift, id_bits, mask = declared.shared_shift, ID_BITS, declared.mask
+    position_bits, slots = declared.position_bits, tuple(enumerate(declared.slots))
+    step_bound, max_depth = settings.step_bound, settings.max_depth
+    max_states = settings.max_states
+    deadline = None if settings.time_limit is None else search.started + settings.time_limit
+    codes, base, depth, deepest = [code0], 0, 0, 0
+    while codes:
+        below = depth + 1
+        cut = max_depth is not None and depth >= max_depth
+        judge_all = below > step_bound
+        next_codes: list[int] = []
+        push = next_codes.append
+        next_base = len(parents)
+        for position, code in enumerate(codes):
+            if code < 0:
+                continue  # terminal
+            if position & 1023 == 1023:
+                _tick(search, start, deadline)
+            if cut:
+                if not successors(code):
+                    return search.result("violation", start, False,
+                                         search.judge.check_deadlock(depth),
+                                         search.path_to(base + position))
+                search.truncated = True
+                continue
+            number = base + position
+            before = search.transitions
+            index = -1
+            shared = (code >> shared_shift) << id_bits
+            for actor, shift in slots:
+                key = (shared | (code >> shift) & mask) << position_bits | actor
+                moves = deltas_get(key)
+                if moves is None:
+                    moves = deltas_of(code, actor, key)
+                for delta in moves:
+                    index += 1
+                    nxt = code + delta
+                    found = nxt if canonical is None else canonical(nxt)
+                    if found in seen:
+                        continue
+                    seen_add(found)
+                    child = len(parents)
+                    parents_append(number)
+                    choices_append(index)
+                    if below > deepest:
+                        deepest = search.max_depth = below
+                    terminal = False
+                    verdict = fronts_get((nxt >> shared_shift) << id_bits | nxt & mask)
+                    if verdict is None:
+                        verdict = front(nxt)
+                    if verdict.__class__ is tuple:
+                        verdict = notable(nxt, verdict)
+                    if judge_all or verdict:
+                        terminal, violation = search.visit(unpack(nxt), below)
+                        if violation is not None:
+                            search.transitions = before + index + 1
+                            return search.result("violation", start, False, violation,
+                                                 search.path_to(child))
+                    if max_states is not None and len(parents) >= max_states:
+                        search.transitions = before + index + 1
+                        return search.stopped(start,
+                                              f"state bound of {max_states:,} reached")
+                    push(-1 if terminal else nxt)
+            if index < 0:
+                return search.result("violation", start, False,
+                                     search.judge.check_deadlock(depth),
+                                     search.path_to(number))
+            search.transitions = before + index + 1
+        codes, base, depth = next_codes, next_base, below
+    if search.truncated:
+        return search.stopped(start, f"depth bound of {settings.max_depth} cut off some runs")
+    return search.result("pass", start, True)
 
 
 def _explore_compact(search: _Search, start: str, packing: model.Compact) -> SearchResult:

@@ -75,14 +75,21 @@ def take_packing(design: model.Design, initial: Any,
     return (WatchedGraded if isinstance(packing, model.Graded) else Watched)(packing, extra)
 
 
+_DECLARED = ("declared path: each actor's step memoized on the shared fields and its own "
+             "value (model.Structure)")
+
+
 def path_notes(design: model.Design, state_properties: Sequence[model.Property],
                compact: bool) -> tuple[str, ...]:
     """What a report header says about the packed path for this design, if anything."""
-    if not compact or not isinstance(design, model.Compactable):
+    if not compact:
         return ()
+    declared = isinstance(design, model.Structured)
+    if not isinstance(design, model.Compactable):
+        return (_DECLARED,) if declared else ()
     reason = model.packing_fits(design)
     if reason is not None:
-        return (f"ordinary path: {reason}",)
+        return (f"{_DECLARED}, since {reason}" if declared else f"ordinary path: {reason}",)
     extra = unwatched(design, state_properties)
     if extra:
         names = ", ".join(p.name for p in extra)

@@ -47,6 +47,7 @@ from shardcheck.model import (
     Scan,
     Status,
     Store,
+    Structure,
     Transaction,
     TxRecord,
     Write,
@@ -221,3 +222,11 @@ class NaiveOcc:
     def mutants(self) -> Sequence[Mutant]:
         """None: the design is itself the buggy one."""
         return ()
+
+
+class NaiveOccDeclared(NaiveOcc):
+    """The same scheduler with its structure declared (``model.Structure``): the explorer
+    memoizes each worker's step on the shared memory and the worker's own registers."""
+
+    structure = Structure(actors="workers", shared=("next_tx", "store", "writers", "records"),
+                          interchangeable=True)
