@@ -30,6 +30,7 @@ that an overriding method needs no private name: ``transfers_of``, ``budget``,
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from collections.abc import Iterable, Sequence
 from typing import Generic, Protocol, TypeVar
 
@@ -223,7 +224,7 @@ StateT = TypeVar("StateT", bound=ModuleRun)
 FlagsT = TypeVar("FlagsT")
 
 
-class CrossModuleDesign(FlagDesign[FlagsT], Generic[StateT, FlagsT]):
+class CrossModuleDesign(FlagDesign[FlagsT], Generic[StateT, FlagsT], metaclass=ABCMeta):
     """The skeleton both cross-module designs share; subclass a design, not this.
 
     It fixes the design interface (``actions``, ``step``, ``is_terminal``) on top of a
@@ -262,25 +263,25 @@ class CrossModuleDesign(FlagDesign[FlagsT], Generic[StateT, FlagsT]):
 
     # What a design defines and a variant may override ----------------------------------
 
+    @abstractmethod
     def initial(self, config: Config) -> StateT:
         """The state before any action (built as ``state_class``)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def outcome(self, state: StateT) -> Outcome:
         """The committed result of a terminal state."""
-        raise NotImplementedError
 
+    @abstractmethod
     def properties(self) -> Sequence[Property]:
         """The design's invariants, each a method of the design."""
-        raise NotImplementedError
 
+    @abstractmethod
     def protocol_actions(self, state: StateT) -> tuple[Action, ...]:
         """The enabled steps of the modules and the client, in a deterministic order."""
-        raise NotImplementedError
 
+    @abstractmethod
     def protocol_step(self, state: StateT, action: Action) -> StateT:
         """The state after one of ``protocol_actions``."""
-        raise NotImplementedError
 
     def fault_actions(self, state: StateT) -> tuple[Action, ...]:
         """The network's faults: duplicate a message in flight while ``dups=`` lasts."""
