@@ -30,3 +30,14 @@ def _the_repository_stays_clean() -> Iterator[None]:
     yield
     left = sorted({p.name for p in ROOT.iterdir()} - before)
     assert not left, f"tests left {left} in {ROOT}"
+
+
+@pytest.fixture(autouse=True)
+def _no_registered_workload_outlives_its_test() -> Iterator[None]:
+    """A workload a test's design file registers (model.register_workload) is gone after
+    the test, so that no other test sees it, in whatever order they run."""
+    from shardcheck import model
+
+    yield
+    for name in set(model.GENERATORS) - model.BUILTIN_GENERATORS:
+        del model.GENERATORS[name]
